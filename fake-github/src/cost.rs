@@ -1,0 +1,116 @@
+//! GitHub's GraphQL cost formula, computed from the document as sent.
+//!
+//! Every connection given `first`/`last` needs as many requests as the product
+//! of the `first` values of the connections above it; the sum of those, divided
+//! by 100 and rounded, is the cost (at least 1). Nodes are the product including
+//! the connection's own `first`. `nodes(ids:)` is a list, not a connection: it
+//! multiplies the node count by the number of ids but adds no requests. A
+//! connection read for `totalCount` alone, without `first`, fills no page and
+//! costs nothing.
+
+use std::collections::HashMap;
+
+use graphql_parser::query::{FragmentDefinition, Selection, SelectionSet};
+use serde_json::{Map, Value};
+
+use crate::exec::{field_arg, GqlError};
+
+pub const MAX_NODES: u64 = 500_000;
+pub const MAX_FIRST: u64 = 100;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Cost {
+    pub requests: u64,
+    pub nodes: u64,
+}
+
+impl Cost {
+    pub fn points(&self) -> i64 {
+        ((self.requests as f64 / 100.0).round() as i64).max(1)
+    }
+}
+
+pub struct CostWalk<'a> {
+    pub vars: &'a Map<String, Value>,
+    pub fragments: &'a HashMap<&'a str, &'a FragmentDefinition<'a, String>>,
+    pub cost: Cost,
+}
+
+impl<'a> CostWalk<'a> {
+    /// Walks a selection; `requests_mult` and `nodes_mult` are the products of
+    /// the enclosing connections' (and lists') sizes.
+    pub fn walk(
+        &mut self,
+        set: &'a SelectionSet<'a, String>,
+        requests_mult: u64,
+        nodes_mult: u64,
+        depth: usize,
+    ) -> Result<(), GqlError> {
+        if depth > 64 {
+            return Err(GqlError::new(None, "Query has depth of more than 64, which exceeds max depth of 64"));
+        }
+        for sel in &set.items {
+            match sel {
+                Selection::Field(f) => {
+                    let first = field_arg(f, "first", self.vars);
+                    let last = field_arg(f, "last", self.vars);
+                    let size = first.as_i64().or(last.as_i64());
+                    if let Some(n) = size {
+                        if n < 0 || n as u64 > MAX_FIRST {
+                            return Err(GqlError::new(
+                                Some("EXCESSIVE_PAGINATION"),
+                                format!("Requesting {n} records on the `{}` connection exceeds the `first` limit of 100 records.", f.name),
+                            ));
+                        }
+                        let n = n as u64;
+                        self.cost.requests += requests_mult;
+                        self.cost.nodes += nodes_mult * n;
+                        self.walk(&f.selection_set, requests_mult * n, nodes_mult * n, depth + 1)?;
+                    } else if f.name == "nodes" && !field_arg(f, "ids", self.vars).is_null() {
+                        let k = field_arg(f, "ids", self.vars).as_array().map_or(0, Vec::len) as u64;
+                        self.cost.nodes += nodes_mult * k;
+                        self.walk(&f.selection_set, requests_mult, nodes_mult * k.max(1), depth + 1)?;
+                    } else if is_paged_connection(f) {
+                        return Err(GqlError::new(
+                            Some("MISSING_PAGINATION_BOUNDARIES"),
+                            format!(
+                                "You must provide a `first` or `last` value to properly paginate the `{}` connection.",
+                                f.name
+                            ),
+                        ));
+                    } else {
+                        self.walk(&f.selection_set, requests_mult, nodes_mult, depth + 1)?;
+                    }
+                }
+                Selection::InlineFragment(i) => self.walk(&i.selection_set, requests_mult, nodes_mult, depth + 1)?,
+                Selection::FragmentSpread(s) => {
+                    if let Some(frag) = self.fragments.get(s.fragment_name.as_str()).copied() {
+                        self.walk(&frag.selection_set, requests_mult, nodes_mult, depth + 1)?;
+                    } else {
+                        return Err(GqlError::new(
+                            None,
+                            format!("Fragment {} was used, but not defined", s.fragment_name),
+                        ));
+                    }
+                }
+            }
+        }
+        if self.cost.nodes > MAX_NODES {
+            return Err(GqlError::new(
+                Some("MAX_NODE_LIMIT_EXCEEDED"),
+                format!("By the time this query traverses to the nodes connection, it is requesting up to {} possible nodes which exceeds the maximum limit of 500,000.", self.cost.nodes),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A connection that asks for items (`nodes`/`edges`) must say how many.
+fn is_paged_connection(f: &graphql_parser::query::Field<'_, String>) -> bool {
+    const CONNECTIONS: &[&str] = &["pullRequests", "reviews", "comments", "commits"];
+    CONNECTIONS.contains(&f.name.as_str())
+        && f.selection_set
+            .items
+            .iter()
+            .any(|s| matches!(s, Selection::Field(x) if x.name == "nodes" || x.name == "edges"))
+}

@@ -1,0 +1,491 @@
+//! A small GraphQL executor over the synthetic data: it runs whatever document
+//! a client sends (aliases, fragments, variables, `node`/`nodes`) for the types
+//! and fields GitHub has and the data set holds.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use graphql_parser::query::{Definition, Field, FragmentDefinition, Selection, SelectionSet, Value as GqlValue};
+use serde_json::{json, Map, Value};
+
+use crate::data::{Actor, ActorKind, IssueComment, PullRequest, Repository, Review, ReviewComment};
+use crate::world::{NodeRef, World};
+
+type Doc<'a> = graphql_parser::query::Document<'a, String>;
+
+/// A GraphQL error as GitHub sends it: `type` is what clients branch on.
+#[derive(Debug, Clone)]
+pub struct GqlError {
+    pub kind: Option<&'static str>,
+    pub message: String,
+    pub path: Vec<Value>,
+}
+
+impl GqlError {
+    pub fn new(kind: Option<&'static str>, message: impl Into<String>) -> GqlError {
+        GqlError { kind, message: message.into(), path: Vec::new() }
+    }
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({ "message": self.message, "locations": [] });
+        if let Some(kind) = self.kind {
+            v["type"] = json!(kind);
+        }
+        if !self.path.is_empty() {
+            v["path"] = Value::Array(self.path.clone());
+        }
+        v
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Obj<'w> {
+    Query,
+    Repo(&'w Repository),
+    Owner(&'w Repository),
+    Pr(&'w PullRequest),
+    Review(&'w Review),
+    ReviewComment(&'w ReviewComment, &'w Review),
+    IssueComment(&'w IssueComment),
+    Actor(&'w Actor),
+    Commit(&'w str),
+    RateLimit,
+}
+
+impl Obj<'_> {
+    fn typename(&self) -> &'static str {
+        match self {
+            Obj::Query => "Query",
+            Obj::Repo(_) => "Repository",
+            Obj::Owner(_) => "Organization",
+            Obj::Pr(_) => "PullRequest",
+            Obj::Review(_) => "PullRequestReview",
+            Obj::ReviewComment(..) => "PullRequestReviewComment",
+            Obj::IssueComment(_) => "IssueComment",
+            Obj::Actor(a) => match a.kind {
+                ActorKind::User => "User",
+                ActorKind::Bot => "Bot",
+                ActorKind::Mannequin => "Mannequin",
+            },
+            Obj::Commit(_) => "Commit",
+            Obj::RateLimit => "RateLimit",
+        }
+    }
+
+    /// Whether a fragment's type condition applies (interfaces included).
+    fn matches(&self, condition: &str) -> bool {
+        let t = self.typename();
+        t == condition
+            || match condition {
+                "Node" => !matches!(self, Obj::Query | Obj::RateLimit),
+                "Actor" => matches!(self, Obj::Actor(_) | Obj::Owner(_)),
+                "RepositoryOwner" => matches!(self, Obj::Owner(_)),
+                "Comment" => {
+                    matches!(self, Obj::Pr(_) | Obj::Review(_) | Obj::ReviewComment(..) | Obj::IssueComment(_))
+                }
+                _ => false,
+            }
+    }
+}
+
+/// The rate-limit numbers after this request is charged.
+pub struct RateSnapshot {
+    pub cost: i64,
+    pub limit: i64,
+    pub remaining: i64,
+    pub used: i64,
+    pub reset_at: String,
+    pub node_count: i64,
+}
+
+pub struct Exec<'w> {
+    pub world: &'w World,
+    pub vars: &'w Map<String, Value>,
+    pub fragments: HashMap<&'w str, &'w FragmentDefinition<'w, String>>,
+    pub rate: RateSnapshot,
+    pub errors: Vec<GqlError>,
+}
+
+pub fn fragments<'a>(doc: &'a Doc<'a>) -> HashMap<&'a str, &'a FragmentDefinition<'a, String>> {
+    doc.definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::Fragment(f) => Some((f.name.as_str(), f)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Converts an argument to JSON, substituting variables.
+pub fn arg_value(v: &GqlValue<'_, String>, vars: &Map<String, Value>) -> Value {
+    match v {
+        GqlValue::Variable(name) => vars.get(name).cloned().unwrap_or(Value::Null),
+        GqlValue::Int(n) => json!(n.as_i64()),
+        GqlValue::Float(f) => json!(f),
+        GqlValue::String(s) => json!(s),
+        GqlValue::Boolean(b) => json!(b),
+        GqlValue::Null => Value::Null,
+        GqlValue::Enum(e) => json!(e),
+        GqlValue::List(items) => Value::Array(items.iter().map(|i| arg_value(i, vars)).collect()),
+        GqlValue::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), arg_value(v, vars))).collect()),
+    }
+}
+
+pub fn field_arg(field: &Field<'_, String>, name: &str, vars: &Map<String, Value>) -> Value {
+    field.arguments.iter().find(|(n, _)| n == name).map(|(_, v)| arg_value(v, vars)).unwrap_or(Value::Null)
+}
+
+/// Opaque cursors, as GitHub's are: clients must not be able to read them.
+pub fn encode_cursor(index: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("cursor:v2:\u{1}{:x}", index ^ 0x5a5a))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(cursor).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let hex = text.strip_prefix("cursor:v2:\u{1}")?;
+    usize::from_str_radix(hex, 16).ok().map(|i| i ^ 0x5a5a)
+}
+
+fn merge(into: &mut Map<String, Value>, key: String, value: Value) {
+    match (into.get_mut(&key), value) {
+        (Some(Value::Object(existing)), Value::Object(more)) => {
+            for (k, v) in more {
+                merge(existing, k, v);
+            }
+        }
+        (_, value) => {
+            into.insert(key, value);
+        }
+    }
+}
+
+impl<'w> Exec<'w> {
+    /// The fields of a selection on a type with no subtypes (connections,
+    /// page info, edges), with fragments expanded.
+    fn fields(&self, set: &'w SelectionSet<'w, String>) -> Vec<&'w Field<'w, String>> {
+        let mut out = Vec::new();
+        for sel in &set.items {
+            match sel {
+                Selection::Field(f) => out.push(f),
+                Selection::InlineFragment(i) => out.extend(self.fields(&i.selection_set)),
+                Selection::FragmentSpread(s) => {
+                    if let Some(frag) = self.fragments.get(s.fragment_name.as_str()).copied() {
+                        out.extend(self.fields(&frag.selection_set));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn run(&mut self, set: &'w SelectionSet<'w, String>) -> Value {
+        self.select(Obj::Query, set, &[])
+    }
+
+    fn select(&mut self, obj: Obj<'w>, set: &'w SelectionSet<'w, String>, path: &[Value]) -> Value {
+        let mut out = Map::new();
+        self.select_into(obj, set, path, &mut out);
+        Value::Object(out)
+    }
+
+    fn select_into(
+        &mut self,
+        obj: Obj<'w>,
+        set: &'w SelectionSet<'w, String>,
+        path: &[Value],
+        out: &mut Map<String, Value>,
+    ) {
+        for selection in &set.items {
+            match selection {
+                Selection::Field(f) => {
+                    let key = f.alias.clone().unwrap_or_else(|| f.name.clone());
+                    let mut here = path.to_vec();
+                    here.push(json!(key));
+                    let value = self.field(obj, f, &here);
+                    merge(out, key, value);
+                }
+                Selection::InlineFragment(i) => {
+                    let applies = match &i.type_condition {
+                        Some(graphql_parser::query::TypeCondition::On(t)) => obj.matches(t),
+                        None => true,
+                    };
+                    if applies {
+                        self.select_into(obj, &i.selection_set, path, out);
+                    }
+                }
+                Selection::FragmentSpread(s) => {
+                    if let Some(frag) = self.fragments.get(s.fragment_name.as_str()).copied() {
+                        let graphql_parser::query::TypeCondition::On(t) = &frag.type_condition;
+                        if obj.matches(t) {
+                            self.select_into(obj, &frag.selection_set, path, out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn sub(&mut self, obj: Option<Obj<'w>>, f: &'w Field<'w, String>, path: &[Value]) -> Value {
+        match obj {
+            Some(o) => self.select(o, &f.selection_set, path),
+            None => Value::Null,
+        }
+    }
+
+    fn actor(&self, idx: Option<usize>) -> Option<Obj<'w>> {
+        idx.and_then(|i| self.world.actors.get(i)).map(Obj::Actor)
+    }
+
+    fn lookup(&mut self, id: &str, path: &[Value]) -> Option<Obj<'w>> {
+        let found = self.world.node(id).map(|r| match r {
+            NodeRef::Repo(r) => Obj::Repo(r),
+            NodeRef::Pr(p) => Obj::Pr(p),
+            NodeRef::Review(r) => Obj::Review(r),
+            NodeRef::ReviewComment(c, r) => Obj::ReviewComment(c, r),
+            NodeRef::IssueComment(c) => Obj::IssueComment(c),
+        });
+        if found.is_none() {
+            let mut e =
+                GqlError::new(Some("NOT_FOUND"), format!("Could not resolve to a node with the global id of '{id}'"));
+            e.path = path.to_vec();
+            self.errors.push(e);
+        }
+        found
+    }
+
+    fn field(&mut self, obj: Obj<'w>, f: &'w Field<'w, String>, path: &[Value]) -> Value {
+        let name = f.name.as_str();
+        if name == "__typename" {
+            return json!(obj.typename());
+        }
+        let arg = |n: &str| field_arg(f, n, self.vars);
+        match obj {
+            Obj::Query => match name {
+                "rateLimit" => self.sub(Some(Obj::RateLimit), f, path),
+                "repository" => {
+                    let (owner, repo) = (arg("owner"), arg("name"));
+                    let found = self.world.repos.iter().find(|r| {
+                        Some(r.owner.to_lowercase()) == owner.as_str().map(str::to_lowercase)
+                            && Some(r.name.to_lowercase()) == repo.as_str().map(str::to_lowercase)
+                    });
+                    if found.is_none() {
+                        let mut e = GqlError::new(
+                            Some("NOT_FOUND"),
+                            format!(
+                                "Could not resolve to a Repository with the name '{}/{}'.",
+                                owner.as_str().unwrap_or(""),
+                                repo.as_str().unwrap_or("")
+                            ),
+                        );
+                        e.path = path.to_vec();
+                        self.errors.push(e);
+                    }
+                    self.sub(found.map(Obj::Repo), f, path)
+                }
+                "node" => {
+                    let id = arg("id");
+                    let found = self.lookup(id.as_str().unwrap_or(""), path);
+                    self.sub(found, f, path)
+                }
+                "nodes" => {
+                    let ids = arg("ids");
+                    let ids: Vec<&str> =
+                        ids.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                    let mut list = Vec::new();
+                    for (i, id) in ids.iter().enumerate() {
+                        let mut here = path.to_vec();
+                        here.push(json!(i));
+                        let found = self.lookup(id, &here);
+                        list.push(self.sub(found, f, &here));
+                    }
+                    Value::Array(list)
+                }
+                _ => Value::Null,
+            },
+            Obj::RateLimit => match name {
+                "cost" => json!(self.rate.cost),
+                "limit" => json!(self.rate.limit),
+                "remaining" => json!(self.rate.remaining),
+                "used" => json!(self.rate.used),
+                "resetAt" => json!(self.rate.reset_at),
+                "nodeCount" => json!(self.rate.node_count),
+                _ => Value::Null,
+            },
+            Obj::Repo(r) => match name {
+                "id" => json!(r.node_id),
+                "databaseId" => json!(r.database_id),
+                "name" => json!(r.name),
+                "nameWithOwner" => json!(format!("{}/{}", r.owner, r.name)),
+                "url" => json!(format!("https://github.com/{}/{}", r.owner, r.name)),
+                "owner" => self.sub(Some(Obj::Owner(r)), f, path),
+                "pullRequests" => {
+                    let items: Vec<Obj> = r.pull_requests.iter().map(Obj::Pr).collect();
+                    let descending = field_arg(f, "orderBy", self.vars)["direction"] == json!("DESC");
+                    self.connection(items, descending, f, path)
+                }
+                _ => Value::Null,
+            },
+            Obj::Owner(r) => match name {
+                "login" => json!(r.owner),
+                "id" => json!(format!("O_{}", r.owner)),
+                _ => Value::Null,
+            },
+            Obj::Actor(a) => match name {
+                "login" => json!(a.login),
+                "databaseId" => json!(a.database_id),
+                "name" => json!(a.name),
+                "avatarUrl" => json!(a.avatar_url()),
+                "id" => json!(format!("U_{}", a.database_id)),
+                "url" => json!(format!("https://github.com/{}", a.login)),
+                _ => Value::Null,
+            },
+            Obj::Commit(oid) => match name {
+                "oid" => json!(oid),
+                _ => Value::Null,
+            },
+            Obj::Pr(p) => self.pr_field(p, f, path),
+            Obj::Review(r) => match name {
+                "id" => json!(r.node_id),
+                "fullDatabaseId" => json!(r.full_id.to_string()),
+                "author" => self.sub(self.actor(r.author), f, path),
+                "state" => json!(r.state),
+                "body" => json!(r.body),
+                "submittedAt" => json!(r.submitted_at.map(|t| t.to_rfc3339())),
+                "createdAt" => json!(r.created_at.to_rfc3339()),
+                "commit" => self.sub(r.commit_oid.as_deref().map(Obj::Commit), f, path),
+                "comments" => {
+                    let items = r.comments.iter().map(|c| Obj::ReviewComment(c, r)).collect();
+                    self.connection(items, false, f, path)
+                }
+                _ => Value::Null,
+            },
+            Obj::ReviewComment(c, review) => match name {
+                "id" => json!(c.node_id),
+                "fullDatabaseId" => json!(c.full_id.to_string()),
+                "author" => self.sub(self.actor(c.author), f, path),
+                "body" => json!(c.body),
+                "createdAt" => json!(c.created_at.to_rfc3339()),
+                "updatedAt" => json!(c.updated_at.to_rfc3339()),
+                "path" => json!(c.path),
+                "position" => json!(c.position),
+                "originalPosition" => json!(c.original_position),
+                "diffHunk" => json!(c.diff_hunk),
+                "commit" => self.sub(Some(Obj::Commit(&c.commit_oid)), f, path),
+                "replyTo" => {
+                    let target = c.reply_to.and_then(|id| review.comments.iter().find(|o| o.full_id == id));
+                    self.sub(target.map(|t| Obj::ReviewComment(t, review)), f, path)
+                }
+                _ => Value::Null,
+            },
+            Obj::IssueComment(c) => match name {
+                "id" => json!(c.node_id),
+                "fullDatabaseId" => json!(c.full_id.to_string()),
+                "author" => self.sub(self.actor(c.author), f, path),
+                "body" => json!(c.body),
+                "createdAt" => json!(c.created_at.to_rfc3339()),
+                "updatedAt" => json!(c.updated_at.to_rfc3339()),
+                _ => Value::Null,
+            },
+        }
+    }
+
+    fn pr_field(&mut self, p: &'w PullRequest, f: &'w Field<'w, String>, path: &[Value]) -> Value {
+        match f.name.as_str() {
+            "id" => json!(p.node_id),
+            "fullDatabaseId" => json!(p.full_id.to_string()),
+            "number" => json!(p.number),
+            "title" => json!(p.title),
+            "body" => json!(p.body),
+            "state" => json!(p.state),
+            "isDraft" => json!(p.draft),
+            "merged" => json!(p.state == "MERGED"),
+            "author" => self.sub(self.actor(p.author), f, path),
+            "mergedBy" => self.sub(self.actor(p.merged_by), f, path),
+            "createdAt" => json!(p.created_at.to_rfc3339()),
+            "updatedAt" => json!(p.updated_at.to_rfc3339()),
+            "mergedAt" => json!(p.merged_at.map(|t| t.to_rfc3339())),
+            "closedAt" => json!(p.closed_at.map(|t| t.to_rfc3339())),
+            "additions" => json!(p.additions),
+            "deletions" => json!(p.deletions),
+            "changedFiles" => json!(p.changed_files),
+            "baseRefName" => json!(p.base_ref),
+            "headRefName" => json!(p.head_ref),
+            "url" => json!(format!("https://github.com/pr/{}", p.number)),
+            "commits" => json!({ "totalCount": p.commits }),
+            "reviews" => self.connection(p.reviews.iter().map(Obj::Review).collect(), false, f, path),
+            "comments" => self.connection(p.comments.iter().map(Obj::IssueComment).collect(), false, f, path),
+            _ => Value::Null,
+        }
+    }
+
+    fn connection(&mut self, items: Vec<Obj<'w>>, descending: bool, f: &'w Field<'w, String>, path: &[Value]) -> Value {
+        let mut items = items;
+        if descending {
+            items.reverse();
+        }
+        let total = items.len();
+        let first = field_arg(f, "first", self.vars).as_u64().unwrap_or(0) as usize;
+        let after = field_arg(f, "after", self.vars);
+        let start = match after.as_str() {
+            None => 0,
+            Some(c) => match decode_cursor(c) {
+                Some(i) => i + 1,
+                None => {
+                    let mut e = GqlError::new(None, format!("`{c}` does not appear to be a valid cursor."));
+                    e.path = path.to_vec();
+                    self.errors.push(e);
+                    return Value::Null;
+                }
+            },
+        };
+        let end = (start + first).min(total);
+        let window: Vec<(usize, Obj<'w>)> = (start.min(end)..end).map(|i| (i, items[i])).collect();
+        let mut out = Map::new();
+        for sf in self.fields(&f.selection_set) {
+            let key = sf.alias.clone().unwrap_or_else(|| sf.name.clone());
+            let mut here = path.to_vec();
+            here.push(json!(key));
+            let value = match sf.name.as_str() {
+                "totalCount" => json!(total),
+                "pageInfo" => {
+                    let mut info = Map::new();
+                    for pf in self.fields(&sf.selection_set) {
+                        let v = match pf.name.as_str() {
+                            "hasNextPage" => json!(end < total),
+                            "hasPreviousPage" => json!(start > 0),
+                            "endCursor" => json!(window.last().map(|(i, _)| encode_cursor(*i))),
+                            "startCursor" => json!(window.first().map(|(i, _)| encode_cursor(*i))),
+                            _ => Value::Null,
+                        };
+                        info.insert(pf.alias.clone().unwrap_or_else(|| pf.name.clone()), v);
+                    }
+                    Value::Object(info)
+                }
+                "nodes" => {
+                    Value::Array(window.iter().map(|(_, o)| self.select(*o, &sf.selection_set, &here)).collect())
+                }
+                "edges" => Value::Array(
+                    window
+                        .iter()
+                        .map(|(i, o)| {
+                            let mut edge = Map::new();
+                            for ef in self.fields(&sf.selection_set) {
+                                let k = ef.alias.clone().unwrap_or_else(|| ef.name.clone());
+                                let v = match ef.name.as_str() {
+                                    "cursor" => json!(encode_cursor(*i)),
+                                    "node" => self.select(*o, &ef.selection_set, &here),
+                                    _ => Value::Null,
+                                };
+                                edge.insert(k, v);
+                            }
+                            Value::Object(edge)
+                        })
+                        .collect(),
+                ),
+                _ => Value::Null,
+            };
+            out.insert(key, value);
+        }
+        Value::Object(out)
+    }
+}

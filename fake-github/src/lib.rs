@@ -1,0 +1,75 @@
+//! A local stand-in for GitHub's GraphQL API, serving synthetic repositories.
+//!
+//! It executes the documents clients send (rather than matching canned
+//! queries), charges GitHub's cost formula against a rate-limit budget, sends
+//! the `x-ratelimit-*` headers and opaque cursors, and can misbehave on demand.
+//! Tests, the demo command and the benchmark all use it.
+
+pub mod cost;
+pub mod data;
+mod exec;
+mod server;
+pub mod world;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+
+pub use data::RepoSpec;
+pub use exec::encode_cursor;
+pub use world::{Control, Fault, RequestRecord, World};
+
+use server::Shared;
+
+/// A running fake on 127.0.0.1; it stops when dropped.
+pub struct FakeGithub {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeGithub {
+    /// Starts serving `world` on a free loopback port.
+    pub async fn start(world: World) -> std::io::Result<FakeGithub> {
+        FakeGithub::start_on(world, 0).await
+    }
+
+    pub async fn start_on(world: World, port: u16) -> std::io::Result<FakeGithub> {
+        let shared = Arc::new(Shared { world: RwLock::new(world), control: Mutex::new(Control::default()) });
+        let app = axum::Router::new()
+            .route("/graphql", axum::routing::post(server::graphql))
+            .route("/api/graphql", axum::routing::post(server::graphql))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(FakeGithub { addr, shared, task })
+    }
+
+    pub fn graphql_url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    /// Read or change the served data.
+    pub fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        let mut w = self.shared.world.write().unwrap_or_else(|e| e.into_inner());
+        f(&mut w)
+    }
+
+    /// Read or change the knobs: token, budget, latency, faults, the log.
+    pub fn with_control<T>(&self, f: impl FnOnce(&mut Control) -> T) -> T {
+        let mut c = self.shared.control.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut c)
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.with_control(|c| c.log.clone())
+    }
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

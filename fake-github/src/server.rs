@@ -1,0 +1,235 @@
+//! The HTTP face of the fake: `POST /graphql` answered the way api.github.com
+//! answers, headers and failure modes included.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use graphql_parser::query::{Definition, OperationDefinition};
+use serde_json::{json, Map, Value};
+
+use crate::cost::{Cost, CostWalk};
+use crate::exec::{fragments, Exec, GqlError, RateSnapshot};
+use crate::world::{Control, Fault, RequestRecord, World};
+
+pub struct Shared {
+    pub world: RwLock<World>,
+    pub control: Mutex<Control>,
+}
+
+pub type AppState = Arc<Shared>;
+
+fn lock_control(state: &Shared) -> std::sync::MutexGuard<'_, Control> {
+    state.control.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn token_of(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    matches!(scheme.to_ascii_lowercase().as_str(), "bearer" | "token").then(|| token.trim().to_string())
+}
+
+fn json_response(status: StatusCode, body: Value, rate: Option<&RateSnapshot>) -> Response {
+    let mut resp = (status, body.to_string()).into_response();
+    let h = resp.headers_mut();
+    h.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    if let Some(r) = rate {
+        add_rate_headers(h, r);
+    }
+    resp
+}
+
+fn add_rate_headers(h: &mut HeaderMap, r: &RateSnapshot) {
+    let reset = chrono::DateTime::parse_from_rfc3339(&r.reset_at).map(|t| t.timestamp()).unwrap_or(0);
+    for (k, v) in [
+        ("x-ratelimit-limit", r.limit.to_string()),
+        ("x-ratelimit-remaining", r.remaining.to_string()),
+        ("x-ratelimit-used", r.used.to_string()),
+        ("x-ratelimit-reset", reset.to_string()),
+        ("x-ratelimit-resource", "graphql".to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    }
+}
+
+fn fault_response(fault: &Fault) -> Response {
+    match fault {
+        Fault::BadGateway => json_response(
+            StatusCode::BAD_GATEWAY,
+            json!({ "data": null, "errors": [{ "message": "Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug. Please include `0000:1111:2222:3333:4444` when reporting this issue." }] }),
+            None,
+        ),
+        Fault::BadGatewayHtml => {
+            let mut r = (
+                StatusCode::BAD_GATEWAY,
+                "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
+            )
+                .into_response();
+            r.headers_mut().insert("content-type", HeaderValue::from_static("text/html"));
+            r
+        }
+        Fault::GatewayTimeout => {
+            (StatusCode::GATEWAY_TIMEOUT, "<html><body><h1>504 Gateway Time-out</h1></body></html>").into_response()
+        }
+        Fault::SecondaryLimit { retry_after } => {
+            let mut r = json_response(
+                StatusCode::FORBIDDEN,
+                json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#secondary-rate-limits" }),
+                None,
+            );
+            if let Some(s) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+                r.headers_mut().insert("retry-after", s);
+            }
+            r
+        }
+        Fault::Unauthorized => json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({ "message": "Bad credentials", "documentation_url": "https://docs.github.com/graphql" }),
+            None,
+        ),
+        Fault::Truncated => StatusCode::OK.into_response(),
+    }
+}
+
+pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (latency, token_ok, fault) = {
+        let mut c = lock_control(&state);
+        let token_ok = c.token.as_ref().is_none_or(|t| token_of(&headers).as_ref() == Some(t));
+        let fault = if token_ok { c.faults.pop_front() } else { Some(Fault::Unauthorized) };
+        (c.latency, token_ok, fault)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let record = |status: u16, op: Option<String>, cost: i64, c: Cost, fault: Option<Fault>| RequestRecord {
+        at: Utc::now(),
+        operation: op,
+        status,
+        cost,
+        requests: c.requests,
+        nodes: c.nodes,
+        fault,
+    };
+    if let Some(f) = fault.as_ref().filter(|f| **f != Fault::Truncated) {
+        let resp = fault_response(f);
+        let op = if token_ok { operation_name(&body) } else { None };
+        lock_control(&state).log.push(record(resp.status().as_u16(), op, 0, Cost::default(), Some(f.clone())));
+        return resp;
+    }
+    let (resp, op, points, cost) = execute(&state, &body);
+    let status = resp.status().as_u16();
+    lock_control(&state).log.push(record(status, op, points, cost, fault.clone()));
+    if fault == Some(Fault::Truncated) {
+        return truncate(resp).await;
+    }
+    resp
+}
+
+async fn truncate(resp: Response) -> Response {
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    Response::from_parts(parts, axum::body::Body::from(cut))
+}
+
+fn operation_name(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    v.get("operationName")?.as_str().map(str::to_string)
+}
+
+fn error_body(errors: &[GqlError]) -> Value {
+    json!({ "errors": errors.iter().map(GqlError::to_json).collect::<Vec<_>>() })
+}
+
+/// Parses, costs, charges and runs one request.
+fn execute(state: &Shared, body: &[u8]) -> (Response, Option<String>, i64, Cost) {
+    let request: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "message": format!("Problems parsing JSON: {e}") }),
+                    None,
+                ),
+                None,
+                0,
+                Cost::default(),
+            )
+        }
+    };
+    let op_name = request.get("operationName").and_then(Value::as_str).map(str::to_string);
+    let empty = Map::new();
+    let vars = request.get("variables").and_then(Value::as_object).unwrap_or(&empty);
+    let text = request.get("query").and_then(Value::as_str).unwrap_or("");
+    let doc = match graphql_parser::parse_query::<String>(text) {
+        Ok(d) => d,
+        Err(e) => {
+            return (
+                json_response(StatusCode::OK, error_body(&[GqlError::new(None, format!("Parse error: {e}"))]), None),
+                op_name,
+                0,
+                Cost::default(),
+            )
+        }
+    };
+    let frags = fragments(&doc);
+    let operation = doc.definitions.iter().find_map(|d| match d {
+        Definition::Operation(OperationDefinition::Query(q)) if op_name.is_none() || q.name == op_name => {
+            Some(&q.selection_set)
+        }
+        Definition::Operation(OperationDefinition::SelectionSet(s)) if op_name.is_none() => Some(s),
+        _ => None,
+    });
+    let Some(selection) = operation else {
+        let e = GqlError::new(None, "No query operation with that name in the document");
+        return (json_response(StatusCode::OK, error_body(&[e]), None), op_name, 0, Cost::default());
+    };
+    let mut walk = CostWalk { vars, fragments: &frags, cost: Cost::default() };
+    if let Err(e) = walk.walk(selection, 1, 1, 0) {
+        return (json_response(StatusCode::OK, error_body(&[e]), None), op_name, 0, walk.cost);
+    }
+    let cost = walk.cost;
+    let points = cost.points();
+    let rate = {
+        let mut c = lock_control(state);
+        let now = Utc::now();
+        c.budget.refresh(now);
+        let b = &mut c.budget;
+        let allowed = b.remaining >= points;
+        if allowed {
+            b.remaining -= points;
+        }
+        let snapshot = RateSnapshot {
+            cost: points,
+            limit: b.limit,
+            remaining: if allowed { b.remaining } else { 0 },
+            used: b.limit - b.remaining,
+            reset_at: b.reset_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            node_count: cost.nodes as i64,
+        };
+        if !allowed {
+            let e = GqlError::new(Some("RATE_LIMITED"), "API rate limit exceeded for user ID 1.");
+            return (
+                json_response(StatusCode::OK, json!({ "data": null, "errors": [e.to_json()] }), Some(&snapshot)),
+                op_name,
+                0,
+                cost,
+            );
+        }
+        snapshot
+    };
+    let world = state.world.read().unwrap_or_else(|e| e.into_inner());
+    let mut exec = Exec { world: &world, vars, fragments: frags.clone(), rate, errors: Vec::new() };
+    let data = exec.run(selection);
+    let mut out = json!({ "data": data });
+    if !exec.errors.is_empty() {
+        out["errors"] = Value::Array(exec.errors.iter().map(GqlError::to_json).collect());
+    }
+    (json_response(StatusCode::OK, out, Some(&exec.rate)), op_name, points, cost)
+}

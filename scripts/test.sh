@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite against a real PostgreSQL: the one in DATABASE_URL, or
+# a throwaway cluster started here. Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/pg.sh
+if [ -z "${DATABASE_URL:-}" ]; then
+  start_throwaway_postgres
+fi
+cargo test --workspace --locked "$@"

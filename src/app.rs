@@ -1,0 +1,156 @@
+//! The commands: each checks what it needs, does its work, and says which
+//! exit code the outcome calls for.
+
+use sqlx::PgPool;
+
+use crate::backfill::{self, RunError, RunOptions};
+use crate::cli::{Cli, Command, RunArgs};
+use crate::config::Config;
+use crate::exit::{AppError, Exit};
+use crate::github::{lookup_repository, GithubClient, GithubError};
+use crate::report::Reporter;
+use crate::store::{self, chunks, state};
+
+pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
+    let config = Config::from_cli(&cli)?;
+    let mut reporter = Reporter::new(config.verbosity, config.no_progress);
+    let pool = connect(&config).await?;
+    match cli.command {
+        Command::Migrate => {
+            store::migrate(&pool).await.map_err(|e| database_error(&config, &e.to_string()))?;
+            reporter.info("database schema is up to date");
+            Ok(Exit::Success)
+        }
+        Command::Add { repository, chunk_size } => add(&config, &pool, &reporter, &repository, chunk_size).await,
+        Command::Run(args) => run(&config, &pool, &mut reporter, args).await,
+        Command::Status { repository_id, json } => {
+            status(&config, &pool, &reporter, repository_id.as_deref(), json).await
+        }
+        Command::Pause { id } => set_status(&config, &pool, &reporter, &id, "paused").await,
+        Command::Resume { id } => set_status(&config, &pool, &reporter, &id, "active").await,
+    }
+}
+
+async fn connect(config: &Config) -> Result<PgPool, AppError> {
+    store::connect(config.database.clone()).await.map_err(|e| {
+        AppError::failure(format!(
+            "cannot connect to PostgreSQL: {}",
+            store::strip_url(&flat(&e.to_string()), &config.database_url)
+        ))
+    })
+}
+
+fn flat(s: &str) -> String {
+    crate::github::client::one_line(s)
+}
+
+fn database_error(config: &Config, message: &str) -> AppError {
+    AppError::failure(format!("database error: {}", store::strip_url(&flat(message), &config.database_url)))
+}
+
+/// `run`, `add` and `status` need the tables; say how to get them.
+async fn require_schema(config: &Config, pool: &PgPool) -> Result<(), AppError> {
+    let missing = store::missing_tables(pool).await.map_err(|e| database_error(config, &e.to_string()))?;
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::usage(format!("the database has no {} table: run `backfill migrate` first", missing.join(", "))))
+    }
+}
+
+fn github_error(e: GithubError, what: &str) -> AppError {
+    match e {
+        GithubError::BadCredentials => AppError::usage(e.to_string()),
+        GithubError::NotFound(_) | GithubError::Forbidden(_) => {
+            AppError::usage(format!("{what} was not found on GitHub, or the token cannot see it"))
+        }
+        other => AppError::failure(other.to_string()),
+    }
+}
+
+async fn add(
+    config: &Config,
+    pool: &PgPool,
+    reporter: &Reporter,
+    repository: &str,
+    chunk_size: Option<i64>,
+) -> Result<Exit, AppError> {
+    let (owner, name) = repository
+        .split_once('/')
+        .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+        .ok_or_else(|| AppError::usage(format!("'{repository}' is not OWNER/NAME")))?;
+    require_schema(config, pool).await?;
+    let client =
+        GithubClient::new(&config.graphql_url, config.token()?).map_err(|e| AppError::failure(e.to_string()))?;
+    let info = lookup_repository(&client, owner, name)
+        .await
+        .map_err(|e| github_error(e, &format!("repository {repository}")))?;
+    let id = state::add_repository(pool, &info, chunk_size.map(|n| n as i32))
+        .await
+        .map_err(|e| database_error(config, &e.to_string()))?;
+    reporter.info(&format!("tracking {} ({} pull requests)", info.full_name, info.pull_request_count));
+    reporter.result(&id.to_string());
+    Ok(Exit::Success)
+}
+
+async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunArgs) -> Result<Exit, AppError> {
+    require_schema(config, pool).await?;
+    let client =
+        GithubClient::new(&config.graphql_url, config.token()?).map_err(|e| AppError::failure(e.to_string()))?;
+    let options = RunOptions {
+        repository: args.repository_id,
+        chunk_size: args.chunk_size,
+        max_chunks: args.max_chunks,
+        time_budget: args.time_budget,
+        dry_run: args.dry_run,
+        processor_type: config.processor_type,
+    };
+    match backfill::run(pool, &client, &options, reporter).await {
+        Ok(summary) if summary.succeeded() => Ok(Exit::Success),
+        Ok(_) => Ok(Exit::Failure),
+        Err(RunError::Usage(m)) => Err(AppError::usage(m)),
+        Err(RunError::Chunk(backfill::chunk::ChunkError::BadCredentials)) => {
+            Err(github_error(GithubError::BadCredentials, ""))
+        }
+        Err(RunError::Chunk(backfill::chunk::ChunkError::Database(e))) => Err(database_error(config, &e.to_string())),
+    }
+}
+
+async fn status(
+    config: &Config,
+    pool: &PgPool,
+    reporter: &Reporter,
+    ident: Option<&str>,
+    json: bool,
+) -> Result<Exit, AppError> {
+    require_schema(config, pool).await?;
+    let rows = state::statuses(pool, ident).await.map_err(|e| database_error(config, &e.to_string()))?;
+    if json {
+        let text = serde_json::to_string(&rows).map_err(|e| AppError::failure(e.to_string()))?;
+        reporter.result(&text);
+        return Ok(Exit::Success);
+    }
+    if rows.is_empty() {
+        reporter.info("no backfills yet: start one with `backfill add OWNER/NAME`");
+        return Ok(Exit::Success);
+    }
+    reporter.result(&crate::report::status_table(&rows));
+    Ok(Exit::Success)
+}
+
+async fn set_status(
+    config: &Config,
+    pool: &PgPool,
+    reporter: &Reporter,
+    ident: &str,
+    status: &str,
+) -> Result<Exit, AppError> {
+    require_schema(config, pool).await?;
+    let backfill = state::find(pool, ident)
+        .await
+        .map_err(|e| database_error(config, &e.to_string()))?
+        .ok_or_else(|| AppError::usage(format!("no backfill for '{ident}'")))?;
+    chunks::set_status_by_hand(pool, backfill.id, status).await.map_err(|e| database_error(config, &e.to_string()))?;
+    reporter.info(&format!("{}: {status}", backfill.full_name));
+    Ok(Exit::Success)
+}

@@ -1,0 +1,220 @@
+//! One chunk of one backfill: claim, plan, fetch, store, all inside a single
+//! transaction that holds the backfill's row lock. Whatever happens, the
+//! database ends with the whole chunk or none of it.
+
+use std::time::Instant;
+
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::plan::{plan_chunk, Plan, PlanInput};
+use crate::github::{fetch_page, GithubClient, GithubError, PageRequest, RateInfo};
+use crate::store::chunks::{self, Advance, ChunkRecord};
+use crate::store::state::{self, Backfill};
+use crate::store::upsert;
+
+/// What became of one attempt at a chunk.
+#[derive(Debug)]
+pub enum ChunkOutcome {
+    Stored(StoredChunk),
+    /// Another process holds it, or it stopped being runnable.
+    Skipped,
+    /// The rate limit is spent: paused until the reset.
+    RateLimited {
+        until: chrono::DateTime<Utc>,
+    },
+    /// The chunk failed and was recorded; `paused` after three in a row.
+    Failed {
+        error: String,
+        paused: bool,
+    },
+    /// GitHub no longer has (or shows) the repository: the backfill is `failed`.
+    BackfillFailed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredChunk {
+    pub full_name: String,
+    pub chunk_number: Option<i32>,
+    pub prs: usize,
+    pub processed_prs: i64,
+    pub total_prs: i64,
+    pub completed: bool,
+    pub chunk_size: i64,
+    pub requests: u32,
+    pub points: i64,
+    pub rate: RateInfo,
+    pub elapsed: std::time::Duration,
+}
+
+/// Settings for one chunk that come from the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkSettings {
+    pub chunk_size: Option<i64>,
+    pub processor_type: &'static str,
+    /// Run the backfill even if it is not in a runnable state (given by id).
+    pub any_status: bool,
+}
+
+/// What the run knows of the budget from earlier requests, across backfills.
+pub fn plan_input(backfill: &Backfill, settings: &ChunkSettings, budget: Option<(i64, i64)>) -> PlanInput {
+    let meta = &backfill.metadata;
+    PlanInput {
+        fixed_size: settings.chunk_size.or_else(|| meta.get("chunk_size_override").and_then(Value::as_i64)),
+        ceiling: meta.get("max_chunk_size").and_then(Value::as_i64),
+        prs_left: (backfill.total_prs > 0).then(|| i64::from(backfill.total_prs) - i64::from(backfill.processed_prs)),
+        points_per_pr: meta.get("points_per_pr").and_then(Value::as_f64),
+        budget,
+    }
+}
+
+pub async fn process_chunk(
+    pool: &PgPool,
+    github: &GithubClient,
+    id: Uuid,
+    settings: &ChunkSettings,
+    budget: Option<(i64, i64)>,
+) -> Result<ChunkOutcome, ChunkError> {
+    let started = Instant::now();
+    let started_at = Utc::now();
+    let mut tx = pool.begin().await?;
+    let Some(backfill) = state::claim(&mut tx, id, !settings.any_status).await? else {
+        return Ok(ChunkOutcome::Skipped);
+    };
+    let size = match plan_chunk(&plan_input(&backfill, settings, budget)) {
+        Plan::Fetch { size, .. } => size,
+        Plan::WaitForReset { .. } => {
+            let until = budget_reset_fallback();
+            chunks::pause_for_rate_limit(&mut tx, &backfill, until).await?;
+            tx.commit().await?;
+            return Ok(ChunkOutcome::RateLimited { until });
+        }
+    };
+    let request = PageRequest {
+        owner: &backfill.owner,
+        name: &backfill.name,
+        after: backfill.last_processed_cursor.as_deref(),
+        size,
+    };
+    let page = match fetch_page(github, &request).await {
+        Ok(page) => page,
+        Err(e) => {
+            let outcome = record_error(&mut tx, &backfill, &e, started_at, settings.processor_type).await?;
+            tx.commit().await?;
+            return outcome;
+        }
+    };
+    upsert::store_pull_requests(&mut tx, backfill.repository_id, &page.prs).await?;
+    let pr_numbers: Vec<i32> = page.prs.iter().map(|p| p.number).collect();
+    let record = ChunkRecord {
+        started_at,
+        pr_numbers: pr_numbers.clone(),
+        api_calls: page.requests as i32,
+        rate_limit_remaining: page.rate.remaining.map(|r| r as i32),
+        processor_type: settings.processor_type,
+    };
+    let chunk_number = if pr_numbers.is_empty() {
+        None
+    } else {
+        Some(chunks::insert_chunk(&mut tx, &backfill, &record, "completed", None).await?)
+    };
+    let completed = !page.has_next_page;
+    let advance = Advance {
+        cursor: page.end_cursor.clone(),
+        last_pr_number: pr_numbers.last().copied(),
+        total_prs: page.total_count as i32,
+        completed,
+        chunk_size: size as i32,
+        metadata: learned(&backfill.metadata, page.points, page.prs.len(), &page.rate),
+    };
+    chunks::advance(&mut tx, &backfill, &advance).await?;
+    let processed: i32 =
+        sqlx::query_scalar("SELECT coalesce(processed_prs, 0) FROM progressive_backfill_state WHERE id = $1")
+            .bind(backfill.id)
+            .fetch_one(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    Ok(ChunkOutcome::Stored(StoredChunk {
+        full_name: backfill.full_name,
+        chunk_number,
+        prs: page.prs.len(),
+        processed_prs: i64::from(processed),
+        total_prs: page.total_count,
+        completed,
+        chunk_size: size,
+        requests: page.requests,
+        points: page.points,
+        rate: page.rate,
+        elapsed: started.elapsed(),
+    }))
+}
+
+/// When GitHub has not said when the budget comes back, assume an hour.
+fn budget_reset_fallback() -> chrono::DateTime<Utc> {
+    Utc::now() + Duration::hours(1)
+}
+
+/// Keys merged into the state's metadata after a stored chunk.
+fn learned(meta: &Value, points: i64, prs: usize, rate: &RateInfo) -> Value {
+    let mut out = json!({});
+    if prs > 0 && points > 0 {
+        let this = points as f64 / prs as f64;
+        // A moving average: one heavy chunk should not halve the next ones.
+        let avg = match meta.get("points_per_pr").and_then(Value::as_f64) {
+            Some(prev) if prev.is_finite() && prev > 0.0 => prev * 0.7 + this * 0.3,
+            _ => this,
+        };
+        out["points_per_pr"] = json!((avg * 10_000.0).round() / 10_000.0);
+    }
+    if let Some(remaining) = rate.remaining {
+        out["rate_limit"] = json!({ "remaining": remaining, "limit": rate.limit, "reset_at": rate.reset_at });
+    }
+    out
+}
+
+async fn record_error(
+    tx: &mut sqlx::PgConnection,
+    backfill: &Backfill,
+    error: &GithubError,
+    started_at: chrono::DateTime<Utc>,
+    processor_type: &'static str,
+) -> Result<Result<ChunkOutcome, ChunkError>, sqlx::Error> {
+    let message = error.to_string();
+    Ok(match error {
+        GithubError::BadCredentials => Err(ChunkError::BadCredentials),
+        GithubError::RateLimited { reset_at } => {
+            let until = reset_at.unwrap_or_else(budget_reset_fallback);
+            chunks::pause_for_rate_limit(tx, backfill, until).await?;
+            Ok(ChunkOutcome::RateLimited { until })
+        }
+        GithubError::NotFound(_) | GithubError::Forbidden(_) => {
+            chunks::mark_failed(tx, backfill, &message).await?;
+            Ok(ChunkOutcome::BackfillFailed { error: message })
+        }
+        _ => {
+            let record = ChunkRecord {
+                started_at,
+                pr_numbers: Vec::new(),
+                api_calls: 0,
+                rate_limit_remaining: None,
+                processor_type,
+            };
+            chunks::insert_chunk(tx, backfill, &record, "failed", Some(&message)).await?;
+            let paused = chunks::record_failure(tx, backfill, &message).await?;
+            Ok(ChunkOutcome::Failed { error: message, paused })
+        }
+    })
+}
+
+/// Failures that stop the whole run rather than one backfill.
+#[derive(Debug, thiserror::Error)]
+pub enum ChunkError {
+    #[error("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN")]
+    BadCredentials,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}

@@ -1,0 +1,220 @@
+//! The run loop: pick the backfills, take chunks from them in turn until the
+//! chunk count, the time budget, the rate limit or the work runs out.
+
+pub mod chunk;
+pub mod plan;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::github::{GithubClient, RateInfo};
+use crate::report::Reporter;
+use crate::store::state;
+use chunk::{process_chunk, ChunkError, ChunkOutcome, ChunkSettings};
+use plan::{plan_chunk, Plan};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// A repositories.id UUID or OWNER/NAME; all runnable backfills when absent.
+    pub repository: Option<String>,
+    pub chunk_size: Option<i64>,
+    pub max_chunks: Option<u32>,
+    pub time_budget: Option<Duration>,
+    pub dry_run: bool,
+    pub processor_type: &'static str,
+}
+
+/// What a run did, for the exit code and the reports.
+#[derive(Debug, Default, Clone)]
+pub struct RunSummary {
+    pub chunks: u32,
+    pub failed_chunks: u32,
+    pub failed_backfills: u32,
+    pub prs_stored: u64,
+    pub requests: u32,
+    pub points: i64,
+    pub rate: Option<RateInfo>,
+    pub rate_limited_until: Option<DateTime<Utc>>,
+}
+
+impl RunSummary {
+    /// Contract section 2: a failed chunk or backfill makes the run exit 1.
+    pub fn succeeded(&self) -> bool {
+        self.failed_chunks == 0 && self.failed_backfills == 0
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Chunk(#[from] ChunkError),
+}
+
+impl From<sqlx::Error> for RunError {
+    fn from(e: sqlx::Error) -> RunError {
+        RunError::Chunk(ChunkError::Database(e))
+    }
+}
+
+/// Before any chunk has been timed, assume one takes this long.
+const FIRST_CHUNK_ESTIMATE: Duration = Duration::from_secs(20);
+
+async fn select(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) -> Result<Vec<Uuid>, RunError> {
+    let Some(ident) = &opts.repository else {
+        return Ok(state::runnable(pool).await?);
+    };
+    let backfill = state::find(pool, ident).await?.ok_or_else(|| {
+        RunError::Usage(format!("no backfill for '{ident}': start one with `backfill add OWNER/NAME`"))
+    })?;
+    match backfill.status.as_str() {
+        "completed" => {
+            reporter.info(&format!("{}: already completed, nothing to do", backfill.full_name));
+            Ok(Vec::new())
+        }
+        "active" => Ok(vec![backfill.id]),
+        other => {
+            let rate_pause_over = backfill.metadata.get("pause_kind").and_then(Value::as_str) == Some("rate_limit")
+                && paused_until(&backfill.metadata).is_some_and(|t| t <= Utc::now());
+            if rate_pause_over {
+                Ok(vec![backfill.id])
+            } else {
+                reporter.info(&format!(
+                    "{}: {other}, skipped (`backfill resume {}` to run it again)",
+                    backfill.full_name, backfill.full_name
+                ));
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+fn paused_until(meta: &Value) -> Option<DateTime<Utc>> {
+    meta.get("paused_until")
+        .and_then(Value::as_str)
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+pub async fn run(
+    pool: &PgPool,
+    github: &GithubClient,
+    opts: &RunOptions,
+    reporter: &mut Reporter,
+) -> Result<RunSummary, RunError> {
+    let ids = select(pool, opts, reporter).await?;
+    if ids.is_empty() {
+        reporter.info("no backfill to run");
+        return Ok(RunSummary::default());
+    }
+    if opts.dry_run {
+        dry_run(pool, &ids, opts, reporter).await?;
+        return Ok(RunSummary::default());
+    }
+    let started = Instant::now();
+    // With a time budget the chunk count is unlimited unless given; without
+    // one, a run takes one chunk per backfill, as the schedule expects.
+    let max_chunks = match (opts.time_budget, opts.max_chunks) {
+        (_, Some(n)) => Some(n),
+        (Some(_), None) => None,
+        (None, None) => Some(1),
+    };
+    let settings =
+        ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type, any_status: false };
+    let mut summary = RunSummary::default();
+    let mut budget: Option<(i64, i64, Option<DateTime<Utc>>)> = None;
+    let mut slowest = Duration::ZERO;
+    let mut taken: Vec<(Uuid, u32)> = ids.into_iter().map(|id| (id, 0)).collect();
+    'passes: while !taken.is_empty() {
+        let mut still_going = Vec::new();
+        for (id, done) in taken {
+            if let Some(limit) = opts.time_budget {
+                let estimate = if slowest.is_zero() { FIRST_CHUNK_ESTIMATE.min(limit) } else { slowest + slowest / 2 };
+                if started.elapsed() + estimate > limit {
+                    reporter.info("time budget reached; the next run continues from here");
+                    break 'passes;
+                }
+            }
+            let known = budget.filter(|(_, _, reset)| reset.is_none_or(|r| r > Utc::now())).map(|(r, l, _)| (r, l));
+            match process_chunk(pool, github, id, &settings, known).await? {
+                ChunkOutcome::Stored(c) => {
+                    slowest = slowest.max(c.elapsed);
+                    summary.chunks += u32::from(c.chunk_number.is_some());
+                    summary.prs_stored += c.prs as u64;
+                    summary.requests += c.requests;
+                    summary.points += c.points;
+                    summary.rate = Some(c.rate);
+                    if let (Some(r), Some(l)) = (c.rate.remaining, c.rate.limit) {
+                        budget = Some((r, l, c.rate.reset_at));
+                    }
+                    reporter.chunk_stored(&c);
+                    let done = done + 1;
+                    if !c.completed && max_chunks.is_none_or(|m| done < m) {
+                        still_going.push((id, done));
+                    }
+                }
+                ChunkOutcome::Skipped => {}
+                ChunkOutcome::RateLimited { until } => {
+                    summary.rate_limited_until = Some(until);
+                    reporter.warn(&format!(
+                        "GitHub rate limit exhausted: paused until {}; a later run resumes automatically",
+                        until.format("%Y-%m-%d %H:%M:%S UTC")
+                    ));
+                    // Sending more would only spend requests on refusals.
+                    break 'passes;
+                }
+                ChunkOutcome::Failed { error, paused } => {
+                    summary.failed_chunks += 1;
+                    let note = if paused { " (paused after repeated failures)" } else { "" };
+                    reporter.error(&format!("chunk failed{note}: {error}"));
+                }
+                ChunkOutcome::BackfillFailed { error } => {
+                    summary.failed_backfills += 1;
+                    reporter.error(&format!("backfill marked failed: {error}"));
+                }
+            }
+        }
+        taken = still_going;
+    }
+    reporter.finish(&summary);
+    Ok(summary)
+}
+
+/// Prints what a run would do; sends nothing to GitHub and writes nothing.
+async fn dry_run(pool: &PgPool, ids: &[Uuid], opts: &RunOptions, reporter: &Reporter) -> Result<(), RunError> {
+    let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type, any_status: true };
+    for id in ids {
+        let Some(b) = state::find(pool, &id_to_repository(pool, *id).await?).await? else { continue };
+        let seen = b.metadata.get("rate_limit").cloned().unwrap_or(Value::Null);
+        let budget = seen.get("remaining").and_then(Value::as_i64).zip(seen.get("limit").and_then(Value::as_i64));
+        let line = match plan_chunk(&chunk::plan_input(&b, &settings, budget)) {
+            Plan::Fetch { size, expected_cost } => {
+                format!("{}: would fetch {size} PRs for about {expected_cost} points", b.full_name)
+            }
+            Plan::WaitForReset { expected_cost, remaining } => {
+                format!(
+                    "{}: would wait for the rate-limit reset ({expected_cost} points needed, {remaining} left)",
+                    b.full_name
+                )
+            }
+        };
+        let budget_text = match budget {
+            Some((r, l)) => format!("; budget last seen: {r} of {l} points"),
+            None => "; budget not seen yet".to_string(),
+        };
+        reporter.result(&format!("{line}{budget_text}"));
+    }
+    Ok(())
+}
+
+async fn id_to_repository(pool: &PgPool, state_id: Uuid) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT repository_id::text FROM progressive_backfill_state WHERE id = $1")
+        .bind(state_id)
+        .fetch_one(pool)
+        .await
+}

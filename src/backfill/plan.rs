@@ -1,0 +1,125 @@
+//! How many PRs the next chunk asks for: a pure function, so the rule can be
+//! read and tested as a table.
+//!
+//! The rule:
+//! 1. An explicit size (`--chunk-size`, else the repository's own override from
+//!    `add --chunk-size`) wins, within 5-50.
+//! 2. Otherwise start from the largest page that has worked for this repository
+//!    (50 until a timeout teaches otherwise): a page costs about the same
+//!    points whatever its size, so big pages are the cheap ones.
+//! 3. Never ask for many more PRs than the repository has left (but at least 5).
+//! 4. The expected cost is what this repository's chunks have cost per PR so
+//!    far (0.06 points per PR until measured), at least one point. If the
+//!    budget GitHub last reported, less a reserve of 1% of the limit, cannot
+//!    pay for it, shrink the chunk until it can; below 5 PRs, wait for the reset.
+
+pub const MIN_CHUNK: i64 = 5;
+pub const MAX_CHUNK: i64 = 50;
+/// Points per PR assumed before a repository's own cost is known: a page
+/// and one follow-up request per 50 PRs, with room for heavier threads.
+pub const DEFAULT_POINTS_PER_PR: f64 = 0.06;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlanInput {
+    /// `--chunk-size` or the repository's stored override.
+    pub fixed_size: Option<i64>,
+    /// The largest size known to work for this repository.
+    pub ceiling: Option<i64>,
+    /// PRs GitHub reported that are not stored yet (`None` when unknown).
+    pub prs_left: Option<i64>,
+    /// Points per PR measured on this repository.
+    pub points_per_pr: Option<f64>,
+    /// Budget as last reported by GitHub: (remaining, limit).
+    pub budget: Option<(i64, i64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    Fetch {
+        size: i64,
+        expected_cost: i64,
+    },
+    /// Not enough budget for even the smallest chunk.
+    WaitForReset {
+        expected_cost: i64,
+        remaining: i64,
+    },
+}
+
+pub fn expected_cost(size: i64, points_per_pr: f64) -> i64 {
+    ((size as f64 * points_per_pr).ceil() as i64).max(1)
+}
+
+pub fn plan_chunk(input: &PlanInput) -> Plan {
+    let per_pr = input.points_per_pr.filter(|p| p.is_finite() && *p > 0.0).unwrap_or(DEFAULT_POINTS_PER_PR);
+    let mut size = match input.fixed_size {
+        Some(n) => n.clamp(MIN_CHUNK, MAX_CHUNK),
+        None => {
+            let ceiling = input.ceiling.unwrap_or(MAX_CHUNK).clamp(MIN_CHUNK, MAX_CHUNK);
+            match input.prs_left {
+                Some(left) => ceiling.min(left.max(MIN_CHUNK)),
+                None => ceiling,
+            }
+        }
+    };
+    let Some((remaining, limit)) = input.budget else {
+        return Plan::Fetch { size, expected_cost: expected_cost(size, per_pr) };
+    };
+    let spendable = remaining - limit / 100;
+    while size > MIN_CHUNK && expected_cost(size, per_pr) > spendable {
+        size -= 1;
+    }
+    let cost = expected_cost(size, per_pr);
+    if cost > spendable {
+        Plan::WaitForReset { expected_cost: cost, remaining }
+    } else {
+        Plan::Fetch { size, expected_cost: cost }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(
+        fixed: Option<i64>,
+        ceiling: Option<i64>,
+        left: Option<i64>,
+        per_pr: Option<f64>,
+        budget: Option<(i64, i64)>,
+    ) -> PlanInput {
+        PlanInput { fixed_size: fixed, ceiling, prs_left: left, points_per_pr: per_pr, budget }
+    }
+
+    #[test]
+    fn plans_follow_the_rule() {
+        use Plan::*;
+        let cases = [
+            // nothing known: the largest page
+            (input(None, None, None, None, None), Fetch { size: 50, expected_cost: 3 }),
+            // an explicit size wins, clamped to 5..=50
+            (input(Some(20), None, Some(1_000), None, Some((5_000, 5_000))), Fetch { size: 20, expected_cost: 2 }),
+            (input(Some(2), None, None, None, None), Fetch { size: 5, expected_cost: 1 }),
+            (input(Some(500), None, None, None, None), Fetch { size: 50, expected_cost: 3 }),
+            // a learned ceiling after timeouts
+            (input(None, Some(12), Some(1_000), None, None), Fetch { size: 12, expected_cost: 1 }),
+            // few PRs left: ask for those, at least 5
+            (input(None, None, Some(17), None, None), Fetch { size: 17, expected_cost: 2 }),
+            (input(None, None, Some(2), None, None), Fetch { size: 5, expected_cost: 1 }),
+            (input(None, None, Some(-3), None, None), Fetch { size: 5, expected_cost: 1 }),
+            // a costly repository shrinks the chunk to what the budget pays for
+            (input(None, None, None, Some(1.0), Some((80, 5_000))), Fetch { size: 30, expected_cost: 30 }),
+            // budget below the reserve: wait
+            (input(None, None, None, None, Some((40, 5_000))), WaitForReset { expected_cost: 1, remaining: 40 }),
+            (input(None, None, None, None, Some((0, 1_000))), WaitForReset { expected_cost: 1, remaining: 0 }),
+            // a tiny budget (tests, small tokens) still works to its last point
+            (input(None, None, None, None, Some((1, 6))), Fetch { size: 16, expected_cost: 1 }),
+            // nonsense measurements fall back to the default
+            (input(None, None, None, Some(f64::NAN), None), Fetch { size: 50, expected_cost: 3 }),
+            (input(None, None, None, Some(-1.0), None), Fetch { size: 50, expected_cost: 3 }),
+        ];
+        for (i, (given, want)) in cases.iter().enumerate() {
+            assert_eq!(&plan_chunk(given), want, "case {i}: {given:?}");
+        }
+    }
+}

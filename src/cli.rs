@@ -1,0 +1,149 @@
+//! Flags, each also read from the environment (what a workflow sets).
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "backfill",
+    version,
+    about = "Backfill GitHub pull-request history into PostgreSQL, one atomic chunk at a time"
+)]
+pub struct Cli {
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// GitHub token (personal, fine-grained or the workflow's); never printed.
+    #[arg(long, env = "GITHUB_TOKEN", global = true, hide_env_values = true, value_name = "TOKEN")]
+    pub github_token: Option<String>,
+
+    /// GitHub GraphQL endpoint (GitHub Actions sets it for Enterprise Server).
+    #[arg(
+        long,
+        env = "GITHUB_GRAPHQL_URL",
+        global = true,
+        value_name = "URL",
+        default_value = "https://api.github.com/graphql"
+    )]
+    pub graphql_url: String,
+
+    /// Show each chunk's requests, cost and remaining budget.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Plain log lines instead of progress bars, even on a terminal.
+    #[arg(long, env = "BACKFILL_NO_PROGRESS", global = true)]
+    pub no_progress: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the tables (safe to run again, and on a database that has them).
+    Migrate,
+    /// Start backfilling a repository: look it up on GitHub and track it.
+    Add {
+        /// The repository, as OWNER/NAME.
+        repository: String,
+        /// A fixed chunk size for this repository (5-50).
+        #[arg(long, value_name = "N", value_parser = chunk_size)]
+        chunk_size: Option<i64>,
+    },
+    /// Process backfills: by default one chunk each, then exit.
+    Run(RunArgs),
+    /// One line per backfill.
+    Status {
+        /// A repositories.id UUID or OWNER/NAME.
+        #[arg(long, value_name = "ID")]
+        repository_id: Option<String>,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop scheduled runs from taking a backfill.
+    Pause {
+        /// A repositories.id UUID or OWNER/NAME.
+        id: String,
+    },
+    /// Let scheduled runs take a paused or failed backfill again.
+    Resume {
+        /// A repositories.id UUID or OWNER/NAME.
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only this backfill: a repositories.id UUID or OWNER/NAME.
+    #[arg(long, env = "BACKFILL_REPOSITORY_ID", value_name = "ID")]
+    pub repository_id: Option<String>,
+
+    /// PRs per chunk (5-50), overriding the planner.
+    #[arg(long, env = "BACKFILL_CHUNK_SIZE", value_name = "N", value_parser = chunk_size)]
+    pub chunk_size: Option<i64>,
+
+    /// Chunks per backfill (default 1; unlimited with --time-budget).
+    #[arg(long, env = "BACKFILL_MAX_CHUNKS", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_chunks: Option<u32>,
+
+    /// Keep taking chunks for this long, e.g. 25m.
+    #[arg(long, env = "BACKFILL_TIME_BUDGET", value_name = "DURATION", value_parser = duration)]
+    pub time_budget: Option<Duration>,
+
+    /// Show what would be done; fetch nothing, write nothing.
+    #[arg(long, env = "BACKFILL_DRY_RUN")]
+    pub dry_run: bool,
+}
+
+fn chunk_size(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (5..=50).contains(&n) => Ok(n),
+        _ => Err("must be a whole number from 5 to 50".to_string()),
+    }
+}
+
+fn duration(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err("must be a duration such as 90s, 25m or 1h30m".to_string()),
+    }
+}
+
+/// Parses the command line; a usage error comes back as one line.
+pub fn parse() -> Result<Cli, clap::Error> {
+    Cli::try_parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked() {
+        let sizes = [
+            ("5", true),
+            ("50", true),
+            ("25", true),
+            ("4", false),
+            ("51", false),
+            ("x", false),
+            ("-5", false),
+            ("", false),
+        ];
+        for (input, ok) in sizes {
+            assert_eq!(chunk_size(input).is_ok(), ok, "chunk size {input:?}");
+        }
+        let durations = [("25m", true), ("1h30m", true), ("90s", true), ("0s", false), ("soon", false), ("10", false)];
+        for (input, ok) in durations {
+            assert_eq!(duration(input).is_ok(), ok, "duration {input:?}");
+        }
+    }
+}

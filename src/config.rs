@@ -1,0 +1,58 @@
+//! Settings checked before anything runs: a bad value stops here, with a
+//! usage error, before a connection is opened or a row written.
+
+use sqlx::postgres::PgConnectOptions;
+
+use crate::cli::Cli;
+use crate::exit::AppError;
+use crate::report::Verbosity;
+
+pub struct Config {
+    pub database: PgConnectOptions,
+    /// Kept only to scrub it from error messages.
+    pub database_url: String,
+    pub github_token: Option<String>,
+    pub graphql_url: String,
+    pub verbosity: Verbosity,
+    pub no_progress: bool,
+    pub processor_type: &'static str,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config").field("graphql_url", &self.graphql_url).finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn from_cli(cli: &Cli) -> Result<Config, AppError> {
+        let url = cli.database_url.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let url = url.ok_or_else(|| AppError::usage("no database URL: set DATABASE_URL or pass --database-url"))?;
+        let database = crate::store::parse_url(url).map_err(AppError::usage)?;
+        let graphql_url = cli.graphql_url.trim().to_string();
+        if !(graphql_url.starts_with("https://") || graphql_url.starts_with("http://")) {
+            return Err(AppError::usage("the GraphQL URL must start with https:// (or http:// for a local server)"));
+        }
+        let verbosity = match (cli.quiet, cli.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        };
+        let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+        Ok(Config {
+            database,
+            database_url: url.to_string(),
+            github_token: cli.github_token.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+            graphql_url,
+            verbosity,
+            no_progress: cli.no_progress,
+            processor_type: if in_actions { "github_actions" } else { "cli" },
+        })
+    }
+
+    pub fn token(&self) -> Result<&str, AppError> {
+        self.github_token
+            .as_deref()
+            .ok_or_else(|| AppError::usage("no GitHub token: set GITHUB_TOKEN or pass --github-token"))
+    }
+}

@@ -1,0 +1,80 @@
+//! The one error type at the GitHub boundary. Callers branch on the kind:
+//! pause for a rate limit, wait out a secondary limit, shrink after a timeout,
+//! fail one backfill for a missing repository, stop everything for a bad token.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GithubError {
+    /// The primary (hourly) budget is spent; nothing more can be sent until `reset_at`.
+    #[error("GitHub's rate limit is exhausted{}", until(.reset_at))]
+    RateLimited { reset_at: Option<DateTime<Utc>> },
+
+    /// A secondary limit (HTTP 403/429): wait `retry_after` (a minute when absent).
+    #[error("GitHub's secondary rate limit was hit: {message}")]
+    SecondaryLimit { retry_after: Option<Duration>, message: String },
+
+    /// GitHub gave up on the query (502/504) or the connection timed out; a
+    /// smaller page usually succeeds.
+    #[error("GitHub timed out: {0}")]
+    Timeout(String),
+
+    /// A 5xx other than a timeout, or a body that is not the JSON GitHub sends
+    /// (truncated, an HTML error page): worth retrying.
+    #[error("GitHub sent a bad response: {0}")]
+    ServerError(String),
+
+    /// GitHub does not have the object (or no longer lets this token see it).
+    #[error("not found on GitHub: {0}")]
+    NotFound(String),
+
+    #[error("GitHub refused access: {0}")]
+    Forbidden(String),
+
+    /// HTTP 401: the token itself is wrong; no retry will help.
+    #[error("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN")]
+    BadCredentials,
+
+    /// The query asked for too many nodes (`MAX_NODE_LIMIT_EXCEEDED`).
+    #[error("GitHub refused the query as too large: {0}")]
+    TooLarge(String),
+
+    #[error("cannot reach GitHub: {0}")]
+    Unreachable(String),
+
+    #[error("GitHub error: {0}")]
+    Other(String),
+}
+
+fn until(reset_at: &Option<DateTime<Utc>>) -> String {
+    reset_at.map(|t| format!(" until {}", t.format("%Y-%m-%d %H:%M:%S UTC"))).unwrap_or_default()
+}
+
+impl GithubError {
+    /// Whether sending the same request again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            GithubError::Timeout(_)
+                | GithubError::ServerError(_)
+                | GithubError::SecondaryLimit { .. }
+                | GithubError::Unreachable(_)
+        )
+    }
+
+    /// Classifies `errors[]` of an HTTP 200 answer by their `type`.
+    pub fn from_api_errors(errors: &[super::wire::ApiError], reset_at: Option<DateTime<Utc>>) -> Option<GithubError> {
+        let first = errors.first()?;
+        let message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
+        Some(match first.kind.as_deref().unwrap_or("") {
+            "RATE_LIMITED" | "RATE_LIMIT" => GithubError::RateLimited { reset_at },
+            "NOT_FOUND" => GithubError::NotFound(message),
+            "FORBIDDEN" => GithubError::Forbidden(message),
+            "MAX_NODE_LIMIT_EXCEEDED" => GithubError::TooLarge(message),
+            _ if message.contains("Something went wrong while executing your query") => GithubError::Timeout(message),
+            _ => GithubError::Other(message),
+        })
+    }
+}

@@ -1,0 +1,325 @@
+//! Fetching one chunk completely, for as few points as the cost formula allows.
+//!
+//! The page query brings the PRs with their first reviews and issue comments
+//! inline: with no connection nested below those, a page of 50 costs one
+//! point. Review comments sit one level deeper, where inlining them would
+//! multiply the cost by the page size, so they come next, for up to 400
+//! reviews in one `PullRequestDetails` request (`nodes(ids:)` is a list, not a
+//! connection, so it multiplies nothing). PRs with more reviews or comments
+//! than the page held are refetched 100 at a time in the same request, and a
+//! connection longer than 100 is followed with its cursor to the end.
+
+use std::collections::{HashMap, HashSet};
+
+use graphql_client::GraphQLQuery;
+
+use super::client::{GithubClient, RateInfo, Reply};
+use super::error::GithubError;
+use super::model::{self, PullRequest};
+use super::queries::{
+    issue_comments_page, pull_request_details, pull_request_page, repository_lookup, review_comments_page,
+    reviews_page, IssueCommentsPage, PullRequestDetails, PullRequestPage, RepositoryLookup, ReviewCommentsPage,
+    ReviewsPage,
+};
+use super::wire::{self, ApiError, Connection, NodeData};
+
+/// Reviews and issue comments asked for inline with each PR. They add nodes
+/// but no cost; most PRs have fewer, so few need a follow-up.
+pub const INLINE_REVIEWS: i64 = 30;
+pub const INLINE_COMMENTS: i64 = 40;
+/// Ids per `nodes(ids:)` list, GitHub's maximum.
+const IDS_PER_LIST: usize = 100;
+
+#[derive(Debug, Clone)]
+pub struct RepositoryInfo {
+    pub github_id: i64,
+    pub owner: String,
+    pub name: String,
+    pub full_name: String,
+    pub pull_request_count: i64,
+}
+
+pub async fn lookup_repository(client: &GithubClient, owner: &str, name: &str) -> Result<RepositoryInfo, GithubError> {
+    let body = RepositoryLookup::build_query(repository_lookup::Variables { owner: owner.into(), name: name.into() });
+    let reply: Reply<wire::RepositoryLookupData> = client.query(&body).await?;
+    let repo = reply.data.and_then(|d| d.repository);
+    let Some(repo) = repo else {
+        return Err(GithubError::from_api_errors(&reply.errors, None)
+            .unwrap_or_else(|| GithubError::NotFound(format!("repository {owner}/{name}"))));
+    };
+    Ok(RepositoryInfo {
+        github_id: repo
+            .database_id
+            .ok_or_else(|| GithubError::Other(format!("repository {owner}/{name} has no database id")))?,
+        owner: repo.owner.login,
+        name: repo.name,
+        full_name: repo.name_with_owner,
+        pull_request_count: repo.pull_requests.total_count,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct PageRequest<'a> {
+    pub owner: &'a str,
+    pub name: &'a str,
+    pub after: Option<&'a str>,
+    pub size: i64,
+}
+
+/// A page of PRs with everything that hangs off them, and what it cost.
+#[derive(Debug, Default)]
+pub struct FetchedPage {
+    pub prs: Vec<PullRequest>,
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+    pub total_count: i64,
+    pub requests: u32,
+    pub points: i64,
+    /// The budget after the last request, from `rateLimit` or the headers.
+    pub rate: RateInfo,
+    /// Cost of the last request, to plan the next one.
+    pub last_cost: Option<i64>,
+}
+
+impl FetchedPage {
+    fn count(&mut self, reply_rate: RateInfo, body_rate: Option<&wire::RateLimit>) {
+        self.requests += 1;
+        self.rate = reply_rate;
+        if let Some(r) = body_rate {
+            self.points += r.cost;
+            self.last_cost = Some(r.cost);
+            self.rate = RateInfo {
+                limit: Some(r.limit),
+                remaining: Some(r.remaining),
+                used: Some(r.used),
+                reset_at: Some(r.reset_at),
+            };
+        }
+    }
+}
+
+/// A connection that still has items after `after`.
+enum Continuation {
+    Reviews { pr: String, after: Option<String> },
+    IssueComments { pr: String, after: Option<String> },
+    ReviewComments { review: String, after: Option<String> },
+}
+
+#[derive(Default)]
+struct Assembly {
+    page: FetchedPage,
+    pr_index: HashMap<String, usize>,
+    review_pr: HashMap<String, usize>,
+    seen_reviews: HashSet<i64>,
+    seen_comments: HashSet<i64>,
+    reviews_of: Vec<String>,
+    comments_of: Vec<String>,
+    review_comments_of: Vec<String>,
+    continuations: Vec<Continuation>,
+}
+
+pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<FetchedPage, GithubError> {
+    let body = PullRequestPage::build_query(pull_request_page::Variables {
+        owner: req.owner.into(),
+        name: req.name.into(),
+        first: req.size,
+        after: req.after.map(str::to_string),
+        reviews_first: INLINE_REVIEWS,
+        comments_first: INLINE_COMMENTS,
+    });
+    let reply: Reply<wire::PageData> = client.query(&body).await?;
+    let mut asm = Assembly::default();
+    let data = reply.data.as_ref();
+    asm.page.count(reply.rate, data.and_then(|d| d.rate_limit.as_ref()));
+    let Some(connection) = reply.data.and_then(|d| d.repository).map(|r| r.pull_requests) else {
+        return Err(GithubError::from_api_errors(&reply.errors, reply.rate.reset_at)
+            .unwrap_or_else(|| GithubError::NotFound(format!("repository {}/{}", req.owner, req.name))));
+    };
+    fail_on_errors(&reply.errors)?;
+    asm.page.has_next_page = connection.page_info.has_next_page;
+    asm.page.end_cursor = connection.page_info.end_cursor;
+    asm.page.total_count = connection.total_count;
+    for mut wire_pr in connection.nodes.into_iter().flatten() {
+        let pr = model::pull_request(&mut wire_pr)?;
+        let idx = asm.page.prs.len();
+        asm.pr_index.insert(pr.node_id.clone(), idx);
+        asm.page.prs.push(pr);
+        if let Some(reviews) = wire_pr.reviews {
+            if reviews.page_info.has_next_page {
+                asm.reviews_of.push(wire_pr.id.clone());
+            }
+            asm.add_reviews(idx, reviews, false)?;
+        }
+        if wire_pr.comments.page_info.has_next_page {
+            asm.comments_of.push(wire_pr.id.clone());
+        }
+        asm.add_issue_comments(idx, wire_pr.comments, &wire_pr.id, false)?;
+    }
+    while asm.has_work() {
+        if asm.reviews_of.is_empty() && asm.comments_of.is_empty() && asm.review_comments_of.is_empty() {
+            asm.follow_one(client).await?;
+        } else {
+            asm.fetch_details(client).await?;
+        }
+    }
+    Ok(asm.page)
+}
+
+/// Errors that come with usable data: a node deleted since the page was
+/// read is gone for good and is skipped; anything else fails the chunk.
+fn fail_on_errors(errors: &[ApiError]) -> Result<(), GithubError> {
+    let serious: Vec<ApiError> = errors.iter().filter(|e| e.kind.as_deref() != Some("NOT_FOUND")).cloned().collect();
+    match GithubError::from_api_errors(&serious, None) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn take_ids(list: &mut Vec<String>, n: usize) -> Vec<String> {
+    let n = n.min(list.len());
+    list.drain(..n).collect()
+}
+
+impl Assembly {
+    fn has_work(&self) -> bool {
+        !(self.reviews_of.is_empty()
+            && self.comments_of.is_empty()
+            && self.review_comments_of.is_empty()
+            && self.continuations.is_empty())
+    }
+
+    /// `restart`: the connection was read from its start again, so a
+    /// `hasNextPage` is followed by cursor rather than by another restart.
+    fn add_reviews(&mut self, pr: usize, conn: Connection<wire::Review>, restart: bool) -> Result<(), GithubError> {
+        for r in conn.nodes.into_iter().flatten() {
+            let review = model::review(r)?;
+            if self.seen_reviews.insert(review.github_id) {
+                self.review_pr.insert(review.node_id.clone(), pr);
+                self.review_comments_of.push(review.node_id.clone());
+                self.page.prs[pr].reviews.push(review);
+            }
+        }
+        if restart && conn.page_info.has_next_page {
+            let node = self.page.prs[pr].node_id.clone();
+            self.continuations.push(Continuation::Reviews { pr: node, after: conn.page_info.end_cursor });
+        }
+        Ok(())
+    }
+
+    fn add_issue_comments(
+        &mut self,
+        pr: usize,
+        conn: Connection<wire::IssueComment>,
+        node: &str,
+        restart: bool,
+    ) -> Result<(), GithubError> {
+        for c in conn.nodes.into_iter().flatten() {
+            let comment = model::issue_comment(c)?;
+            if self.seen_comments.insert(comment.github_id) {
+                self.page.prs[pr].comments.push(comment);
+            }
+        }
+        if restart && conn.page_info.has_next_page {
+            self.continuations
+                .push(Continuation::IssueComments { pr: node.to_string(), after: conn.page_info.end_cursor });
+        }
+        Ok(())
+    }
+
+    fn add_review_comments(&mut self, review: &str, conn: Connection<wire::ReviewComment>) -> Result<(), GithubError> {
+        let Some(&pr) = self.review_pr.get(review) else { return Ok(()) };
+        for c in conn.nodes.into_iter().flatten() {
+            let comment = model::review_comment(c)?;
+            if self.seen_comments.insert(comment.github_id) {
+                self.page.prs[pr].comments.push(comment);
+            }
+        }
+        if conn.page_info.has_next_page {
+            self.continuations
+                .push(Continuation::ReviewComments { review: review.to_string(), after: conn.page_info.end_cursor });
+        }
+        Ok(())
+    }
+
+    /// One request for everything that can be asked by id alone.
+    async fn fetch_details(&mut self, client: &GithubClient) -> Result<(), GithubError> {
+        let vars = pull_request_details::Variables {
+            reviews_of: take_ids(&mut self.reviews_of, IDS_PER_LIST),
+            comments_of: take_ids(&mut self.comments_of, IDS_PER_LIST),
+            review_comments_a: take_ids(&mut self.review_comments_of, IDS_PER_LIST),
+            review_comments_b: take_ids(&mut self.review_comments_of, IDS_PER_LIST),
+            review_comments_c: take_ids(&mut self.review_comments_of, IDS_PER_LIST),
+            review_comments_d: take_ids(&mut self.review_comments_of, IDS_PER_LIST),
+        };
+        let reply: Reply<wire::DetailsData> = client.query(&PullRequestDetails::build_query(vars)).await?;
+        let Some(data) = reply.data else {
+            return Err(GithubError::from_api_errors(&reply.errors, reply.rate.reset_at)
+                .unwrap_or_else(|| GithubError::ServerError("an answer without data".into())));
+        };
+        self.page.count(reply.rate, data.rate_limit.as_ref());
+        fail_on_errors(&reply.errors)?;
+        for item in data.reviews_of.into_iter().flatten() {
+            if let (Some(id), Some(conn)) = (item.id, item.reviews) {
+                if let Some(&pr) = self.pr_index.get(&id) {
+                    self.add_reviews(pr, conn, true)?;
+                }
+            }
+        }
+        for item in data.comments_of.into_iter().flatten() {
+            if let (Some(id), Some(conn)) = (item.id, item.comments) {
+                if let Some(&pr) = self.pr_index.get(&id) {
+                    self.add_issue_comments(pr, conn, &id, true)?;
+                }
+            }
+        }
+        let lists = [data.review_comments_a, data.review_comments_b, data.review_comments_c, data.review_comments_d];
+        for item in lists.into_iter().flatten().flatten() {
+            if let (Some(id), Some(conn)) = (item.id, item.comments) {
+                self.add_review_comments(&id, conn)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One request for a connection past its first 100 items.
+    async fn follow_one(&mut self, client: &GithubClient) -> Result<(), GithubError> {
+        let Some(next) = self.continuations.pop() else { return Ok(()) };
+        match next {
+            Continuation::Reviews { pr, after } => {
+                let body = ReviewsPage::build_query(reviews_page::Variables { id: pr.clone(), after });
+                let node: Option<wire::ReviewsOfPr> = self.node_query(client, &body).await?;
+                if let (Some(conn), Some(&idx)) = (node.and_then(|n| n.reviews), self.pr_index.get(&pr)) {
+                    self.add_reviews(idx, conn, true)?;
+                }
+            }
+            Continuation::IssueComments { pr, after } => {
+                let body = IssueCommentsPage::build_query(issue_comments_page::Variables { id: pr.clone(), after });
+                let node: Option<wire::CommentsOfPr> = self.node_query(client, &body).await?;
+                if let (Some(conn), Some(&idx)) = (node.and_then(|n| n.comments), self.pr_index.get(&pr)) {
+                    self.add_issue_comments(idx, conn, &pr, true)?;
+                }
+            }
+            Continuation::ReviewComments { review, after } => {
+                let body =
+                    ReviewCommentsPage::build_query(review_comments_page::Variables { id: review.clone(), after });
+                let node: Option<wire::CommentsOfReview> = self.node_query(client, &body).await?;
+                if let Some(conn) = node.and_then(|n| n.comments) {
+                    self.add_review_comments(&review, conn)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn node_query<V: serde::Serialize, T: serde::de::DeserializeOwned>(
+        &mut self,
+        client: &GithubClient,
+        body: &graphql_client::QueryBody<V>,
+    ) -> Result<Option<T>, GithubError> {
+        let reply: Reply<NodeData<T>> = client.query(body).await?;
+        let rate_limit = reply.data.as_ref().and_then(|d| d.rate_limit.as_ref());
+        self.page.count(reply.rate, rate_limit);
+        fail_on_errors(&reply.errors)?;
+        Ok(reply.data.and_then(|d| d.node))
+    }
+}

@@ -1,0 +1,228 @@
+//! Responses exactly as GitHub sends them. graphql_client's response type
+//! drops `errors[].type`, which is what tells a rate limit from a missing
+//! repository, so the envelope and payloads are parsed here.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct Envelope<T> {
+    pub data: Option<T>,
+    #[serde(default)]
+    pub errors: Vec<ApiError>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiError {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub path: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    pub cost: i64,
+    pub limit: i64,
+    pub remaining: i64,
+    pub used: i64,
+    pub reset_at: DateTime<Utc>,
+    pub node_count: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Connection<T> {
+    pub total_count: i64,
+    pub page_info: PageInfo,
+    #[serde(default = "Vec::new")]
+    pub nodes: Vec<Option<T>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Count {
+    #[serde(rename = "totalCount")]
+    pub total_count: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    #[serde(rename = "__typename")]
+    pub typename: String,
+    pub login: String,
+    pub avatar_url: Option<String>,
+    pub database_id: Option<i64>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Commit {
+    pub oid: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyTo {
+    pub full_database_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Review {
+    pub id: String,
+    pub full_database_id: Option<String>,
+    pub author: Option<Actor>,
+    pub state: String,
+    pub body: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub commit: Option<Commit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewComment {
+    pub id: String,
+    pub full_database_id: Option<String>,
+    pub author: Option<Actor>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub path: String,
+    pub position: Option<i32>,
+    pub original_position: Option<i32>,
+    pub diff_hunk: String,
+    pub commit: Option<Commit>,
+    pub reply_to: Option<ReplyTo>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueComment {
+    pub id: String,
+    pub full_database_id: Option<String>,
+    pub author: Option<Actor>,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullRequest {
+    pub id: String,
+    pub full_database_id: Option<String>,
+    pub number: i32,
+    pub title: String,
+    pub body: String,
+    pub state: String,
+    pub is_draft: bool,
+    pub merged: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub merged_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub additions: i32,
+    pub deletions: i32,
+    pub changed_files: i32,
+    pub base_ref_name: String,
+    pub head_ref_name: String,
+    pub url: String,
+    pub author: Option<Actor>,
+    pub merged_by: Option<Actor>,
+    pub commits: Count,
+    pub reviews: Option<Connection<Review>>,
+    pub comments: Connection<IssueComment>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryOwner {
+    pub login: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Repository {
+    pub database_id: Option<i64>,
+    pub name: String,
+    pub name_with_owner: String,
+    pub owner: RepositoryOwner,
+    pub pull_requests: Count,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryLookupData {
+    pub rate_limit: Option<RateLimit>,
+    pub repository: Option<Repository>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullRequestsOf {
+    pub pull_requests: Connection<PullRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageData {
+    pub rate_limit: Option<RateLimit>,
+    pub repository: Option<PullRequestsOf>,
+}
+
+/// A `nodes(ids:)` item: `{}` when the node is not of the fragment's type.
+#[derive(Debug, Deserialize)]
+pub struct ReviewsOfPr {
+    pub id: Option<String>,
+    pub reviews: Option<Connection<Review>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommentsOfPr {
+    pub id: Option<String>,
+    pub comments: Option<Connection<IssueComment>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommentsOfReview {
+    pub id: Option<String>,
+    pub comments: Option<Connection<ReviewComment>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetailsData {
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub reviews_of: Vec<Option<ReviewsOfPr>>,
+    #[serde(default)]
+    pub comments_of: Vec<Option<CommentsOfPr>>,
+    #[serde(default)]
+    pub review_comments_a: Vec<Option<CommentsOfReview>>,
+    #[serde(default)]
+    pub review_comments_b: Vec<Option<CommentsOfReview>>,
+    #[serde(default)]
+    pub review_comments_c: Vec<Option<CommentsOfReview>>,
+    #[serde(default)]
+    pub review_comments_d: Vec<Option<CommentsOfReview>>,
+}
+
+/// The answer of the single-connection `...Page` queries.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeData<T> {
+    pub rate_limit: Option<RateLimit>,
+    pub node: Option<T>,
+}

@@ -1,0 +1,118 @@
+//! What a person or a workflow sees: a progress bar per backfill on a
+//! terminal, plain lines elsewhere. Results go to stdout; progress, warnings
+//! and errors to stderr.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::backfill::chunk::StoredChunk;
+use crate::backfill::RunSummary;
+
+mod table;
+pub use table::status_table;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+pub struct Reporter {
+    verbosity: Verbosity,
+    bars: Option<MultiProgress>,
+    by_backfill: HashMap<String, ProgressBar>,
+}
+
+impl Reporter {
+    /// Bars only where a person watches: a terminal, not quiet, not disabled.
+    pub fn new(verbosity: Verbosity, no_progress: bool) -> Reporter {
+        let bars = (verbosity != Verbosity::Quiet && !no_progress && std::io::stderr().is_terminal())
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8)));
+        Reporter { verbosity, bars, by_backfill: HashMap::new() }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bars {
+            Some(bars) => bars.suspend(|| eprintln!("{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// The answer of a command, for stdout.
+    pub fn result(&self, text: &str) {
+        println!("{text}");
+    }
+
+    pub fn info(&self, text: &str) {
+        if self.verbosity != Verbosity::Quiet {
+            self.line(text);
+        }
+    }
+
+    pub fn warn(&self, text: &str) {
+        self.line(&format!("warning: {text}"));
+    }
+
+    pub fn error(&self, text: &str) {
+        self.line(&format!("error: {text}"));
+    }
+
+    pub fn chunk_stored(&mut self, c: &StoredChunk) {
+        let left = c.rate.remaining.map_or_else(|| "?".to_string(), |r| r.to_string());
+        if let Some(bars) = &self.bars {
+            let bar = self.by_backfill.entry(c.full_name.clone()).or_insert_with(|| {
+                let bar = bars.add(ProgressBar::new(c.total_prs.max(1) as u64));
+                let style = ProgressStyle::with_template(
+                    "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} PRs {per_sec} eta {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+                bar.set_style(style);
+                bar.set_prefix(c.full_name.clone());
+                bar.enable_steady_tick(Duration::from_millis(250));
+                bar.set_position(c.processed_prs.saturating_sub(c.prs as i64).max(0) as u64);
+                bar.reset_eta();
+                bar
+            });
+            bar.set_length(c.total_prs.max(c.processed_prs).max(1) as u64);
+            bar.set_position(c.processed_prs.max(0) as u64);
+            bar.set_message(format!("· {left} points left"));
+            if c.completed {
+                bar.finish_with_message("· completed");
+            }
+        }
+        if self.bars.is_none() && self.verbosity != Verbosity::Quiet || self.verbosity == Verbosity::Verbose {
+            let number = c.chunk_number.map_or_else(|| "-".to_string(), |n| n.to_string());
+            let percent = if c.total_prs > 0 { 100.0 * c.processed_prs as f64 / c.total_prs as f64 } else { 100.0 };
+            let done = if c.completed { ", completed" } else { "" };
+            self.line(&format!(
+                "{}: chunk {number}: {} PRs (size {}) in {:.1}s, {} requests, {} points, {left} left; {}/{} PRs ({percent:.1}%){done}",
+                c.full_name,
+                c.prs,
+                c.chunk_size,
+                c.elapsed.as_secs_f64(),
+                c.requests,
+                c.points,
+                c.processed_prs,
+                c.total_prs,
+            ));
+        }
+    }
+
+    pub fn finish(&mut self, s: &RunSummary) {
+        for bar in self.by_backfill.values() {
+            if !bar.is_finished() {
+                bar.abandon();
+            }
+        }
+        let left = s.rate.and_then(|r| r.remaining).map_or_else(|| "?".to_string(), |r| r.to_string());
+        self.info(&format!(
+            "run finished: {} chunks, {} PRs stored, {} failed chunks, {} requests, {} points used, {left} points left",
+            s.chunks, s.prs_stored, s.failed_chunks, s.requests, s.points
+        ));
+    }
+}

@@ -1,0 +1,163 @@
+//! `backfill_chunks` rows and the state changes that go with them. Both are
+//! written inside the transaction that holds the backfill's row lock, so the
+//! next chunk number is simply the highest plus one.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::state::Backfill;
+
+/// How a chunk went, for its `backfill_chunks` row.
+#[derive(Debug, Clone)]
+pub struct ChunkRecord {
+    pub started_at: DateTime<Utc>,
+    pub pr_numbers: Vec<i32>,
+    pub api_calls: i32,
+    pub rate_limit_remaining: Option<i32>,
+    pub processor_type: &'static str,
+}
+
+/// Where the backfill stands after a stored chunk.
+#[derive(Debug, Clone)]
+pub struct Advance {
+    pub cursor: Option<String>,
+    pub last_pr_number: Option<i32>,
+    pub total_prs: i32,
+    pub completed: bool,
+    pub chunk_size: i32,
+    /// Keys merged into `metadata` (what the tool learned about the repository).
+    pub metadata: Value,
+}
+
+pub async fn insert_chunk(
+    tx: &mut PgConnection,
+    backfill: &Backfill,
+    record: &ChunkRecord,
+    status: &str,
+    error: Option<&str>,
+) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO backfill_chunks (id, repository_id, backfill_state_id, chunk_number, pr_numbers, status, \
+           processor_type, started_at, completed_at, error, retry_count, api_calls_made, rate_limit_remaining, created_at) \
+         SELECT $1, $2, $3, coalesce(max(chunk_number), 0) + 1, $4, $5, $6, $7, now(), $8, 0, $9, $10, now() \
+         FROM backfill_chunks WHERE backfill_state_id = $3 \
+         RETURNING chunk_number",
+    )
+    .bind(Uuid::new_v4())
+    .bind(backfill.repository_id)
+    .bind(backfill.id)
+    .bind(&record.pr_numbers)
+    .bind(status)
+    .bind(record.processor_type)
+    .bind(record.started_at)
+    .bind(error)
+    .bind(record.api_calls)
+    .bind(record.rate_limit_remaining)
+    .fetch_one(&mut *tx)
+    .await
+}
+
+/// Moves the cursor and counters; `processed_prs` is counted from the rows
+/// themselves so that it always equals what is stored.
+pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE progressive_backfill_state SET \
+           last_processed_cursor = coalesce($2, last_processed_cursor), \
+           processed_prs = (SELECT count(*) FROM pull_requests WHERE repository_id = $3), \
+           last_processed_pr_number = coalesce($4, last_processed_pr_number), \
+           last_processed_at = now(), total_prs = $5, \
+           status = CASE WHEN $6 THEN 'completed' ELSE 'active' END, \
+           chunk_size = $7, consecutive_errors = 0, \
+           metadata = (coalesce(metadata, '{}'::jsonb) - 'paused_until' - 'pause_reason' - 'pause_kind') || $8, \
+           updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind(backfill.id)
+    .bind(&next.cursor)
+    .bind(backfill.repository_id)
+    .bind(next.last_pr_number)
+    .bind(next.total_prs)
+    .bind(next.completed)
+    .bind(next.chunk_size)
+    .bind(&next.metadata)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// After this many failures in a row a backfill stops being retried by
+/// schedule and waits for a person (`backfill resume`).
+pub const MAX_CONSECUTIVE_ERRORS: i32 = 3;
+
+/// Counts a failed chunk; pauses the backfill at the third in a row.
+/// Returns whether it is now paused.
+pub async fn record_failure(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> Result<bool, sqlx::Error> {
+    let paused: bool = sqlx::query_scalar(
+        "UPDATE progressive_backfill_state SET \
+           error_count = coalesce(error_count, 0) + 1, \
+           consecutive_errors = coalesce(consecutive_errors, 0) + 1, \
+           last_error = $2, last_error_at = now(), updated_at = now(), \
+           status = CASE WHEN coalesce(consecutive_errors, 0) + 1 >= $3 THEN 'paused' ELSE status END, \
+           metadata = CASE WHEN coalesce(consecutive_errors, 0) + 1 >= $3 \
+             THEN coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', 'errors', \
+               'pause_reason', format('%s consecutive failed chunks; last: %s', coalesce(consecutive_errors, 0) + 1, $2::text)) \
+             ELSE metadata END \
+         WHERE id = $1 RETURNING status = 'paused'",
+    )
+    .bind(backfill.id)
+    .bind(error)
+    .bind(MAX_CONSECUTIVE_ERRORS)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(paused)
+}
+
+/// Marks a backfill `failed` (GitHub no longer has the repository, or denies it).
+pub async fn mark_failed(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE progressive_backfill_state SET status = 'failed', last_error = $2, last_error_at = now(), \
+           error_count = coalesce(error_count, 0) + 1, updated_at = now() WHERE id = $1",
+    )
+    .bind(backfill.id)
+    .bind(error)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Pauses a backfill until the rate limit resets; a later run resumes it.
+pub async fn pause_for_rate_limit(
+    tx: &mut PgConnection,
+    backfill: &Backfill,
+    until: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE progressive_backfill_state SET status = 'paused', updated_at = now(), \
+           metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', 'rate_limit', \
+             'paused_until', $2::timestamptz, 'pause_reason', 'GitHub rate limit exhausted') \
+         WHERE id = $1",
+    )
+    .bind(backfill.id)
+    .bind(until)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// `pause` and `resume` by hand.
+pub async fn set_status_by_hand(pool: &sqlx::PgPool, state_id: Uuid, status: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE progressive_backfill_state SET status = $2, updated_at = now(), \
+           consecutive_errors = CASE WHEN $2 = 'active' THEN 0 ELSE consecutive_errors END, \
+           metadata = CASE WHEN $2 = 'active' THEN coalesce(metadata, '{}'::jsonb) - 'paused_until' - 'pause_reason' - 'pause_kind' \
+             ELSE coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', 'manual', 'pause_reason', 'paused by hand') END \
+         WHERE id = $1",
+    )
+    .bind(state_id)
+    .bind(status)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! `repositories` and `progressive_backfill_state`: which backfills exist,
+//! which one a run may take, and claiming it.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::github::RepositoryInfo;
+
+/// A backfill with its repository, as read (and locked) at claim time.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Backfill {
+    pub id: Uuid,
+    pub repository_id: Uuid,
+    pub owner: String,
+    pub name: String,
+    pub full_name: String,
+    pub total_prs: i32,
+    pub processed_prs: i32,
+    pub last_processed_cursor: Option<String>,
+    pub status: String,
+    pub chunk_size: Option<i32>,
+    pub consecutive_errors: i32,
+    pub metadata: Value,
+}
+
+const BACKFILL_COLUMNS: &str = "s.id, s.repository_id, coalesce(r.owner, split_part(r.full_name, '/', 1)) AS owner, \
+     coalesce(r.name, split_part(r.full_name, '/', 2)) AS name, coalesce(r.full_name, r.owner || '/' || r.name) AS full_name, \
+     s.total_prs, coalesce(s.processed_prs, 0) AS processed_prs, s.last_processed_cursor, \
+     coalesce(s.status, 'active')::text AS status, s.chunk_size, coalesce(s.consecutive_errors, 0) AS consecutive_errors, \
+     coalesce(s.metadata, '{}'::jsonb) AS metadata";
+
+/// Work a run may take: active backfills, and those paused for the rate
+/// limit whose pause has run out.
+const RUNNABLE: &str = "(coalesce(s.status, 'active') = 'active' OR (s.status = 'paused' \
+     AND s.metadata->>'pause_kind' = 'rate_limit' AND (s.metadata->>'paused_until')::timestamptz <= now()))";
+
+/// Runnable backfills, newest-tracked repository first, then least recently updated.
+pub async fn runnable(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
+    let sql = format!(
+        "SELECT s.id FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+         WHERE {RUNNABLE} ORDER BY r.first_tracked_at DESC NULLS LAST, s.updated_at ASC NULLS FIRST"
+    );
+    sqlx::query_scalar(&sql).fetch_all(pool).await
+}
+
+/// Finds a backfill by repository UUID or OWNER/NAME.
+pub async fn find(pool: &PgPool, ident: &str) -> Result<Option<Backfill>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+         WHERE r.id::text = $1 OR lower(r.full_name) = lower($1) OR lower(r.owner || '/' || r.name) = lower($1)"
+    );
+    sqlx::query_as(&sql).bind(ident).fetch_optional(pool).await
+}
+
+/// Locks the backfill for this transaction, unless another process holds it.
+/// The lock lives exactly as long as the transaction: a crashed run releases
+/// it with its connection, and a transaction-mode pooler keeps it intact.
+pub async fn claim(tx: &mut PgConnection, id: Uuid, only_runnable: bool) -> Result<Option<Backfill>, sqlx::Error> {
+    let filter = if only_runnable { format!("AND {RUNNABLE}") } else { String::new() };
+    let sql = format!(
+        "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+         WHERE s.id = $1 {filter} FOR UPDATE OF s SKIP LOCKED"
+    );
+    sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await
+}
+
+/// Inserts or refreshes the repository and creates its backfill (active)
+/// unless one exists. Returns the repository id.
+pub async fn add_repository(
+    pool: &PgPool,
+    repo: &RepositoryInfo,
+    chunk_size: Option<i32>,
+) -> Result<Uuid, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let repository_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO repositories (id, github_id, owner, name, full_name, pull_request_count, first_tracked_at, last_updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, now(), now()) \
+         ON CONFLICT (github_id) DO UPDATE SET owner = EXCLUDED.owner, name = EXCLUDED.name, full_name = EXCLUDED.full_name, \
+           pull_request_count = EXCLUDED.pull_request_count, last_updated_at = now() \
+         RETURNING id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(repo.github_id)
+    .bind(&repo.owner)
+    .bind(&repo.name)
+    .bind(&repo.full_name)
+    .bind(repo.pull_request_count as i32)
+    .fetch_one(&mut *tx)
+    .await?;
+    let metadata = match chunk_size {
+        Some(n) => serde_json::json!({ "chunk_size_override": n }),
+        None => serde_json::json!({}),
+    };
+    sqlx::query(
+        "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, chunk_size, \
+           error_count, consecutive_errors, metadata, created_at, updated_at) \
+         VALUES ($1, $2, $3, 0, 'active', $4, 0, 0, $5, now(), now()) \
+         ON CONFLICT (repository_id) DO UPDATE SET \
+           chunk_size = coalesce($4, progressive_backfill_state.chunk_size), \
+           metadata = coalesce(progressive_backfill_state.metadata, '{}'::jsonb) || $5, updated_at = now()",
+    )
+    .bind(Uuid::new_v4())
+    .bind(repository_id)
+    .bind(repo.pull_request_count as i32)
+    .bind(chunk_size)
+    .bind(metadata)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(repository_id)
+}
+
+/// One line of `backfill status`.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct BackfillStatus {
+    pub repository_id: Uuid,
+    pub repository: String,
+    pub status: String,
+    pub processed_prs: i32,
+    pub total_prs: i32,
+    pub percent: f64,
+    pub chunks_done: i64,
+    pub chunks_failed: i64,
+    pub last_run: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub paused_until: Option<String>,
+}
+
+pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> Result<Vec<BackfillStatus>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id AS repository_id, coalesce(r.full_name, r.owner || '/' || r.name) AS repository, \
+           coalesce(s.status, 'active')::text AS status, coalesce(s.processed_prs, 0) AS processed_prs, s.total_prs, \
+           CASE WHEN s.total_prs > 0 THEN round(100.0 * coalesce(s.processed_prs, 0) / s.total_prs, 1)::float8 \
+                ELSE CASE WHEN s.status = 'completed' THEN 100.0 ELSE 0.0 END END AS percent, \
+           (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = 'completed') AS chunks_done, \
+           (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = 'failed') AS chunks_failed, \
+           s.last_processed_at AS last_run, s.last_error AS error, s.metadata->>'paused_until' AS paused_until \
+         FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+         WHERE $1::text IS NULL OR r.id::text = $1 OR lower(r.full_name) = lower($1) \
+         ORDER BY r.first_tracked_at DESC NULLS LAST, r.full_name",
+    )
+    .bind(ident)
+    .fetch_all(pool)
+    .await
+}
