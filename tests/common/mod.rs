@@ -1,0 +1,128 @@
+//! Shared by the integration tests: a fake GitHub per test, the test's own
+//! database (from `#[sqlx::test]`), and the real `backfill` binary.
+
+#![allow(dead_code)]
+
+pub mod oracle;
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use fake_github::{FakeGithub, RepoSpec, World};
+use sqlx::PgPool;
+
+pub const TOKEN: &str = "ghp_testtoken_0123456789abcdef";
+
+pub struct Harness {
+    pub fake: FakeGithub,
+    pub pool: PgPool,
+    pub db_url: String,
+}
+
+/// The URL of the test's database: DATABASE_URL with the database name swapped.
+pub fn url_of(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set by scripts/test.sh");
+    let db = pool.connect_options().get_database().unwrap_or("postgres").to_string();
+    let (head, query) = match base.split_once('?') {
+        Some((h, q)) => (h.to_string(), format!("?{q}")),
+        None => (base.clone(), String::new()),
+    };
+    let scheme_end = head.find("://").map_or(0, |i| i + 3);
+    let host_part = match head[scheme_end..].find('/') {
+        Some(i) => &head[..scheme_end + i],
+        None => &head[..],
+    };
+    format!("{host_part}/{db}{query}")
+}
+
+pub fn spec(owner: &str, name: &str, prs: usize) -> RepoSpec {
+    RepoSpec::new(owner, name, prs)
+}
+
+impl Harness {
+    pub async fn start(pool: PgPool, specs: &[RepoSpec]) -> Harness {
+        let fake = FakeGithub::start(World::new(specs)).await.expect("fake GitHub starts");
+        fake.with_control(|c| c.token = Some(TOKEN.to_string()));
+        let db_url = url_of(&pool);
+        Harness { fake, pool, db_url }
+    }
+
+    /// Runs the binary with this test's database and fake GitHub.
+    pub async fn backfill(&self, args: &[&str]) -> Output {
+        self.backfill_with(args, &[]).await
+    }
+
+    pub async fn backfill_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_backfill"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &self.db_url)
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_GRAPHQL_URL", self.fake.graphql_url())
+            .env("BACKFILL_NO_PROGRESS", "true");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.kill_on_drop(true);
+        tokio::time::timeout(Duration::from_secs(120), cmd.output())
+            .await
+            .expect("backfill finished within two minutes")
+            .expect("backfill binary runs")
+    }
+
+    /// Runs `args` and insists on exit 0.
+    pub async fn ok(&self, args: &[&str]) -> Output {
+        let out = self.backfill(args).await;
+        assert_eq!(out.status.code(), Some(0), "backfill {args:?} failed:\n{}", text(&out));
+        out
+    }
+
+    pub async fn add(&self, repo: &str) -> String {
+        self.ok(&["migrate"]).await;
+        let out = self.ok(&["add", repo]).await;
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub async fn status_of(&self, repo: &str) -> String {
+        sqlx::query_scalar(
+            "SELECT s.status::text FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id WHERE r.full_name = $1",
+        )
+        .bind(repo)
+        .fetch_one(&self.pool)
+        .await
+        .expect("state row")
+    }
+
+    /// Default runs (one chunk each) until the backfill completes.
+    pub async fn run_until_completed(&self, repo: &str, max_runs: usize) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        for runs in 1..=max_runs {
+            self.ok(&["run"]).await;
+            if self.status_of(repo).await == "completed" {
+                return runs;
+            }
+            assert!(Instant::now() < deadline, "backfill of {repo} did not complete in time");
+        }
+        panic!("{repo} not completed after {max_runs} runs");
+    }
+
+    /// Points and requests the fake charged so far.
+    pub fn spent(&self) -> (i64, usize) {
+        let log = self.fake.requests();
+        (log.iter().map(|r| r.cost).sum(), log.len())
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).to_string()
+}
