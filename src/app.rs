@@ -51,10 +51,15 @@ fn database_error(config: &Config, message: &str) -> AppError {
 /// `run`, `add` and `status` need the tables; say how to get them.
 async fn require_schema(config: &Config, pool: &PgPool) -> Result<(), AppError> {
     let missing = store::missing_tables(pool).await.map_err(|e| database_error(config, &e.to_string()))?;
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::usage(format!("the database has no {} table: run `backfill migrate` first", missing.join(", "))))
+    match missing.len() {
+        0 => Ok(()),
+        n if n == store::TABLES.len() => {
+            Err(AppError::usage("the database has no backfill tables yet: run `backfill migrate` first"))
+        }
+        _ => Err(AppError::usage(format!(
+            "the database lacks the table(s) {}: run `backfill migrate` first",
+            missing.join(", ")
+        ))),
     }
 }
 
@@ -79,9 +84,9 @@ async fn add(
         .split_once('/')
         .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
         .ok_or_else(|| AppError::usage(format!("'{repository}' is not OWNER/NAME")))?;
-    require_schema(config, pool).await?;
     let client =
         GithubClient::new(&config.graphql_url, config.token()?).map_err(|e| AppError::failure(e.to_string()))?;
+    require_schema(config, pool).await?;
     let info = lookup_repository(&client, owner, name)
         .await
         .map_err(|e| github_error(e, &format!("repository {repository}")))?;
@@ -94,9 +99,9 @@ async fn add(
 }
 
 async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunArgs) -> Result<Exit, AppError> {
-    require_schema(config, pool).await?;
     let client =
         GithubClient::new(&config.graphql_url, config.token()?).map_err(|e| AppError::failure(e.to_string()))?;
+    require_schema(config, pool).await?;
     let options = RunOptions {
         repository: args.repository_id,
         chunk_size: args.chunk_size,

@@ -27,6 +27,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Parses the URL without echoing it: it may hold a password.
 pub fn parse_url(url: &str) -> Result<PgConnectOptions, String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err("the database URL is not a PostgreSQL URL: it must start with postgres:// or postgresql://".into());
+    }
     PgConnectOptions::from_str(url)
         .map_err(|e| format!("the database URL is not a valid PostgreSQL URL ({})", strip_url(&e.to_string(), url)))
 }

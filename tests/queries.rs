@@ -1,0 +1,152 @@
+//! Every document in `queries/` must be valid against GitHub's full public
+//! schema (`../shared/github/schema.graphql`), and the project's minimal
+//! `queries/schema.graphql` must say nothing the full schema does not.
+
+use std::path::{Path, PathBuf};
+
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{ExecutableDocument, Schema};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// GitHub's schema defines one field twice; a strict parser reports that and
+/// keeps the first definition, which is all the validation needs.
+fn github_schema() -> Valid<Schema> {
+    let path = root().join("../shared/github/schema.graphql");
+    match Schema::parse(read(&path), &path) {
+        Ok(schema) => Valid::assume_valid(schema),
+        Err(with_errors) => {
+            let unexpected: Vec<String> = with_errors
+                .errors
+                .iter()
+                .map(|e| e.to_string())
+                .filter(|m| !m.contains("defined multiple times") && !m.contains("duplicate"))
+                .collect();
+            assert!(unexpected.is_empty(), "GitHub's schema failed to parse: {unexpected:#?}");
+            Valid::assume_valid(with_errors.partial)
+        }
+    }
+}
+
+fn documents() -> Vec<PathBuf> {
+    let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("queries"))
+        .expect("queries/")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "graphql") && p.file_name().is_some_and(|n| n != "schema.graphql")
+        })
+        .collect();
+    docs.sort();
+    docs
+}
+
+#[test]
+fn every_document_validates_against_githubs_public_schema() {
+    let schema = github_schema();
+    let docs = documents();
+    assert!(docs.len() >= 2, "found the documents: {docs:?}");
+    for doc in docs {
+        if let Err(e) = ExecutableDocument::parse_and_validate(&schema, read(&doc), &doc) {
+            panic!("{} is not valid against GitHub's schema:\n{}", doc.display(), e.errors);
+        }
+    }
+}
+
+#[test]
+fn every_document_validates_against_the_minimal_schema() {
+    let path = root().join("queries/schema.graphql");
+    let schema =
+        Schema::parse_and_validate(read(&path), &path).unwrap_or_else(|e| panic!("minimal schema: {}", e.errors));
+    for doc in documents() {
+        if let Err(e) = ExecutableDocument::parse_and_validate(&schema, read(&doc), &doc) {
+            panic!("{} is not valid against queries/schema.graphql:\n{}", doc.display(), e.errors);
+        }
+    }
+}
+
+/// Each type, field, argument, enum value and interface of the minimal schema
+/// exists in GitHub's with the same type, and nothing carries a description.
+#[test]
+fn the_minimal_schema_is_a_faithful_subset() {
+    let full = github_schema();
+    let path = root().join("queries/schema.graphql");
+    let mine = Schema::parse(read(&path), &path).unwrap_or_else(|e| panic!("minimal schema: {}", e.errors));
+    let mut problems = Vec::new();
+    for (name, ty) in &mine.types {
+        if ty.is_built_in() {
+            continue;
+        }
+        let Some(theirs) = full.types.get(name) else {
+            problems.push(format!("type {name} is not in GitHub's schema"));
+            continue;
+        };
+        if ty.description().is_some() {
+            problems.push(format!("type {name} has a description"));
+        }
+        let fields = |t: &ExtendedType| -> Vec<(String, String, Vec<(String, String)>)> {
+            let list = match t {
+                ExtendedType::Object(o) => o.fields.values().map(|f| f.node.clone()).collect::<Vec<_>>(),
+                ExtendedType::Interface(i) => i.fields.values().map(|f| f.node.clone()).collect(),
+                _ => Vec::new(),
+            };
+            list.iter()
+                .map(|f| {
+                    let args = f.arguments.iter().map(|a| (a.name.to_string(), a.ty.to_string())).collect();
+                    (f.name.to_string(), f.ty.to_string(), args)
+                })
+                .collect()
+        };
+        let their_fields = fields(theirs);
+        for (field, field_ty, args) in fields(ty) {
+            match their_fields.iter().find(|(n, _, _)| *n == field) {
+                None => problems.push(format!("{name}.{field} is not in GitHub's schema")),
+                Some((_, t, their_args)) => {
+                    if *t != field_ty {
+                        problems.push(format!("{name}.{field} is {field_ty} here but {t} at GitHub"));
+                    }
+                    for arg in args {
+                        if !their_args.contains(&arg) {
+                            problems.push(format!("{name}.{field}({}: {}) differs from GitHub's", arg.0, arg.1));
+                        }
+                    }
+                }
+            }
+        }
+        match (ty, theirs) {
+            (ExtendedType::Enum(a), ExtendedType::Enum(b)) => {
+                for v in a.values.keys() {
+                    if !b.values.contains_key(v) {
+                        problems.push(format!("enum {name} has {v}, GitHub's does not"));
+                    }
+                }
+            }
+            (ExtendedType::Object(a), ExtendedType::Object(b)) => {
+                for i in &a.implements_interfaces {
+                    if !b.implements_interfaces.contains(i) {
+                        problems.push(format!("{name} implements {i} only here"));
+                    }
+                }
+            }
+            (ExtendedType::InputObject(a), ExtendedType::InputObject(b)) => {
+                for (f, def) in &a.fields {
+                    if b.fields.get(f).map(|d| d.ty.to_string()) != Some(def.ty.to_string()) {
+                        problems.push(format!("input {name}.{f} differs from GitHub's"));
+                    }
+                }
+            }
+            (a, b) if std::mem::discriminant(a) != std::mem::discriminant(b) => {
+                problems.push(format!("{name} is a different kind of type at GitHub"));
+            }
+            _ => {}
+        }
+    }
+    assert!(problems.is_empty(), "queries/schema.graphql: {problems:#?}");
+}
