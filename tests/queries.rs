@@ -35,6 +35,9 @@ fn github_schema() -> Valid<Schema> {
     }
 }
 
+/// A field as (name, type, [(argument, type)]), for comparing schemas.
+type FieldShape = (String, String, Vec<(String, String)>);
+
 fn documents() -> Vec<PathBuf> {
     let mut docs: Vec<PathBuf> = std::fs::read_dir(root().join("queries"))
         .expect("queries/")
@@ -91,7 +94,7 @@ fn the_minimal_schema_is_a_faithful_subset() {
         if ty.description().is_some() {
             problems.push(format!("type {name} has a description"));
         }
-        let fields = |t: &ExtendedType| -> Vec<(String, String, Vec<(String, String)>)> {
+        let fields = |t: &ExtendedType| -> Vec<FieldShape> {
             let list = match t {
                 ExtendedType::Object(o) => o.fields.values().map(|f| f.node.clone()).collect::<Vec<_>>(),
                 ExtendedType::Interface(i) => i.fields.values().map(|f| f.node.clone()).collect(),

@@ -190,7 +190,8 @@ pub async fn stored(pool: &PgPool, full_name: &str) -> Expected {
             head.unwrap_or_default(),
         ));
     }
-    let reviews: Vec<(i64, i64, String, String, Option<String>, DateTime<Utc>, Option<String>)> = sqlx::query_as(
+    type ReviewRow = (i64, i64, String, String, Option<String>, DateTime<Utc>, Option<String>);
+    let reviews: Vec<ReviewRow> = sqlx::query_as(
         "SELECT v.github_id, p.github_id, u.username, v.state, v.body, v.submitted_at, v.commit_id \
          FROM reviews v JOIN pull_requests p ON p.id = v.pull_request_id JOIN repositories r ON r.id = p.repository_id \
          JOIN contributors u ON u.id = v.reviewer_id WHERE r.full_name = $1",
