@@ -137,10 +137,7 @@ async fn paused_backfills_are_skipped_until_resumed(pool: PgPool) {
     assert_eq!(requests_while_paused, 1, "only the lookup of `add`");
     h.ok(&["resume", "acme/widgets"]).await;
     h.ok(&["run"]).await;
-    let processed: i32 = sqlx::query_scalar("SELECT processed_prs FROM progressive_backfill_state")
-        .fetch_one(&pool)
-        .await
-        .expect("state");
+    let processed = h.processed_prs("acme/widgets").await;
     assert_eq!(processed, 50);
 }
 
@@ -183,11 +180,6 @@ async fn a_vanished_repository_fails_alone(pool: PgPool) {
     .expect("state");
     assert_eq!(status, "failed");
     assert!(error.unwrap_or_default().contains("acme/gone"));
-    let stays: i32 = sqlx::query_scalar(
-        "SELECT s.processed_prs FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id WHERE r.name = 'stays'",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("state");
+    let stays = h.processed_prs("acme/stays").await;
     assert_eq!(stays, 50);
 }

@@ -38,10 +38,7 @@ async fn migrate_and_run_leave_an_existing_contract_schema_as_it_is(pool: PgPool
     contract_tables.retain(|t| t != "_sqlx_migrations");
     assert_eq!(contract_tables.len(), 7, "only the tool's own migration table was added: {contract_tables:?}");
     assert_complete(&h, "legacy", "service").await;
-    let processed: i32 = sqlx::query_scalar("SELECT processed_prs FROM progressive_backfill_state")
-        .fetch_one(&pool)
-        .await
-        .expect("state");
+    let processed = h.processed_prs("legacy/service").await;
     assert_eq!(processed, 260);
 }
 
@@ -55,4 +52,45 @@ async fn a_second_migrate_is_harmless(pool: PgPool) {
     h.ok(&["migrate"]).await;
     assert_eq!(columns(&pool).await, before);
     assert_complete(&h, "acme", "tiny").await;
+}
+
+/// A database that refuses a chunk's data (here, a size limit another tool
+/// put on PR bodies): the chunk is recorded as failed with the reason, the
+/// counters move, nothing of it is stored, and three in a row pause the backfill.
+#[sqlx::test(migrations = false)]
+async fn a_chunk_the_database_refuses_is_recorded_as_failed(pool: PgPool) {
+    let h = Harness::start(pool.clone(), &[spec("legacy", "strict", 120)]).await;
+    h.add("legacy/strict").await;
+    sqlx::query("ALTER TABLE pull_requests ADD CONSTRAINT body_size CHECK (length(body) < 60000)")
+        .execute(&pool)
+        .await
+        .expect("constraint");
+    h.ok(&["run"]).await; // PRs 1-50: no huge body
+    for attempt in 1..=3 {
+        let out = h.backfill(&["run"]).await; // PRs 51-100 hold a 70 KB body
+        assert_eq!(out.status.code(), Some(1), "attempt {attempt}: {}", common::text(&out));
+        assert!(common::stderr(&out).contains("body_size"), "{}", common::text(&out));
+    }
+    let chunks: Vec<(i32, String, Option<String>, Option<i32>)> = sqlx::query_as(
+        "SELECT chunk_number, status::text, error, api_calls_made FROM backfill_chunks ORDER BY chunk_number",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("chunks");
+    let statuses: Vec<&str> = chunks.iter().map(|c| c.1.as_str()).collect();
+    assert_eq!(statuses, ["completed", "failed", "failed", "failed"]);
+    assert!(chunks[1..].iter().all(|c| c.2.as_deref().is_some_and(|e| e.contains("body_size")) && c.3 >= Some(1)));
+    let (status, errors, in_a_row, reason): (String, i32, i32, Option<String>) = sqlx::query_as(
+        "SELECT status::text, error_count, consecutive_errors, metadata->>'pause_reason' FROM progressive_backfill_state",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("state");
+    assert_eq!((status.as_str(), errors, in_a_row), ("paused", 3, 3));
+    assert!(reason.is_some_and(|r| r.contains("3 consecutive")));
+    assert_eq!(h.processed_prs("legacy/strict").await, 50, "nothing of the failed chunks was stored");
+    // Paused for errors: scheduled runs leave it alone until resumed.
+    let sent = h.fake.requests().len();
+    h.ok(&["run"]).await;
+    assert_eq!(h.fake.requests().len(), sent);
 }

@@ -104,10 +104,7 @@ async fn max_chunks_and_chunk_size_bound_a_run(pool: PgPool) {
         .await
         .expect("chunks");
     assert_eq!(counts, vec![Some(7), Some(7), Some(7)]);
-    let processed: i32 = sqlx::query_scalar("SELECT processed_prs FROM progressive_backfill_state")
-        .fetch_one(&pool)
-        .await
-        .expect("state");
+    let processed = h.processed_prs("acme/bolts").await;
     assert_eq!(processed, 21);
 }
 

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
 use graphql_parser::query::{Definition, Field, FragmentDefinition, Selection, SelectionSet, Value as GqlValue};
 use serde_json::{json, Map, Value};
 
@@ -38,7 +37,7 @@ impl GqlError {
 }
 
 #[derive(Clone, Copy)]
-enum Obj<'w> {
+pub(crate) enum Obj<'w> {
     Query,
     Repo(&'w Repository),
     Owner(&'w Repository),
@@ -134,18 +133,6 @@ pub fn field_arg(field: &Field<'_, String>, name: &str, vars: &Map<String, Value
     field.arguments.iter().find(|(n, _)| n == name).map(|(_, v)| arg_value(v, vars)).unwrap_or(Value::Null)
 }
 
-/// Opaque cursors, as GitHub's are: clients must not be able to read them.
-pub fn encode_cursor(index: usize) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("cursor:v2:\u{1}{:x}", index ^ 0x5a5a))
-}
-
-fn decode_cursor(cursor: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(cursor).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let hex = text.strip_prefix("cursor:v2:\u{1}")?;
-    usize::from_str_radix(hex, 16).ok().map(|i| i ^ 0x5a5a)
-}
-
 fn merge(into: &mut Map<String, Value>, key: String, value: Value) {
     match (into.get_mut(&key), value) {
         (Some(Value::Object(existing)), Value::Object(more)) => {
@@ -160,29 +147,11 @@ fn merge(into: &mut Map<String, Value>, key: String, value: Value) {
 }
 
 impl<'w> Exec<'w> {
-    /// The fields of a selection on a type with no subtypes (connections,
-    /// page info, edges), with fragments expanded.
-    fn fields(&self, set: &'w SelectionSet<'w, String>) -> Vec<&'w Field<'w, String>> {
-        let mut out = Vec::new();
-        for sel in &set.items {
-            match sel {
-                Selection::Field(f) => out.push(f),
-                Selection::InlineFragment(i) => out.extend(self.fields(&i.selection_set)),
-                Selection::FragmentSpread(s) => {
-                    if let Some(frag) = self.fragments.get(s.fragment_name.as_str()).copied() {
-                        out.extend(self.fields(&frag.selection_set));
-                    }
-                }
-            }
-        }
-        out
-    }
-
     pub fn run(&mut self, set: &'w SelectionSet<'w, String>) -> Value {
         self.select(Obj::Query, set, &[])
     }
 
-    fn select(&mut self, obj: Obj<'w>, set: &'w SelectionSet<'w, String>, path: &[Value]) -> Value {
+    pub(crate) fn select(&mut self, obj: Obj<'w>, set: &'w SelectionSet<'w, String>, path: &[Value]) -> Value {
         let mut out = Map::new();
         self.select_into(obj, set, path, &mut out);
         Value::Object(out)
@@ -416,76 +385,5 @@ impl<'w> Exec<'w> {
             "comments" => self.connection(p.comments.iter().map(Obj::IssueComment).collect(), false, f, path),
             _ => Value::Null,
         }
-    }
-
-    fn connection(&mut self, items: Vec<Obj<'w>>, descending: bool, f: &'w Field<'w, String>, path: &[Value]) -> Value {
-        let mut items = items;
-        if descending {
-            items.reverse();
-        }
-        let total = items.len();
-        let first = field_arg(f, "first", self.vars).as_u64().unwrap_or(0) as usize;
-        let after = field_arg(f, "after", self.vars);
-        let start = match after.as_str() {
-            None => 0,
-            Some(c) => match decode_cursor(c) {
-                Some(i) => i + 1,
-                None => {
-                    let mut e = GqlError::new(None, format!("`{c}` does not appear to be a valid cursor."));
-                    e.path = path.to_vec();
-                    self.errors.push(e);
-                    return Value::Null;
-                }
-            },
-        };
-        let end = (start + first).min(total);
-        let window: Vec<(usize, Obj<'w>)> = (start.min(end)..end).map(|i| (i, items[i])).collect();
-        let mut out = Map::new();
-        for sf in self.fields(&f.selection_set) {
-            let key = sf.alias.clone().unwrap_or_else(|| sf.name.clone());
-            let mut here = path.to_vec();
-            here.push(json!(key));
-            let value = match sf.name.as_str() {
-                "totalCount" => json!(total),
-                "pageInfo" => {
-                    let mut info = Map::new();
-                    for pf in self.fields(&sf.selection_set) {
-                        let v = match pf.name.as_str() {
-                            "hasNextPage" => json!(end < total),
-                            "hasPreviousPage" => json!(start > 0),
-                            "endCursor" => json!(window.last().map(|(i, _)| encode_cursor(*i))),
-                            "startCursor" => json!(window.first().map(|(i, _)| encode_cursor(*i))),
-                            _ => Value::Null,
-                        };
-                        info.insert(pf.alias.clone().unwrap_or_else(|| pf.name.clone()), v);
-                    }
-                    Value::Object(info)
-                }
-                "nodes" => {
-                    Value::Array(window.iter().map(|(_, o)| self.select(*o, &sf.selection_set, &here)).collect())
-                }
-                "edges" => Value::Array(
-                    window
-                        .iter()
-                        .map(|(i, o)| {
-                            let mut edge = Map::new();
-                            for ef in self.fields(&sf.selection_set) {
-                                let k = ef.alias.clone().unwrap_or_else(|| ef.name.clone());
-                                let v = match ef.name.as_str() {
-                                    "cursor" => json!(encode_cursor(*i)),
-                                    "node" => self.select(*o, &ef.selection_set, &here),
-                                    _ => Value::Null,
-                                };
-                                edge.insert(k, v);
-                            }
-                            Value::Object(edge)
-                        })
-                        .collect(),
-                ),
-                _ => Value::Null,
-            };
-            out.insert(key, value);
-        }
-        Value::Object(out)
     }
 }

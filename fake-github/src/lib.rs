@@ -8,6 +8,7 @@
 pub mod cost;
 pub mod data;
 mod exec;
+mod paging;
 mod server;
 pub mod world;
 
@@ -15,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
 pub use data::RepoSpec;
-pub use exec::encode_cursor;
+pub use paging::encode_cursor;
 pub use world::{Control, Fault, RequestRecord, World};
 
 use server::Shared;

@@ -4,13 +4,13 @@
 
 use std::time::Instant;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::plan::{plan_chunk, Plan, PlanInput};
-use crate::github::{fetch_page, GithubClient, GithubError, PageRequest, RateInfo};
+use crate::github::{fetch_page, FetchedPage, GithubClient, GithubError, PageRequest, RateInfo};
 use crate::store::chunks::{self, Advance, ChunkRecord};
 use crate::store::state::{self, Backfill};
 use crate::store::upsert;
@@ -60,15 +60,23 @@ pub struct ChunkSettings {
     pub any_status: bool,
 }
 
-/// What the run knows of the budget from earlier requests, across backfills.
-pub fn plan_input(backfill: &Backfill, settings: &ChunkSettings, budget: Option<(i64, i64)>) -> PlanInput {
+/// The budget as GitHub last reported it in this run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    pub remaining: i64,
+    pub limit: i64,
+    pub reset_at: Option<DateTime<Utc>>,
+}
+
+/// The planner's view of one backfill and the budget.
+pub fn plan_input(backfill: &Backfill, settings: &ChunkSettings, budget: Option<Budget>) -> PlanInput {
     let meta = &backfill.metadata;
     PlanInput {
         fixed_size: settings.chunk_size.or_else(|| meta.get("chunk_size_override").and_then(Value::as_i64)),
         ceiling: meta.get("max_chunk_size").and_then(Value::as_i64),
         prs_left: (backfill.total_prs > 0).then(|| i64::from(backfill.total_prs) - i64::from(backfill.processed_prs)),
         points_per_pr: meta.get("points_per_pr").and_then(Value::as_f64),
-        budget,
+        budget: budget.map(|b| (b.remaining, b.limit)),
     }
 }
 
@@ -77,10 +85,11 @@ pub async fn process_chunk(
     github: &GithubClient,
     id: Uuid,
     settings: &ChunkSettings,
-    budget: Option<(i64, i64)>,
+    budget: Option<Budget>,
 ) -> Result<ChunkOutcome, ChunkError> {
     let started = Instant::now();
     let started_at = Utc::now();
+    let calls_before = github.requests_sent();
     let mut tx = pool.begin().await?;
     let Some(backfill) = state::claim(&mut tx, id, !settings.any_status).await? else {
         return Ok(ChunkOutcome::Skipped);
@@ -88,7 +97,7 @@ pub async fn process_chunk(
     let size = match plan_chunk(&plan_input(&backfill, settings, budget)) {
         Plan::Fetch { size, .. } => size,
         Plan::WaitForReset { .. } => {
-            let until = budget_reset_fallback();
+            let until = budget.and_then(|b| b.reset_at).unwrap_or_else(budget_reset_fallback);
             chunks::pause_for_rate_limit(&mut tx, &backfill, until).await?;
             tx.commit().await?;
             return Ok(ChunkOutcome::RateLimited { until });
@@ -100,57 +109,87 @@ pub async fn process_chunk(
         after: backfill.last_processed_cursor.as_deref(),
         size,
     };
-    let page = match fetch_page(github, &request).await {
+    let fetched = fetch_page(github, &request).await;
+    let record = |pr_numbers: Vec<i32>, remaining: Option<i64>| ChunkRecord {
+        started_at,
+        pr_numbers,
+        api_calls: github.requests_sent().wrapping_sub(calls_before) as i32,
+        rate_limit_remaining: remaining.map(|r| r as i32),
+        processor_type: settings.processor_type,
+    };
+    let page = match fetched {
         Ok(page) => page,
         Err(e) => {
-            let outcome = record_error(&mut tx, &backfill, &e, started_at, settings.processor_type).await?;
+            let outcome = record_error(&mut tx, &backfill, &e, &record(Vec::new(), None)).await?;
             tx.commit().await?;
             return outcome;
         }
     };
-    upsert::store_pull_requests(&mut tx, backfill.repository_id, &page.prs).await?;
-    let pr_numbers: Vec<i32> = page.prs.iter().map(|p| p.number).collect();
-    let record = ChunkRecord {
-        started_at,
-        pr_numbers: pr_numbers.clone(),
-        api_calls: page.requests as i32,
-        rate_limit_remaining: page.rate.remaining.map(|r| r as i32),
-        processor_type: settings.processor_type,
-    };
-    let chunk_number = if pr_numbers.is_empty() {
+    let record = record(page.prs.iter().map(|p| p.number).collect(), page.rate.remaining);
+    match store(&mut tx, &backfill, &page, &record, size).await {
+        Ok((chunk_number, processed)) => {
+            tx.commit().await?;
+            Ok(ChunkOutcome::Stored(StoredChunk {
+                full_name: backfill.full_name,
+                chunk_number,
+                prs: page.prs.len(),
+                processed_prs: i64::from(processed),
+                total_prs: page.total_count,
+                completed: !page.has_next_page,
+                chunk_size: size,
+                requests: record.api_calls as u32,
+                points: page.points,
+                rate: page.rate,
+                elapsed: started.elapsed(),
+            }))
+        }
+        // PostgreSQL refused the data (a constraint of an existing database,
+        // say): the chunk fails like any other, and the run goes on.
+        Err(sqlx::Error::Database(e)) => {
+            tx.rollback().await?;
+            let error = format!("storing the chunk failed: {}", crate::github::client::one_line(&e.to_string()));
+            let mut tx = pool.begin().await?;
+            let Some(backfill) = state::claim(&mut tx, id, false).await? else { return Ok(ChunkOutcome::Skipped) };
+            let record = ChunkRecord { pr_numbers: Vec::new(), ..record };
+            chunks::insert_chunk(&mut tx, &backfill, &record, "failed", Some(&error)).await?;
+            let paused = chunks::record_failure(&mut tx, &backfill, &error).await?;
+            tx.commit().await?;
+            Ok(ChunkOutcome::Failed { error, paused })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes the page, its chunk row and the advanced state; returns the chunk
+/// number (none for an empty page) and the new `processed_prs`.
+async fn store(
+    tx: &mut sqlx::PgConnection,
+    backfill: &Backfill,
+    page: &FetchedPage,
+    record: &ChunkRecord,
+    size: i64,
+) -> Result<(Option<i32>, i32), sqlx::Error> {
+    upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
+    let chunk_number = if record.pr_numbers.is_empty() {
         None
     } else {
-        Some(chunks::insert_chunk(&mut tx, &backfill, &record, "completed", None).await?)
+        Some(chunks::insert_chunk(tx, backfill, record, "completed", None).await?)
     };
-    let completed = !page.has_next_page;
     let advance = Advance {
         cursor: page.end_cursor.clone(),
-        last_pr_number: pr_numbers.last().copied(),
+        last_pr_number: record.pr_numbers.last().copied(),
         total_prs: page.total_count as i32,
-        completed,
+        completed: !page.has_next_page,
         chunk_size: size as i32,
         metadata: learned(&backfill.metadata, page.points, page.prs.len(), &page.rate),
     };
-    chunks::advance(&mut tx, &backfill, &advance).await?;
+    chunks::advance(tx, backfill, &advance).await?;
     let processed: i32 =
         sqlx::query_scalar("SELECT coalesce(processed_prs, 0) FROM progressive_backfill_state WHERE id = $1")
             .bind(backfill.id)
             .fetch_one(&mut *tx)
             .await?;
-    tx.commit().await?;
-    Ok(ChunkOutcome::Stored(StoredChunk {
-        full_name: backfill.full_name,
-        chunk_number,
-        prs: page.prs.len(),
-        processed_prs: i64::from(processed),
-        total_prs: page.total_count,
-        completed,
-        chunk_size: size,
-        requests: page.requests,
-        points: page.points,
-        rate: page.rate,
-        elapsed: started.elapsed(),
-    }))
+    Ok((chunk_number, processed))
 }
 
 /// When GitHub has not said when the budget comes back, assume an hour.
@@ -180,8 +219,7 @@ async fn record_error(
     tx: &mut sqlx::PgConnection,
     backfill: &Backfill,
     error: &GithubError,
-    started_at: chrono::DateTime<Utc>,
-    processor_type: &'static str,
+    record: &ChunkRecord,
 ) -> Result<Result<ChunkOutcome, ChunkError>, sqlx::Error> {
     let message = error.to_string();
     Ok(match error {
@@ -196,14 +234,7 @@ async fn record_error(
             Ok(ChunkOutcome::BackfillFailed { error: message })
         }
         _ => {
-            let record = ChunkRecord {
-                started_at,
-                pr_numbers: Vec::new(),
-                api_calls: 0,
-                rate_limit_remaining: None,
-                processor_type,
-            };
-            chunks::insert_chunk(tx, backfill, &record, "failed", Some(&message)).await?;
+            chunks::insert_chunk(tx, backfill, record, "failed", Some(&message)).await?;
             let paused = chunks::record_failure(tx, backfill, &message).await?;
             Ok(ChunkOutcome::Failed { error: message, paused })
         }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::github::{GithubClient, RateInfo};
 use crate::report::Reporter;
 use crate::store::state;
-use chunk::{process_chunk, ChunkError, ChunkOutcome, ChunkSettings};
+use chunk::{process_chunk, Budget, ChunkError, ChunkOutcome, ChunkSettings};
 use plan::{plan_chunk, Plan};
 
 #[derive(Debug, Clone)]
@@ -127,7 +127,7 @@ pub async fn run(
     let settings =
         ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type, any_status: false };
     let mut summary = RunSummary::default();
-    let mut budget: Option<(i64, i64, Option<DateTime<Utc>>)> = None;
+    let mut budget: Option<Budget> = None;
     let mut slowest = Duration::ZERO;
     let mut taken: Vec<(Uuid, u32)> = ids.into_iter().map(|id| (id, 0)).collect();
     'passes: while !taken.is_empty() {
@@ -140,7 +140,8 @@ pub async fn run(
                     break 'passes;
                 }
             }
-            let known = budget.filter(|(_, _, reset)| reset.is_none_or(|r| r > Utc::now())).map(|(r, l, _)| (r, l));
+            // A budget whose window has passed says nothing about the new one.
+            let known = budget.filter(|b| b.reset_at.is_none_or(|r| r > Utc::now()));
             match process_chunk(pool, github, id, &settings, known).await? {
                 ChunkOutcome::Stored(c) => {
                     slowest = slowest.max(c.elapsed);
@@ -150,7 +151,7 @@ pub async fn run(
                     summary.points += c.points;
                     summary.rate = Some(c.rate);
                     if let (Some(r), Some(l)) = (c.rate.remaining, c.rate.limit) {
-                        budget = Some((r, l, c.rate.reset_at));
+                        budget = Some(Budget { remaining: r, limit: l, reset_at: c.rate.reset_at });
                     }
                     reporter.chunk_stored(&c);
                     let done = done + 1;
@@ -192,7 +193,8 @@ async fn dry_run(pool: &PgPool, ids: &[Uuid], opts: &RunOptions, reporter: &Repo
         let Some(b) = state::find(pool, &id_to_repository(pool, *id).await?).await? else { continue };
         let seen = b.metadata.get("rate_limit").cloned().unwrap_or(Value::Null);
         let budget = seen.get("remaining").and_then(Value::as_i64).zip(seen.get("limit").and_then(Value::as_i64));
-        let line = match plan_chunk(&chunk::plan_input(&b, &settings, budget)) {
+        let as_seen = budget.map(|(remaining, limit)| Budget { remaining, limit, reset_at: None });
+        let line = match plan_chunk(&chunk::plan_input(&b, &settings, as_seen)) {
             Plan::Fetch { size, expected_cost } => {
                 format!("{}: would fetch {size} PRs for about {expected_cost} points", b.full_name)
             }

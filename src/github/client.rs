@@ -45,6 +45,8 @@ pub struct GithubClient {
     http: reqwest::Client,
     url: String,
     token: String,
+    /// Every request sent, answered or not: what a chunk's `api_calls_made` counts.
+    sent: std::sync::atomic::AtomicU32,
 }
 
 /// The token never appears in debug output.
@@ -65,13 +67,18 @@ impl GithubClient {
             .timeout(READ_TIMEOUT)
             .build()
             .map_err(|e| GithubError::Other(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(GithubClient { http, url: url.to_string(), token: token.to_string() })
+        Ok(GithubClient { http, url: url.to_string(), token: token.to_string(), sent: Default::default() })
+    }
+
+    pub fn requests_sent(&self) -> u32 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sends one document. A primary rate limit reported in `errors[]` is
     /// returned as `Err(RateLimited)`; other `errors[]` are left to the caller,
     /// who knows which of them (a deleted node, say) are harmless.
     pub async fn query<V: Serialize, T: DeserializeOwned>(&self, body: &QueryBody<V>) -> Result<Reply<T>, GithubError> {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let payload =
             serde_json::to_vec(body).map_err(|e| GithubError::Other(format!("cannot encode the query: {e}")))?;
         let resp = self

@@ -94,6 +94,17 @@ impl Harness {
         .expect("state row")
     }
 
+    pub async fn processed_prs(&self, repo: &str) -> i32 {
+        sqlx::query_scalar(
+            "SELECT s.processed_prs FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+             WHERE r.full_name = $1",
+        )
+        .bind(repo)
+        .fetch_one(&self.pool)
+        .await
+        .expect("state row")
+    }
+
     /// Default runs (one chunk each) until the backfill completes.
     pub async fn run_until_completed(&self, repo: &str, max_runs: usize) -> usize {
         let deadline = Instant::now() + Duration::from_secs(300);
