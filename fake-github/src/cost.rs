@@ -114,3 +114,82 @@ fn is_paged_connection(f: &graphql_parser::query::Field<'_, String>) -> bool {
             .iter()
             .any(|s| matches!(s, Selection::Field(x) if x.name == "nodes" || x.name == "edges"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::fragments;
+
+    fn cost(query: &str, vars: serde_json::Value) -> Result<(Cost, i64), Option<&'static str>> {
+        let doc = graphql_parser::parse_query::<String>(query).expect("query parses");
+        let frags = fragments(&doc);
+        let vars = vars.as_object().cloned().unwrap_or_default();
+        let set = doc
+            .definitions
+            .iter()
+            .find_map(|d| match d {
+                graphql_parser::query::Definition::Operation(graphql_parser::query::OperationDefinition::Query(q)) => {
+                    Some(&q.selection_set)
+                }
+                graphql_parser::query::Definition::Operation(
+                    graphql_parser::query::OperationDefinition::SelectionSet(s),
+                ) => Some(s),
+                _ => None,
+            })
+            .expect("an operation");
+        let mut walk = CostWalk { vars: &vars, fragments: &frags, cost: Cost::default() };
+        walk.walk(set, 1, 1, 0).map_err(|e| e.kind)?;
+        Ok((walk.cost, walk.cost.points()))
+    }
+
+    /// (requests, nodes, points), or the error type GitHub would answer with.
+    type Want = Result<(u64, u64, i64), Option<&'static str>>;
+
+    #[test]
+    fn costs_follow_githubs_formula() {
+        let none = serde_json::json!({});
+        let cases: Vec<(&str, serde_json::Value, Want)> = vec![
+            // GitHub's documented example: 1 + 100 + 100*50 requests, 51 points.
+            (
+                "{ viewer { repositories(first: 100) { nodes { issues(first: 50) { nodes { labels(first: 60) { nodes { name } } } } } } } }",
+                none.clone(),
+                Ok((5_101, 100 + 5_000 + 300_000, 51)),
+            ),
+            // Our page: two connections under 50 PRs, one point.
+            (
+                "query($n: Int!) { repository(owner: \"o\", name: \"n\") { pullRequests(first: $n) { nodes { reviews(first: 30) { totalCount } comments(first: 40) { totalCount } commits { totalCount } } } } }",
+                serde_json::json!({ "n": 50 }),
+                Ok((101, 50 + 1_500 + 2_000, 1)),
+            ),
+            // A third connection at 50 PRs would round up to two points.
+            (
+                "{ repository(owner: \"o\", name: \"n\") { pullRequests(first: 50) { nodes { a: reviews(first: 1) { totalCount } b: reviews(first: 1) { totalCount } c: reviews(first: 1) { totalCount } } } } }",
+                none.clone(),
+                Ok((151, 200, 2)),
+            ),
+            // nodes(ids:) is a list: it multiplies nodes, not requests.
+            (
+                "query($ids: [ID!]!) { nodes(ids: $ids) { ... on PullRequestReview { comments(first: 100) { totalCount } } } }",
+                serde_json::json!({ "ids": ["a", "b", "c"] }),
+                Ok((1, 3 + 300, 1)),
+            ),
+            // Fragments count where they are spread.
+            (
+                "query { repository(owner: \"o\", name: \"n\") { pullRequests(first: 10) { ...F } } } fragment F on PullRequestConnection { nodes { reviews(first: 10) { totalCount } } }",
+                none.clone(),
+                Ok((11, 110, 1)),
+            ),
+            ("{ repository(owner: \"o\", name: \"n\") { pullRequests(first: 101) { totalCount } } }", none.clone(), Err(Some("EXCESSIVE_PAGINATION"))),
+            ("{ repository(owner: \"o\", name: \"n\") { pullRequests { nodes { number } } } }", none.clone(), Err(Some("MISSING_PAGINATION_BOUNDARIES"))),
+            (
+                "{ viewer { repositories(first: 100) { nodes { issues(first: 100) { nodes { labels(first: 100) { nodes { name } } } } } } } }",
+                none.clone(),
+                Err(Some("MAX_NODE_LIMIT_EXCEEDED")),
+            ),
+        ];
+        for (query, vars, want) in cases {
+            let got = cost(query, vars).map(|(c, p)| (c.requests, c.nodes, p));
+            assert_eq!(got, want, "{query}");
+        }
+    }
+}

@@ -115,3 +115,20 @@ impl<'w> Exec<'w> {
         Value::Object(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_opaque_and_round_trip() {
+        for i in [0, 1, 49, 50, 99_999] {
+            let c = encode_cursor(i);
+            assert!(!c.contains(&i.to_string()) || i < 10, "{c} reveals {i}");
+            assert_eq!(decode_cursor(&c), Some(i));
+        }
+        for bad in ["", "abc", "Y3Vyc29yOnYyOg==", "!!!"] {
+            assert_eq!(decode_cursor(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Each way GitHub fails arrives as the right kind of `GithubError`.
+
+use std::time::Duration;
+
+use backfill::github::{lookup_repository, GithubClient, GithubError};
+use fake_github::{FakeGithub, Fault, RepoSpec, World};
+
+fn kind(e: &GithubError) -> String {
+    match e {
+        GithubError::RateLimited { reset_at } => format!("RateLimited(reset known: {})", reset_at.is_some()),
+        GithubError::SecondaryLimit { retry_after, .. } => format!("SecondaryLimit({retry_after:?})"),
+        GithubError::Timeout(_) => "Timeout".into(),
+        GithubError::ServerError(_) => "ServerError".into(),
+        GithubError::NotFound(_) => "NotFound".into(),
+        GithubError::Forbidden(_) => "Forbidden".into(),
+        GithubError::BadCredentials => "BadCredentials".into(),
+        GithubError::TooLarge(_) => "TooLarge".into(),
+        GithubError::Unreachable(_) => "Unreachable".into(),
+        GithubError::Other(m) => format!("Other({m})"),
+    }
+}
+
+#[tokio::test]
+async fn failures_are_classified_by_kind() {
+    let fake = FakeGithub::start(World::new(&[RepoSpec::new("acme", "widgets", 5)])).await.expect("fake starts");
+    fake.with_control(|c| c.token = Some("right".into()));
+    let client = GithubClient::new(&fake.graphql_url(), "right").expect("client");
+    let cases: Vec<(Option<Fault>, &str, &str)> = vec![
+        (Some(Fault::BadGateway), "widgets", "Timeout"),
+        (Some(Fault::BadGatewayHtml), "widgets", "Timeout"),
+        (Some(Fault::GatewayTimeout), "widgets", "Timeout"),
+        (Some(Fault::SecondaryLimit { retry_after: Some(30) }), "widgets", "SecondaryLimit(Some(30s))"),
+        (Some(Fault::SecondaryLimit { retry_after: None }), "widgets", "SecondaryLimit(None)"),
+        (Some(Fault::Truncated), "widgets", "ServerError"),
+        (Some(Fault::Unauthorized), "widgets", "BadCredentials"),
+        (None, "missing", "NotFound"),
+    ];
+    for (fault, repo, want) in cases {
+        if let Some(f) = fault.clone() {
+            fake.with_control(|c| c.faults.push_back(f));
+        }
+        let got = lookup_repository(&client, "acme", repo).await.map(|r| r.full_name).map_err(|e| kind(&e));
+        assert_eq!(got, Err(want.to_string()), "{fault:?}");
+    }
+    // The answer after the faults is whole again.
+    let ok = lookup_repository(&client, "acme", "widgets").await.map(|r| (r.full_name, r.pull_request_count));
+    assert_eq!(ok.map_err(|e| kind(&e)), Ok(("acme/widgets".to_string(), 5)));
+
+    // An exhausted budget: HTTP 200 with errors[].type RATE_LIMITED and the reset time.
+    fake.with_control(|c| c.budget = fake_github::world::Budget::new(1, Duration::from_secs(600)));
+    assert!(lookup_repository(&client, "acme", "widgets").await.is_ok());
+    let spent = lookup_repository(&client, "acme", "widgets").await.map(|_| ()).map_err(|e| kind(&e));
+    assert_eq!(spent, Err("RateLimited(reset known: true)".to_string()));
+
+    // A wrong token, and nobody listening.
+    let wrong = GithubClient::new(&fake.graphql_url(), "wrong").expect("client");
+    let got = lookup_repository(&wrong, "acme", "widgets").await.map(|_| ()).map_err(|e| kind(&e));
+    assert_eq!(got, Err("BadCredentials".to_string()));
+    let url = fake.graphql_url();
+    drop(fake);
+    // The listener closes once its task is cancelled: poll until it has.
+    let gone = GithubClient::new(&url, "right").expect("client");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let got = loop {
+        let got = lookup_repository(&gone, "acme", "widgets").await.map(|_| ()).map_err(|e| kind(&e));
+        if got.is_err() || std::time::Instant::now() > deadline {
+            break got;
+        }
+    };
+    assert_eq!(got, Err("Unreachable".to_string()));
+}
