@@ -147,3 +147,15 @@ async fn an_ordinary_repository_costs_two_requests_per_chunk(pool: PgPool) {
     assert!(points as f64 / 500.0 <= 0.045, "{points} points for 500 PRs");
     assert!(requests as f64 / 500.0 <= 0.045, "{requests} requests for 500 PRs");
 }
+
+/// A short budget still takes chunks; the run stops when the budget is spent.
+#[sqlx::test(migrations = false)]
+async fn a_short_time_budget_still_takes_chunks(pool: PgPool) {
+    let h = Harness::start(pool.clone(), &[spec("acme", "quick", 200)]).await;
+    h.add("acme/quick").await;
+    h.fake.with_control(|c| c.latency = std::time::Duration::from_millis(200));
+    h.ok(&["run", "--time-budget", "3s"]).await;
+    let processed = h.processed_prs("acme/quick").await;
+    assert!(processed >= 50, "at least one chunk within 3 s: {processed}");
+    assert_ne!(h.status_of("acme/quick").await, "completed", "200 PRs at 0.2 s a request take longer than 3 s");
+}

@@ -62,7 +62,8 @@ impl From<sqlx::Error> for RunError {
     }
 }
 
-/// Before any chunk has been timed, assume one takes this long.
+/// Before any chunk has been timed, assume one takes this long (or half the
+/// budget, if that is shorter, so that a short budget still gets a chunk).
 const FIRST_CHUNK_ESTIMATE: Duration = Duration::from_secs(20);
 
 async fn select(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) -> Result<Vec<Uuid>, RunError> {
@@ -134,7 +135,8 @@ pub async fn run(
         let mut still_going = Vec::new();
         for (id, done) in taken {
             if let Some(limit) = opts.time_budget {
-                let estimate = if slowest.is_zero() { FIRST_CHUNK_ESTIMATE.min(limit) } else { slowest + slowest / 2 };
+                let estimate =
+                    if slowest.is_zero() { FIRST_CHUNK_ESTIMATE.min(limit / 2) } else { slowest + slowest / 2 };
                 if started.elapsed() + estimate > limit {
                     reporter.info("time budget reached; the next run continues from here");
                     break 'passes;

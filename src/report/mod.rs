@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::backfill::chunk::StoredChunk;
 use crate::backfill::RunSummary;
@@ -67,9 +67,12 @@ impl Reporter {
             let bar = self.by_backfill.entry(c.full_name.clone()).or_insert_with(|| {
                 let bar = bars.add(ProgressBar::new(c.total_prs.max(1) as u64));
                 let style = ProgressStyle::with_template(
-                    "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} PRs {per_sec} eta {eta} {msg}",
+                    "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} PRs {rate} eta {eta} {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} PRs/s", state.per_sec());
+                })
                 .progress_chars("=> ");
                 bar.set_style(style);
                 bar.set_prefix(c.full_name.clone());
