@@ -23,15 +23,18 @@ pub enum ChunkOutcome {
     Skipped,
     /// The rate limit is spent: paused until the reset.
     RateLimited {
-        until: chrono::DateTime<Utc>,
+        repository: String,
+        until: DateTime<Utc>,
     },
     /// The chunk failed and was recorded; `paused` after three in a row.
     Failed {
+        repository: String,
         error: String,
         paused: bool,
     },
     /// GitHub no longer has (or shows) the repository: the backfill is `failed`.
     BackfillFailed {
+        repository: String,
         error: String,
     },
 }
@@ -100,7 +103,7 @@ pub async fn process_chunk(
             let until = budget.and_then(|b| b.reset_at).unwrap_or_else(budget_reset_fallback);
             chunks::pause_for_rate_limit(&mut tx, &backfill, until).await?;
             tx.commit().await?;
-            return Ok(ChunkOutcome::RateLimited { until });
+            return Ok(ChunkOutcome::RateLimited { repository: backfill.full_name, until });
         }
     };
     let request = PageRequest {
@@ -154,7 +157,7 @@ pub async fn process_chunk(
             chunks::insert_chunk(&mut tx, &backfill, &record, "failed", Some(&error)).await?;
             let paused = chunks::record_failure(&mut tx, &backfill, &error).await?;
             tx.commit().await?;
-            Ok(ChunkOutcome::Failed { error, paused })
+            Ok(ChunkOutcome::Failed { repository: backfill.full_name, error, paused })
         }
         Err(e) => Err(e.into()),
     }
@@ -193,7 +196,7 @@ async fn store(
 }
 
 /// When GitHub has not said when the budget comes back, assume an hour.
-fn budget_reset_fallback() -> chrono::DateTime<Utc> {
+fn budget_reset_fallback() -> DateTime<Utc> {
     Utc::now() + Duration::hours(1)
 }
 
@@ -227,16 +230,16 @@ async fn record_error(
         GithubError::RateLimited { reset_at } => {
             let until = reset_at.unwrap_or_else(budget_reset_fallback);
             chunks::pause_for_rate_limit(tx, backfill, until).await?;
-            Ok(ChunkOutcome::RateLimited { until })
+            Ok(ChunkOutcome::RateLimited { repository: backfill.full_name.clone(), until })
         }
         GithubError::NotFound(_) | GithubError::Forbidden(_) => {
             chunks::mark_failed(tx, backfill, &message).await?;
-            Ok(ChunkOutcome::BackfillFailed { error: message })
+            Ok(ChunkOutcome::BackfillFailed { repository: backfill.full_name.clone(), error: message })
         }
         _ => {
             chunks::insert_chunk(tx, backfill, record, "failed", Some(&message)).await?;
             let paused = chunks::record_failure(tx, backfill, &message).await?;
-            Ok(ChunkOutcome::Failed { error: message, paused })
+            Ok(ChunkOutcome::Failed { repository: backfill.full_name.clone(), error: message, paused })
         }
     })
 }

@@ -149,7 +149,6 @@ pub async fn run(
                     slowest = slowest.max(c.elapsed);
                     summary.chunks += u32::from(c.chunk_number.is_some());
                     summary.prs_stored += c.prs as u64;
-                    summary.requests += c.requests;
                     summary.points += c.points;
                     summary.rate = Some(c.rate);
                     if let (Some(r), Some(l)) = (c.rate.remaining, c.rate.limit) {
@@ -162,28 +161,30 @@ pub async fn run(
                     }
                 }
                 ChunkOutcome::Skipped => {}
-                ChunkOutcome::RateLimited { until } => {
+                ChunkOutcome::RateLimited { repository, until } => {
                     summary.rate_limited_until = Some(until);
                     reporter.warn(&format!(
-                        "GitHub rate limit exhausted: paused until {}; a later run resumes automatically",
+                        "{repository}: GitHub rate limit exhausted: paused until {}; a later run resumes automatically",
                         until.format("%Y-%m-%d %H:%M:%S UTC")
                     ));
                     // Sending more would only spend requests on refusals.
                     break 'passes;
                 }
-                ChunkOutcome::Failed { error, paused } => {
+                ChunkOutcome::Failed { repository, error, paused } => {
                     summary.failed_chunks += 1;
-                    let note = if paused { " (paused after repeated failures)" } else { "" };
-                    reporter.error(&format!("chunk failed{note}: {error}"));
+                    let note =
+                        if paused { " (paused after repeated failures: `backfill resume` it when fixed)" } else { "" };
+                    reporter.error(&format!("{repository}: chunk failed{note}: {error}"));
                 }
-                ChunkOutcome::BackfillFailed { error } => {
+                ChunkOutcome::BackfillFailed { repository, error } => {
                     summary.failed_backfills += 1;
-                    reporter.error(&format!("backfill marked failed: {error}"));
+                    reporter.error(&format!("{repository}: backfill marked failed: {error}"));
                 }
             }
         }
         taken = still_going;
     }
+    summary.requests = github.requests_sent();
     reporter.finish(&summary);
     Ok(summary)
 }
