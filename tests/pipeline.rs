@@ -159,3 +159,21 @@ async fn a_short_time_budget_still_takes_chunks(pool: PgPool) {
     assert!(processed >= 50, "at least one chunk within 3 s: {processed}");
     assert_ne!(h.status_of("acme/quick").await, "completed", "200 PRs at 0.2 s a request take longer than 3 s");
 }
+
+/// `add --chunk-size` fixes a repository's chunk size for later runs;
+/// `run --chunk-size` still overrides it.
+#[sqlx::test(migrations = false)]
+async fn a_repositorys_own_chunk_size_is_kept(pool: PgPool) {
+    let h = Harness::start(pool.clone(), &[spec("acme", "sized", 100)]).await;
+    h.ok(&["migrate"]).await;
+    h.ok(&["add", "acme/sized", "--chunk-size", "10"]).await;
+    h.ok(&["run"]).await;
+    h.ok(&["run", "--chunk-size", "5"]).await;
+    h.ok(&["run"]).await;
+    let counts: Vec<Option<i32>> = sqlx::query_scalar("SELECT pr_count FROM backfill_chunks ORDER BY chunk_number")
+        .fetch_all(&pool)
+        .await
+        .expect("chunks");
+    assert_eq!(counts, vec![Some(10), Some(5), Some(10)]);
+    assert_eq!(h.processed_prs("acme/sized").await, 25);
+}

@@ -29,6 +29,9 @@ pub const INLINE_REVIEWS: i64 = 30;
 pub const INLINE_COMMENTS: i64 = 40;
 /// Ids per `nodes(ids:)` list, GitHub's maximum.
 const IDS_PER_LIST: usize = 100;
+/// A chunk that needs more requests than this is not converging (a cursor
+/// that does not advance): fail it rather than spend the budget.
+const MAX_REQUESTS_PER_CHUNK: u32 = 2_000;
 
 #[derive(Debug, Clone)]
 pub struct RepositoryInfo {
@@ -100,9 +103,9 @@ impl FetchedPage {
 
 /// A connection that still has items after `after`.
 enum Continuation {
-    Reviews { pr: String, after: Option<String> },
-    IssueComments { pr: String, after: Option<String> },
-    ReviewComments { review: String, after: Option<String> },
+    Reviews { pr: String, after: String },
+    IssueComments { pr: String, after: String },
+    ReviewComments { review: String, after: String },
 }
 
 #[derive(Default)]
@@ -156,6 +159,11 @@ pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<
         asm.add_issue_comments(idx, wire_pr.comments, &wire_pr.id, false)?;
     }
     while asm.has_work() {
+        if asm.page.requests >= MAX_REQUESTS_PER_CHUNK {
+            return Err(GithubError::Other(format!(
+                "the chunk needed over {MAX_REQUESTS_PER_CHUNK} requests; stopped"
+            )));
+        }
         if asm.reviews_of.is_empty() && asm.comments_of.is_empty() && asm.review_comments_of.is_empty() {
             asm.follow_one(client).await?;
         } else {
@@ -173,6 +181,11 @@ fn fail_on_errors(errors: &[ApiError]) -> Result<(), GithubError> {
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// More items without a cursor to reach them would restart the connection forever.
+fn next_cursor(end_cursor: Option<String>, what: &str) -> Result<String, GithubError> {
+    end_cursor.ok_or_else(|| GithubError::ServerError(format!("GitHub reported more {what} but no cursor to them")))
 }
 
 fn take_ids(list: &mut Vec<String>, n: usize) -> Vec<String> {
@@ -201,7 +214,8 @@ impl Assembly {
         }
         if restart && conn.page_info.has_next_page {
             let node = self.page.prs[pr].node_id.clone();
-            self.continuations.push(Continuation::Reviews { pr: node, after: conn.page_info.end_cursor });
+            let after = next_cursor(conn.page_info.end_cursor, "reviews")?;
+            self.continuations.push(Continuation::Reviews { pr: node, after });
         }
         Ok(())
     }
@@ -220,8 +234,8 @@ impl Assembly {
             }
         }
         if restart && conn.page_info.has_next_page {
-            self.continuations
-                .push(Continuation::IssueComments { pr: node.to_string(), after: conn.page_info.end_cursor });
+            let after = next_cursor(conn.page_info.end_cursor, "comments")?;
+            self.continuations.push(Continuation::IssueComments { pr: node.to_string(), after });
         }
         Ok(())
     }
@@ -235,8 +249,8 @@ impl Assembly {
             }
         }
         if conn.page_info.has_next_page {
-            self.continuations
-                .push(Continuation::ReviewComments { review: review.to_string(), after: conn.page_info.end_cursor });
+            let after = next_cursor(conn.page_info.end_cursor, "review comments")?;
+            self.continuations.push(Continuation::ReviewComments { review: review.to_string(), after });
         }
         Ok(())
     }
@@ -286,22 +300,27 @@ impl Assembly {
         let Some(next) = self.continuations.pop() else { return Ok(()) };
         match next {
             Continuation::Reviews { pr, after } => {
-                let body = ReviewsPage::build_query(reviews_page::Variables { id: pr.clone(), after });
+                let body = ReviewsPage::build_query(reviews_page::Variables { id: pr.clone(), after: Some(after) });
                 let node: Option<wire::ReviewsOfPr> = self.node_query(client, &body).await?;
                 if let (Some(conn), Some(&idx)) = (node.and_then(|n| n.reviews), self.pr_index.get(&pr)) {
                     self.add_reviews(idx, conn, true)?;
                 }
             }
             Continuation::IssueComments { pr, after } => {
-                let body = IssueCommentsPage::build_query(issue_comments_page::Variables { id: pr.clone(), after });
+                let body = IssueCommentsPage::build_query(issue_comments_page::Variables {
+                    id: pr.clone(),
+                    after: Some(after),
+                });
                 let node: Option<wire::CommentsOfPr> = self.node_query(client, &body).await?;
                 if let (Some(conn), Some(&idx)) = (node.and_then(|n| n.comments), self.pr_index.get(&pr)) {
                     self.add_issue_comments(idx, conn, &pr, true)?;
                 }
             }
             Continuation::ReviewComments { review, after } => {
-                let body =
-                    ReviewCommentsPage::build_query(review_comments_page::Variables { id: review.clone(), after });
+                let body = ReviewCommentsPage::build_query(review_comments_page::Variables {
+                    id: review.clone(),
+                    after: Some(after),
+                });
                 let node: Option<wire::CommentsOfReview> = self.node_query(client, &body).await?;
                 if let Some(conn) = node.and_then(|n| n.comments) {
                     self.add_review_comments(&review, conn)?;
