@@ -11,7 +11,9 @@ use uuid::Uuid;
 
 use crate::github::model::{Person, PullRequest};
 
-/// Everyone who appears in the page, once each.
+/// Everyone who appears in the page, once each, in github_id order: two
+/// runs writing shared contributors then lock their rows in the same order
+/// and cannot deadlock.
 fn people(prs: &[PullRequest]) -> Vec<&Person> {
     let mut seen = HashMap::new();
     let all = prs.iter().flat_map(|pr| {
@@ -23,7 +25,9 @@ fn people(prs: &[PullRequest]) -> Vec<&Person> {
     for p in all {
         seen.entry(p.github_id).or_insert(p);
     }
-    seen.into_values().collect()
+    let mut people: Vec<&Person> = seen.into_values().collect();
+    people.sort_by_key(|p| p.github_id);
+    people
 }
 
 pub async fn store_pull_requests(
