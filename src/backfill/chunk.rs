@@ -154,8 +154,7 @@ pub async fn process_chunk(
             let mut tx = pool.begin().await?;
             let Some(backfill) = state::claim(&mut tx, id, false).await? else { return Ok(ChunkOutcome::Skipped) };
             let record = ChunkRecord { pr_numbers: Vec::new(), ..record };
-            chunks::insert_chunk(&mut tx, &backfill, &record, "failed", Some(&error)).await?;
-            let paused = chunks::record_failure(&mut tx, &backfill, &error).await?;
+            let paused = chunks::fail_chunk(&mut tx, &backfill, &record, &error).await?;
             tx.commit().await?;
             Ok(ChunkOutcome::Failed { repository: backfill.full_name, error, paused })
         }
@@ -186,12 +185,7 @@ async fn store(
         chunk_size: size as i32,
         metadata: learned(&backfill.metadata, page.points, page.prs.len(), &page.rate),
     };
-    chunks::advance(tx, backfill, &advance).await?;
-    let processed: i32 =
-        sqlx::query_scalar("SELECT coalesce(processed_prs, 0) FROM progressive_backfill_state WHERE id = $1")
-            .bind(backfill.id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let processed = chunks::advance(tx, backfill, &advance).await?;
     Ok((chunk_number, processed))
 }
 
@@ -237,8 +231,7 @@ async fn record_error(
             Ok(ChunkOutcome::BackfillFailed { repository: backfill.full_name.clone(), error: message })
         }
         _ => {
-            chunks::insert_chunk(tx, backfill, record, "failed", Some(&message)).await?;
-            let paused = chunks::record_failure(tx, backfill, &message).await?;
+            let paused = chunks::fail_chunk(tx, backfill, record, &message).await?;
             Ok(ChunkOutcome::Failed { repository: backfill.full_name.clone(), error: message, paused })
         }
     })

@@ -193,7 +193,7 @@ pub async fn run(
 async fn dry_run(pool: &PgPool, ids: &[Uuid], opts: &RunOptions, reporter: &Reporter) -> Result<(), RunError> {
     let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type, any_status: true };
     for id in ids {
-        let Some(b) = state::find(pool, &id_to_repository(pool, *id).await?).await? else { continue };
+        let Some(b) = state::get(pool, *id).await? else { continue };
         let seen = b.metadata.get("rate_limit").cloned().unwrap_or(Value::Null);
         let budget = seen.get("remaining").and_then(Value::as_i64).zip(seen.get("limit").and_then(Value::as_i64));
         let as_seen = budget.map(|(remaining, limit)| Budget { remaining, limit, reset_at: None });
@@ -215,11 +215,4 @@ async fn dry_run(pool: &PgPool, ids: &[Uuid], opts: &RunOptions, reporter: &Repo
         reporter.result(&format!("{line}{budget_text}"));
     }
     Ok(())
-}
-
-async fn id_to_repository(pool: &PgPool, state_id: Uuid) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT repository_id::text FROM progressive_backfill_state WHERE id = $1")
-        .bind(state_id)
-        .fetch_one(pool)
-        .await
 }

@@ -60,9 +60,9 @@ pub async fn insert_chunk(
 }
 
 /// Moves the cursor and counters; `processed_prs` is counted from the rows
-/// themselves so that it always equals what is stored.
-pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// themselves so that it always equals what is stored. Returns it.
+pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar(
         "UPDATE progressive_backfill_state SET \
            last_processed_cursor = coalesce($2, last_processed_cursor), \
            processed_prs = (SELECT count(*) FROM pull_requests WHERE repository_id = $3), \
@@ -72,7 +72,7 @@ pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance)
            chunk_size = $7, consecutive_errors = 0, \
            metadata = (coalesce(metadata, '{}'::jsonb) - 'paused_until' - 'pause_reason' - 'pause_kind') || $8, \
            updated_at = now() \
-         WHERE id = $1",
+         WHERE id = $1 RETURNING processed_prs",
     )
     .bind(backfill.id)
     .bind(&next.cursor)
@@ -82,18 +82,29 @@ pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance)
     .bind(next.completed)
     .bind(next.chunk_size)
     .bind(&next.metadata)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut *tx)
+    .await
 }
 
 /// After this many failures in a row a backfill stops being retried by
 /// schedule and waits for a person (`backfill resume`).
 pub const MAX_CONSECUTIVE_ERRORS: i32 = 3;
 
+/// Records a failed chunk: its `failed` row, then the error counters.
+/// Returns whether the backfill is now paused.
+pub async fn fail_chunk(
+    tx: &mut PgConnection,
+    backfill: &Backfill,
+    record: &ChunkRecord,
+    error: &str,
+) -> Result<bool, sqlx::Error> {
+    insert_chunk(tx, backfill, record, "failed", Some(error)).await?;
+    record_failure(tx, backfill, error).await
+}
+
 /// Counts a failed chunk; pauses the backfill at the third in a row.
 /// Returns whether it is now paused.
-pub async fn record_failure(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> Result<bool, sqlx::Error> {
+async fn record_failure(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> Result<bool, sqlx::Error> {
     let paused: bool = sqlx::query_scalar(
         "UPDATE progressive_backfill_state SET \
            error_count = coalesce(error_count, 0) + 1, \

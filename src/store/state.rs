@@ -54,6 +54,15 @@ pub async fn find(pool: &PgPool, ident: &str) -> Result<Option<Backfill>, sqlx::
     sqlx::query_as(&sql).bind(ident).fetch_optional(pool).await
 }
 
+/// Reads one backfill by its state id, without locking it.
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Backfill>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+         WHERE s.id = $1"
+    );
+    sqlx::query_as(&sql).bind(id).fetch_optional(pool).await
+}
+
 /// Locks the backfill for this transaction, unless another process holds it.
 /// The lock lives exactly as long as the transaction: a crashed run releases
 /// it with its connection, and a transaction-mode pooler keeps it intact.
