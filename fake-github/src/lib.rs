@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 pub use data::RepoSpec;
 pub use paging::encode_cursor;
-pub use world::{Control, Fault, RequestRecord, World};
+pub use world::{Chaos, Control, Fault, RequestRecord, World};
 
 use server::Shared;
 

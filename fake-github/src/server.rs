@@ -92,27 +92,57 @@ fn fault_response(fault: &Fault) -> Response {
             json!({ "message": "Bad credentials", "documentation_url": "https://docs.github.com/graphql" }),
             None,
         ),
+        Fault::NodeLimit => {
+            let e = GqlError::new(
+                Some("MAX_NODE_LIMIT_EXCEEDED"),
+                "This query requests up to 600,000 possible nodes which exceeds the maximum limit of 500,000.",
+            );
+            json_response(StatusCode::OK, error_body(&[e]), None)
+        }
         Fault::Truncated => StatusCode::OK.into_response(),
     }
 }
 
+/// Counts a request as in flight for as long as it is being answered.
+struct InFlight(AppState);
+
+impl InFlight {
+    fn enter(state: &AppState) -> InFlight {
+        let mut c = lock_control(state);
+        c.in_flight += 1;
+        c.max_in_flight = c.max_in_flight.max(c.in_flight);
+        InFlight(state.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut c = lock_control(&self.0);
+        c.in_flight = c.in_flight.saturating_sub(1);
+    }
+}
+
 pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let received = Utc::now();
+    let _in_flight = InFlight::enter(&state);
     let (latency, token_ok, fault) = {
         let mut c = lock_control(&state);
         let token_ok = c.token.as_ref().is_none_or(|t| token_of(&headers).as_ref() == Some(t));
-        let fault = if token_ok { c.faults.pop_front() } else { Some(Fault::Unauthorized) };
+        let fault = if token_ok { c.next_fault() } else { Some(Fault::Unauthorized) };
         (c.latency, token_ok, fault)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
     let record = |status: u16, op: Option<String>, cost: i64, c: Cost, fault: Option<Fault>| RequestRecord {
+        received,
         at: Utc::now(),
         operation: op,
         status,
         cost,
         requests: c.requests,
         nodes: c.nodes,
+        rate_limited: false,
         fault,
     };
     if let Some(f) = fault.as_ref().filter(|f| **f != Fault::Truncated) {
@@ -123,7 +153,10 @@ pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: By
     }
     let (resp, op, points, cost) = execute(&state, &body);
     let status = resp.status().as_u16();
-    lock_control(&state).log.push(record(status, op, points, cost, fault.clone()));
+    let rate_limited =
+        status == 200 && points == 0 && resp.headers().get("x-ratelimit-remaining").is_some_and(|v| v == "0");
+    let entry = RequestRecord { rate_limited, ..record(status, op, points, cost, fault.clone()) };
+    lock_control(&state).log.push(entry);
     if fault == Some(Fault::Truncated) {
         return truncate(resp).await;
     }
@@ -221,6 +254,12 @@ fn execute(state: &Shared, body: &[u8]) -> (Response, Option<String>, i64, Cost)
                 0,
                 cost,
             );
+        }
+        // Charged, then killed: what a query running past GitHub's 10 s costs.
+        if c.chaos.timeout_above_nodes.is_some_and(|n| cost.nodes > n) {
+            let mut resp = fault_response(&Fault::BadGateway);
+            add_rate_headers(resp.headers_mut(), &snapshot);
+            return (resp, op_name, points, cost);
         }
         snapshot
     };

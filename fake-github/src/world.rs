@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::data::{self, Actor, IssueComment, PullRequest, RepoSpec, Repository, Review, ReviewComment};
+use crate::data::{self, Actor, IssueComment, PullRequest, RepoSpec, Repository, Review, ReviewComment, Rng};
 
 pub enum NodeRef<'w> {
     Repo(&'w Repository),
@@ -95,11 +95,34 @@ pub enum Fault {
     Truncated,
     /// HTTP 401 "Bad credentials".
     Unauthorized,
+    /// HTTP 200 with `MAX_NODE_LIMIT_EXCEEDED` and no data, whatever was asked.
+    NodeLimit,
+}
+
+/// Faults that strike at random (from a seed, so a failing run can be
+/// replayed) or on a rhythm, on top of the queued ones.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Chaos {
+    pub seed: u64,
+    /// HTTP 502s, half with GitHub's JSON body and half as a bare HTML page.
+    pub bad_gateway_percent: u64,
+    /// Normal answers cut off half way.
+    pub truncated_percent: u64,
+    /// Every Nth request is refused with a secondary limit...
+    pub secondary_every: Option<u64>,
+    /// ...carrying this `retry-after` (none when absent).
+    pub secondary_retry_after: Option<u64>,
+    /// Queries asking for more nodes than this time out after being charged,
+    /// as GitHub's do when they run past 10 seconds.
+    pub timeout_above_nodes: Option<u64>,
 }
 
 /// One request as the fake saw it.
 #[derive(Clone, Debug)]
 pub struct RequestRecord {
+    /// When the request arrived.
+    pub received: DateTime<Utc>,
+    /// When the answer went out.
     pub at: DateTime<Utc>,
     pub operation: Option<String>,
     pub status: u16,
@@ -108,6 +131,8 @@ pub struct RequestRecord {
     pub requests: u64,
     pub nodes: u64,
     pub fault: Option<Fault>,
+    /// Refused for the primary rate limit (`RATE_LIMITED`).
+    pub rate_limited: bool,
 }
 
 /// The primary rate-limit window.
@@ -120,16 +145,23 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(limit: i64, window: Duration) -> Budget {
-        Budget { limit, remaining: limit, window, reset_at: Utc::now() + window }
+        Budget { limit, remaining: limit, window, reset_at: whole_second_after(Utc::now() + window) }
     }
 
     /// Starts a fresh window once the old one has passed.
     pub fn refresh(&mut self, now: DateTime<Utc>) {
         if now >= self.reset_at {
             self.remaining = self.limit;
-            self.reset_at = now + self.window;
+            self.reset_at = whole_second_after(now + self.window);
         }
     }
+}
+
+/// GitHub states resets in whole seconds (`x-ratelimit-reset` is epoch
+/// seconds), and the budget really is back at that second.
+fn whole_second_after(t: DateTime<Utc>) -> DateTime<Utc> {
+    let secs = t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0);
+    DateTime::from_timestamp(secs, 0).unwrap_or(t)
 }
 
 pub struct Control {
@@ -138,7 +170,34 @@ pub struct Control {
     pub budget: Budget,
     pub latency: Duration,
     pub faults: VecDeque<Fault>,
+    pub chaos: Chaos,
     pub log: Vec<RequestRecord>,
+    /// Requests being answered now, and the most there ever were at once.
+    pub in_flight: u32,
+    pub max_in_flight: u32,
+    seen: u64,
+    rng: Option<Rng>,
+}
+
+impl Control {
+    /// The fault for the request that just arrived: a queued one first, then
+    /// the rhythm, then chance.
+    pub fn next_fault(&mut self) -> Option<Fault> {
+        self.seen += 1;
+        if let Some(f) = self.faults.pop_front() {
+            return Some(f);
+        }
+        let chaos = self.chaos.clone();
+        if chaos.secondary_every.is_some_and(|n| n > 0 && self.seen.is_multiple_of(n)) {
+            return Some(Fault::SecondaryLimit { retry_after: chaos.secondary_retry_after });
+        }
+        let rng = self.rng.get_or_insert_with(|| Rng::new(chaos.seed));
+        let roll = rng.below(100);
+        if roll < chaos.bad_gateway_percent {
+            return Some(if rng.chance(50) { Fault::BadGateway } else { Fault::BadGatewayHtml });
+        }
+        (roll < chaos.bad_gateway_percent + chaos.truncated_percent).then_some(Fault::Truncated)
+    }
 }
 
 impl Default for Control {
@@ -148,7 +207,12 @@ impl Default for Control {
             budget: Budget::new(5_000, Duration::from_secs(3_600)),
             latency: Duration::ZERO,
             faults: VecDeque::new(),
+            chaos: Chaos::default(),
             log: Vec::new(),
+            in_flight: 0,
+            max_in_flight: 0,
+            seen: 0,
+            rng: None,
         }
     }
 }

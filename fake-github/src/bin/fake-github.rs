@@ -1,11 +1,16 @@
 //! Serves a synthetic repository on 127.0.0.1 until interrupted.
 //!
 //! Usage: fake-github [--port N] [--repo OWNER/NAME] [--prs N] [--seed N] [--token T]
+//!          [--budget POINTS] [--window SECS] [--latency-ms MS]
+//!          [--fail-percent P] [--truncate-percent P] [--secondary-every N] [--retry-after SECS]
+//!          [--timeout-above-nodes N] [--chaos-seed N]
 //! Prints the GraphQL URL on its first line of output.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use fake_github::{FakeGithub, RepoSpec, World};
+use fake_github::world::Budget;
+use fake_github::{Chaos, FakeGithub, RepoSpec, World};
 
 fn value<T: std::str::FromStr>(args: &[String], flag: &str, default: T) -> Result<T, String> {
     match args.iter().position(|a| a == flag) {
@@ -24,9 +29,23 @@ async fn serve(args: Vec<String>) -> Result<(), String> {
     let mut spec = RepoSpec::new(owner, name, prs);
     spec.seed = seed;
     let fake = FakeGithub::start_on(World::new(&[spec]), port).await.map_err(|e| format!("cannot listen: {e}"))?;
-    if !token.is_empty() {
-        fake.with_control(|c| c.token = Some(token));
-    }
+    let budget: i64 = value(&args, "--budget", 5_000)?;
+    let window: u64 = value(&args, "--window", 3_600)?;
+    let latency: u64 = value(&args, "--latency-ms", 0)?;
+    let chaos = Chaos {
+        seed: value(&args, "--chaos-seed", 1)?,
+        bad_gateway_percent: value(&args, "--fail-percent", 0)?,
+        truncated_percent: value(&args, "--truncate-percent", 0)?,
+        secondary_every: Some(value(&args, "--secondary-every", 0)?).filter(|n| *n > 0),
+        secondary_retry_after: Some(value(&args, "--retry-after", 0)?).filter(|n| *n > 0),
+        timeout_above_nodes: Some(value(&args, "--timeout-above-nodes", 0)?).filter(|n| *n > 0),
+    };
+    fake.with_control(|c| {
+        c.token = Some(token).filter(|t| !t.is_empty());
+        c.budget = Budget::new(budget, Duration::from_secs(window));
+        c.latency = Duration::from_millis(latency);
+        c.chaos = chaos;
+    });
     println!("{}", fake.graphql_url());
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
     Ok(())
