@@ -7,7 +7,7 @@ use crate::backfill::{self, RunError, RunOptions};
 use crate::cli::{Cli, Command, RunArgs};
 use crate::config::Config;
 use crate::exit::{AppError, Exit};
-use crate::github::{lookup_repository, GithubClient, GithubError};
+use crate::github::{lookup_repository, ClientSettings, GithubClient, GithubError};
 use crate::report::Reporter;
 use crate::store::{self, chunks, state};
 
@@ -73,6 +73,17 @@ fn github_error(e: GithubError, what: &str) -> AppError {
     }
 }
 
+fn github_client(
+    config: &Config,
+    reporter: &Reporter,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<GithubClient, AppError> {
+    let settings = ClientSettings { deadline, ..config.client };
+    let client = GithubClient::new(&config.graphql_url, config.token()?, settings)
+        .map_err(|e| AppError::failure(e.to_string()))?;
+    Ok(client.with_notifier(reporter.notifier()))
+}
+
 async fn add(
     config: &Config,
     pool: &PgPool,
@@ -84,8 +95,7 @@ async fn add(
         .split_once('/')
         .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
         .ok_or_else(|| AppError::usage(format!("'{repository}' is not OWNER/NAME")))?;
-    let client =
-        GithubClient::new(&config.graphql_url, config.token()?).map_err(|e| AppError::failure(e.to_string()))?;
+    let client = github_client(config, reporter, None)?;
     require_schema(config, pool).await?;
     let info = lookup_repository(&client, owner, name)
         .await
@@ -99,8 +109,9 @@ async fn add(
 }
 
 async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunArgs) -> Result<Exit, AppError> {
-    let client =
-        GithubClient::new(&config.graphql_url, config.token()?).map_err(|e| AppError::failure(e.to_string()))?;
+    // Retries never plan past the time budget.
+    let deadline = args.time_budget.map(|b| tokio::time::Instant::now() + b);
+    let client = github_client(config, reporter, deadline)?;
     require_schema(config, pool).await?;
     let options = RunOptions {
         repository: args.repository_id,

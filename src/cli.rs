@@ -41,6 +41,18 @@ pub struct Cli {
     #[arg(long, env = "BACKFILL_NO_PROGRESS", global = true)]
     pub no_progress: bool,
 
+    /// Least time between two GitHub requests (0s: no spacing).
+    #[arg(long, env = "BACKFILL_REQUEST_INTERVAL", global = true, value_name = "DURATION", default_value = "250ms", value_parser = interval)]
+    pub request_interval: Duration,
+
+    /// Retries of one failed GitHub request (timeouts, 5xx, secondary limits).
+    #[arg(long, env = "BACKFILL_MAX_RETRIES", global = true, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub max_retries: u32,
+
+    /// First wait after a failed GitHub request; doubles with each failure in a row.
+    #[arg(long, env = "BACKFILL_RETRY_DELAY", global = true, value_name = "DURATION", default_value = "1s", value_parser = interval)]
+    pub retry_delay: Duration,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -117,6 +129,13 @@ fn duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+fn interval(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if d <= Duration::from_secs(60) => Ok(d),
+        _ => Err("must be a duration from 0s to 60s, such as 250ms".to_string()),
+    }
+}
+
 /// Parses the command line; a usage error comes back as one line.
 pub fn parse() -> Result<Cli, clap::Error> {
     Cli::try_parse()
@@ -144,6 +163,10 @@ mod tests {
         let durations = [("25m", true), ("1h30m", true), ("90s", true), ("0s", false), ("soon", false), ("10", false)];
         for (input, ok) in durations {
             assert_eq!(duration(input).is_ok(), ok, "duration {input:?}");
+        }
+        let intervals = [("0s", true), ("250ms", true), ("60s", true), ("61s", false), ("fast", false)];
+        for (input, ok) in intervals {
+            assert_eq!(interval(input).is_ok(), ok, "interval {input:?}");
         }
     }
 }

@@ -5,6 +5,8 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::cli::Cli;
 use crate::exit::AppError;
+use crate::github::retry::RetryPolicy;
+use crate::github::ClientSettings;
 use crate::report::Verbosity;
 
 pub struct Config {
@@ -16,6 +18,8 @@ pub struct Config {
     pub verbosity: Verbosity,
     pub no_progress: bool,
     pub processor_type: &'static str,
+    /// Pacing and retries; the deadline is set when a run starts.
+    pub client: ClientSettings,
 }
 
 impl std::fmt::Debug for Config {
@@ -47,6 +51,11 @@ impl Config {
             verbosity,
             no_progress: cli.no_progress,
             processor_type: if in_actions { "github_actions" } else { "cli" },
+            client: ClientSettings {
+                request_interval: cli.request_interval,
+                retry: RetryPolicy { max_retries: cli.max_retries, base: cli.retry_delay, ..RetryPolicy::default() },
+                deadline: None,
+            },
         })
     }
 

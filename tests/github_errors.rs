@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use backfill::github::{lookup_repository, GithubClient, GithubError};
+use backfill::github::retry::RetryPolicy;
+use backfill::github::{lookup_repository, ClientSettings, GithubClient, GithubError};
 use fake_github::{FakeGithub, Fault, RepoSpec, World};
 
 fn kind(e: &GithubError) -> String {
@@ -20,11 +21,21 @@ fn kind(e: &GithubError) -> String {
     }
 }
 
+/// A client that says what went wrong at once, without retrying.
+fn no_retries(url: &str, token: &str) -> GithubClient {
+    let settings = ClientSettings {
+        request_interval: Duration::ZERO,
+        retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() },
+        deadline: None,
+    };
+    GithubClient::new(url, token, settings).expect("client")
+}
+
 #[tokio::test]
 async fn failures_are_classified_by_kind() {
     let fake = FakeGithub::start(World::new(&[RepoSpec::new("acme", "widgets", 5)])).await.expect("fake starts");
     fake.with_control(|c| c.token = Some("right".into()));
-    let client = GithubClient::new(&fake.graphql_url(), "right").expect("client");
+    let client = no_retries(&fake.graphql_url(), "right");
     let cases: Vec<(Option<Fault>, &str, &str)> = vec![
         (Some(Fault::BadGateway), "widgets", "Timeout"),
         (Some(Fault::BadGatewayHtml), "widgets", "Timeout"),
@@ -49,17 +60,19 @@ async fn failures_are_classified_by_kind() {
     // An exhausted budget: HTTP 200 with errors[].type RATE_LIMITED and the reset time.
     fake.with_control(|c| c.budget = fake_github::world::Budget::new(1, Duration::from_secs(600)));
     assert!(lookup_repository(&client, "acme", "widgets").await.is_ok());
+    let sent = fake.requests().len();
     let spent = lookup_repository(&client, "acme", "widgets").await.map(|_| ()).map_err(|e| kind(&e));
     assert_eq!(spent, Err("RateLimited(reset known: true)".to_string()));
+    assert_eq!(fake.requests().len(), sent, "a budget known to be spent is not asked again");
 
     // A wrong token, and nobody listening.
-    let wrong = GithubClient::new(&fake.graphql_url(), "wrong").expect("client");
+    let wrong = no_retries(&fake.graphql_url(), "wrong");
     let got = lookup_repository(&wrong, "acme", "widgets").await.map(|_| ()).map_err(|e| kind(&e));
     assert_eq!(got, Err("BadCredentials".to_string()));
     let url = fake.graphql_url();
     drop(fake);
     // The listener closes once its task is cancelled: poll until it has.
-    let gone = GithubClient::new(&url, "right").expect("client");
+    let gone = no_retries(&url, "right");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let got = loop {
         let got = lookup_repository(&gone, "acme", "widgets").await.map(|_| ()).map_err(|e| kind(&e));
@@ -68,4 +81,30 @@ async fn failures_are_classified_by_kind() {
         }
     };
     assert_eq!(got, Err("Unreachable".to_string()));
+}
+
+#[tokio::test]
+async fn transient_failures_are_retried_and_retry_after_is_honoured() {
+    let fake = FakeGithub::start(World::new(&[RepoSpec::new("acme", "widgets", 5)])).await.expect("fake starts");
+    let settings = ClientSettings {
+        request_interval: Duration::ZERO,
+        retry: RetryPolicy { max_retries: 4, base: Duration::from_millis(5), ..RetryPolicy::default() },
+        deadline: None,
+    };
+    let client = GithubClient::new(&fake.graphql_url(), "any", settings).expect("client");
+    let faults =
+        [Fault::BadGateway, Fault::Truncated, Fault::SecondaryLimit { retry_after: Some(1) }, Fault::BadGatewayHtml];
+    fake.with_control(|c| c.faults.extend(faults));
+    let got = lookup_repository(&client, "acme", "widgets").await.map(|r| r.full_name).map_err(|e| kind(&e));
+    assert_eq!(got, Ok("acme/widgets".to_string()));
+    let log = fake.requests();
+    assert_eq!(log.len(), 5, "four failures, then the answer");
+    let limited = &log[2];
+    assert!(log[3].received >= limited.at + chrono::Duration::seconds(1), "the retry waited out retry-after");
+
+    // One more failure than retries allowed: the error comes back.
+    fake.with_control(|c| c.faults.extend(std::iter::repeat_n(Fault::GatewayTimeout, 5)));
+    let got = lookup_repository(&client, "acme", "widgets").await.map(|_| ()).map_err(|e| kind(&e));
+    assert_eq!(got, Err("Timeout".to_string()));
+    assert_eq!(fake.requests().len(), 10, "one attempt and four retries");
 }

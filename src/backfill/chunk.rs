@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::plan::{plan_chunk, Plan, PlanInput};
+use super::plan::{next_ceiling, plan_chunk, Plan, PlanInput};
 use crate::github::{fetch_page, FetchedPage, GithubClient, GithubError, PageRequest, RateInfo};
 use crate::store::chunks::{self, Advance, ChunkRecord};
 use crate::store::state::{self, Backfill};
@@ -129,7 +129,7 @@ pub async fn process_chunk(
         }
     };
     let record = record(page.prs.iter().map(|p| p.number).collect(), page.rate.remaining);
-    match store(&mut tx, &backfill, &page, &record, size).await {
+    match store(&mut tx, &backfill, &page, &record).await {
         Ok((chunk_number, processed)) => {
             tx.commit().await?;
             Ok(ChunkOutcome::Stored(StoredChunk {
@@ -139,7 +139,7 @@ pub async fn process_chunk(
                 processed_prs: i64::from(processed),
                 total_prs: page.total_count,
                 completed: !page.has_next_page,
-                chunk_size: size,
+                chunk_size: page.size,
                 requests: record.api_calls as u32,
                 points: page.points,
                 rate: page.rate,
@@ -169,7 +169,6 @@ async fn store(
     backfill: &Backfill,
     page: &FetchedPage,
     record: &ChunkRecord,
-    size: i64,
 ) -> Result<(Option<i32>, i32), sqlx::Error> {
     upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
     let chunk_number = if record.pr_numbers.is_empty() {
@@ -182,8 +181,8 @@ async fn store(
         last_pr_number: record.pr_numbers.last().copied(),
         total_prs: page.total_count as i32,
         completed: !page.has_next_page,
-        chunk_size: size as i32,
-        metadata: learned(&backfill.metadata, page.points, page.prs.len(), &page.rate),
+        chunk_size: page.size as i32,
+        metadata: learned(&backfill.metadata, page),
     };
     let processed = chunks::advance(tx, backfill, &advance).await?;
     Ok((chunk_number, processed))
@@ -195,10 +194,11 @@ fn budget_reset_fallback() -> DateTime<Utc> {
 }
 
 /// Keys merged into the state's metadata after a stored chunk.
-fn learned(meta: &Value, points: i64, prs: usize, rate: &RateInfo) -> Value {
+fn learned(meta: &Value, page: &FetchedPage) -> Value {
     let mut out = json!({});
-    if prs > 0 && points > 0 {
-        let this = points as f64 / prs as f64;
+    let prs = page.prs.len();
+    if prs > 0 && page.points > 0 {
+        let this = page.points as f64 / prs as f64;
         // A moving average: one heavy chunk should not halve the next ones.
         let avg = match meta.get("points_per_pr").and_then(Value::as_f64) {
             Some(prev) if prev.is_finite() && prev > 0.0 => prev * 0.7 + this * 0.3,
@@ -206,6 +206,11 @@ fn learned(meta: &Value, points: i64, prs: usize, rate: &RateInfo) -> Value {
         };
         out["points_per_pr"] = json!((avg * 10_000.0).round() / 10_000.0);
     }
+    let ceiling = meta.get("max_chunk_size").and_then(Value::as_i64);
+    if let Some(c) = next_ceiling(ceiling, page.size, page.shrunk) {
+        out["max_chunk_size"] = json!(c);
+    }
+    let rate = &page.rate;
     if let Some(remaining) = rate.remaining {
         out["rate_limit"] = json!({ "remaining": remaining, "limit": rate.limit, "reset_at": rate.reset_at });
     }

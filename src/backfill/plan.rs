@@ -77,9 +77,47 @@ pub fn plan_chunk(input: &PlanInput) -> Plan {
     }
 }
 
+/// The largest size to try for a repository after a chunk: after timeouts,
+/// the size that finally worked; after a clean chunk at the ceiling, a tenth
+/// more (at least one PR) up to 50, so a repository grows back slowly to
+/// full pages instead of timing out again at once.
+pub fn next_ceiling(ceiling: Option<i64>, used: i64, shrunk: bool) -> Option<i64> {
+    if shrunk {
+        return Some(used.clamp(MIN_CHUNK, MAX_CHUNK));
+    }
+    let c = ceiling?;
+    if used >= c {
+        Some((c + (c / 10).max(1)).min(MAX_CHUNK))
+    } else {
+        Some(c)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ceilings_shrink_at_once_and_grow_back_slowly() {
+        let cases = [
+            // never timed out: no ceiling
+            (None, 50, false, None),
+            // a timeout remembers the size that worked
+            (None, 25, true, Some(25)),
+            (Some(25), 12, true, Some(12)),
+            (Some(12), 3, true, Some(5)),
+            // clean chunks at the ceiling grow it by a tenth, at least one
+            (Some(5), 5, false, Some(6)),
+            (Some(25), 25, false, Some(27)),
+            (Some(48), 48, false, Some(50)),
+            (Some(50), 50, false, Some(50)),
+            // a chunk below the ceiling (few PRs left, a low budget) proves nothing
+            (Some(25), 10, false, Some(25)),
+        ];
+        for (ceiling, used, shrunk, want) in cases {
+            assert_eq!(next_ceiling(ceiling, used, shrunk), want, "{ceiling:?} {used} {shrunk}");
+        }
+    }
 
     fn input(
         fixed: Option<i64>,

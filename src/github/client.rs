@@ -1,6 +1,7 @@
 //! One GraphQL POST, classified: every failure becomes a `GithubError` of the
 //! right kind, and every answer carries the rate-limit numbers GitHub sent.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -9,7 +10,11 @@ use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use tokio::time::Instant;
+
 use super::error::GithubError;
+use super::pacing::Pacer;
+use super::retry::{next_step, Next, RetryPolicy};
 use super::wire::{ApiError, Envelope};
 
 /// What GitHub said about the budget in its `x-ratelimit-*` headers.
@@ -46,8 +51,41 @@ pub struct GithubClient {
     url: String,
     token: String,
     /// Every request sent, answered or not: what a chunk's `api_calls_made` counts.
-    sent: std::sync::atomic::AtomicU32,
+    sent: AtomicU32,
+    /// Failures in a row across requests: the backoff keeps growing while
+    /// GitHub keeps failing, even when the caller retries with a smaller query.
+    failures: AtomicU32,
+    pacer: Pacer,
+    settings: ClientSettings,
+    notify: Notifier,
 }
+
+/// How hard the client tries, and how politely.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientSettings {
+    /// The least time between two requests.
+    pub request_interval: Duration,
+    pub retry: RetryPolicy,
+    /// No retry is scheduled to end after this (the run's time budget).
+    pub deadline: Option<Instant>,
+}
+
+impl Default for ClientSettings {
+    fn default() -> ClientSettings {
+        ClientSettings { request_interval: Duration::from_millis(250), retry: RetryPolicy::default(), deadline: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    /// A retry or a wait: always shown.
+    Warning,
+    /// Each request's cost and the budget left: shown with `-v`.
+    Detail,
+}
+
+/// Where the client says what it is doing while a chunk runs.
+pub type Notifier = Box<dyn Fn(NoticeLevel, &str) + Send + Sync>;
 
 /// The token never appears in debug output.
 impl std::fmt::Debug for GithubClient {
@@ -61,27 +99,106 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl GithubClient {
-    pub fn new(url: &str, token: &str) -> Result<GithubClient, GithubError> {
+    pub fn new(url: &str, token: &str, settings: ClientSettings) -> Result<GithubClient, GithubError> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(READ_TIMEOUT)
             .build()
             .map_err(|e| GithubError::Other(format!("cannot set up the HTTP client: {e}")))?;
-        Ok(GithubClient { http, url: url.to_string(), token: token.to_string(), sent: Default::default() })
+        Ok(GithubClient {
+            http,
+            url: url.to_string(),
+            token: token.to_string(),
+            sent: AtomicU32::new(0),
+            failures: AtomicU32::new(0),
+            pacer: Pacer::new(settings.request_interval),
+            settings,
+            notify: Box::new(|_, _| {}),
+        })
+    }
+
+    pub fn with_notifier(mut self, notify: Notifier) -> GithubClient {
+        self.notify = notify;
+        self
     }
 
     pub fn requests_sent(&self) -> u32 {
-        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+        self.sent.load(Ordering::Relaxed)
     }
 
-    /// Sends one document. A primary rate limit reported in `errors[]` is
-    /// returned as `Err(RateLimited)`; other `errors[]` are left to the caller,
+    /// Sends one document, retrying what the retry policy says may succeed
+    /// later. A primary rate limit (in `errors[]` or already known to be
+    /// spent) is `Err(RateLimited)`; other `errors[]` are left to the caller,
     /// who knows which of them (a deleted node, say) are harmless.
     pub async fn query<V: Serialize, T: DeserializeOwned>(&self, body: &QueryBody<V>) -> Result<Reply<T>, GithubError> {
-        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let payload =
-            serde_json::to_vec(body).map_err(|e| GithubError::Other(format!("cannot encode the query: {e}")))?;
-        let resp = self
+        self.query_with(body, false).await
+    }
+
+    /// Like `query`, but a timeout or a too-large query comes back to the
+    /// caller (after the backoff is set) so that it can ask for less.
+    pub async fn query_or_shrink<V: Serialize, T: DeserializeOwned>(
+        &self,
+        body: &QueryBody<V>,
+    ) -> Result<Reply<T>, GithubError> {
+        self.query_with(body, true).await
+    }
+
+    async fn query_with<V: Serialize, T: DeserializeOwned>(
+        &self,
+        body: &QueryBody<V>,
+        can_shrink: bool,
+    ) -> Result<Reply<T>, GithubError> {
+        let mut retries = 0;
+        loop {
+            let mut turn = self.pacer.wait_turn().await;
+            if let Some(reset_at) = turn.exhausted_until(Utc::now()) {
+                return Err(GithubError::RateLimited { reset_at: Some(reset_at) });
+            }
+            let (rate, result) = self.send(body).await;
+            let cost = rate.and_then(|r| turn.record(r));
+            let error = match result {
+                Ok(reply) => {
+                    self.failures.store(0, Ordering::Relaxed);
+                    self.detail(body.operation_name, cost, &reply.rate);
+                    return Ok(reply);
+                }
+                Err(e) => e,
+            };
+            let failures = self.failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+            let time_left = self.settings.deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match next_step(&self.settings.retry, &error, failures, retries, rand::random(), time_left) {
+                Next::Retry { wait, smaller } => {
+                    turn.hold_off(wait);
+                    if smaller && can_shrink {
+                        (self.notify)(NoticeLevel::Warning, &format!("{error}; asking for less in {wait:.1?}"));
+                        return Err(error);
+                    }
+                    retries += 1;
+                    let max = self.settings.retry.max_retries;
+                    (self.notify)(NoticeLevel::Warning, &format!("{error}; retry {retries} of {max} in {wait:.1?}"));
+                }
+                Next::GiveUp => return Err(error),
+            }
+        }
+    }
+
+    fn detail(&self, operation: &str, cost: Option<i64>, rate: &RateInfo) {
+        let show = |n: Option<i64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
+        let (cost, left, limit) = (show(cost), show(rate.remaining), show(rate.limit));
+        (self.notify)(NoticeLevel::Detail, &format!("{operation}: cost {cost}, {left} of {limit} points left"));
+    }
+
+    /// One exchange, with the rate numbers from the headers whenever GitHub answered.
+    async fn send<V: Serialize, T: DeserializeOwned>(
+        &self,
+        body: &QueryBody<V>,
+    ) -> (Option<RateInfo>, Result<Reply<T>, GithubError>) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let payload = match serde_json::to_vec(body) {
+            Ok(p) => p,
+            Err(e) => return (None, Err(GithubError::Other(format!("cannot encode the query: {e}")))),
+        };
+        let sent = self
             .http
             .post(&self.url)
             .bearer_auth(&self.token)
@@ -90,22 +207,37 @@ impl GithubClient {
             .header(CONTENT_TYPE, "application/json")
             .body(payload)
             .send()
-            .await
-            .map_err(transport_error)?;
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) => return (None, Err(transport_error(e))),
+        };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let rate = RateInfo::from_headers(&headers);
-        let bytes = resp.bytes().await.map_err(transport_error)?;
-        if status != 200 {
-            return Err(status_error(status, &headers, &rate, &bytes));
-        }
-        let envelope: Envelope<T> = serde_json::from_slice(&bytes)
-            .map_err(|e| GithubError::ServerError(format!("unreadable answer ({} bytes): {e}", bytes.len())))?;
-        if envelope.errors.iter().any(|e| matches!(e.kind.as_deref(), Some("RATE_LIMITED" | "RATE_LIMIT"))) {
-            return Err(GithubError::RateLimited { reset_at: rate.reset_at });
-        }
-        Ok(Reply { data: envelope.data, errors: envelope.errors, rate })
+        let result = match resp.bytes().await {
+            Err(e) => Err(transport_error(e)),
+            Ok(bytes) if status != 200 => Err(status_error(status, &headers, &rate, &bytes)),
+            Ok(bytes) => parse(&bytes, rate),
+        };
+        (Some(rate), result)
     }
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8], rate: RateInfo) -> Result<Reply<T>, GithubError> {
+    let envelope: Envelope<T> = serde_json::from_slice(bytes)
+        .map_err(|e| GithubError::ServerError(format!("unreadable answer ({} bytes): {e}", bytes.len())))?;
+    if envelope.errors.iter().any(|e| matches!(e.kind.as_deref(), Some("RATE_LIMITED" | "RATE_LIMIT"))) {
+        return Err(GithubError::RateLimited { reset_at: rate.reset_at });
+    }
+    // No data at all: the whole query failed (a timeout, too many nodes), so
+    // the error is the answer, and the retry policy gets to see it.
+    if envelope.data.is_none() {
+        if let Some(e) = GithubError::from_api_errors(&envelope.errors, rate.reset_at) {
+            return Err(e);
+        }
+    }
+    Ok(Reply { data: envelope.data, errors: envelope.errors, rate })
 }
 
 fn transport_error(e: reqwest::Error) -> GithubError {

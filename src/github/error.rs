@@ -64,6 +64,11 @@ impl GithubError {
         )
     }
 
+    /// Whether a smaller query is the remedy (fewer PRs, fewer ids).
+    pub fn asks_for_less(&self) -> bool {
+        matches!(self, GithubError::Timeout(_) | GithubError::TooLarge(_))
+    }
+
     /// Classifies `errors[]` of an HTTP 200 answer by their `type`.
     pub fn from_api_errors(errors: &[super::wire::ApiError], reset_at: Option<DateTime<Utc>>) -> Option<GithubError> {
         let first = errors.first()?;

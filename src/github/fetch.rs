@@ -29,6 +29,10 @@ pub const INLINE_REVIEWS: i64 = 30;
 pub const INLINE_COMMENTS: i64 = 40;
 /// Ids per `nodes(ids:)` list, GitHub's maximum.
 const IDS_PER_LIST: usize = 100;
+/// The `nodes(ids:)` lists in one `PullRequestDetails` request.
+const DETAIL_LISTS: usize = 6;
+/// The smallest page asked for after timeouts (the contract's smallest chunk).
+pub const MIN_PAGE: i64 = 5;
 /// A chunk that needs more requests than this is not converging (a cursor
 /// that does not advance): fail it rather than spend the budget.
 const MAX_REQUESTS_PER_CHUNK: u32 = 2_000;
@@ -82,6 +86,10 @@ pub struct FetchedPage {
     pub rate: RateInfo,
     /// Cost of the last request, to plan the next one.
     pub last_cost: Option<i64>,
+    /// The page size that finally worked: smaller than asked after timeouts.
+    pub size: i64,
+    /// Whether timeouts made the page smaller than asked.
+    pub shrunk: bool,
 }
 
 impl FetchedPage {
@@ -119,19 +127,39 @@ struct Assembly {
     comments_of: Vec<String>,
     review_comments_of: Vec<String>,
     continuations: Vec<Continuation>,
+    /// Ids in one `PullRequestDetails` request, over all its lists; halved
+    /// when GitHub times out on one.
+    ids_per_request: usize,
 }
 
-pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<FetchedPage, GithubError> {
-    let body = PullRequestPage::build_query(pull_request_page::Variables {
+fn page_query(req: &PageRequest<'_>, size: i64) -> graphql_client::QueryBody<pull_request_page::Variables> {
+    PullRequestPage::build_query(pull_request_page::Variables {
         owner: req.owner.into(),
         name: req.name.into(),
-        first: req.size,
+        first: size,
         after: req.after.map(str::to_string),
         reviews_first: INLINE_REVIEWS,
         comments_first: INLINE_COMMENTS,
-    });
-    let reply: Reply<wire::PageData> = client.query(&body).await?;
-    let mut asm = Assembly::default();
+    })
+}
+
+pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<FetchedPage, GithubError> {
+    // A page GitHub times out on is asked again at half the size, down to
+    // MIN_PAGE; from there on the client retries it as it is.
+    let mut size = req.size.max(MIN_PAGE);
+    let reply: Reply<wire::PageData> = loop {
+        let body = page_query(req, size);
+        if size <= MIN_PAGE {
+            break client.query(&body).await?;
+        }
+        match client.query_or_shrink(&body).await {
+            Err(e) if e.asks_for_less() => size = (size / 2).max(MIN_PAGE),
+            other => break other?,
+        }
+    };
+    let mut asm = Assembly { ids_per_request: DETAIL_LISTS * IDS_PER_LIST, ..Assembly::default() };
+    asm.page.size = size;
+    asm.page.shrunk = size < req.size;
     let data = reply.data.as_ref();
     asm.page.count(reply.rate, data.and_then(|d| d.rate_limit.as_ref()));
     let Some(connection) = reply.data.and_then(|d| d.repository).map(|r| r.pull_requests) else {
@@ -257,15 +285,37 @@ impl Assembly {
 
     /// One request for everything that can be asked by id alone.
     async fn fetch_details(&mut self, client: &GithubClient) -> Result<(), GithubError> {
-        let vars = pull_request_details::Variables {
-            reviews_of: take_ids(&mut self.reviews_of, IDS_PER_LIST),
-            comments_of: take_ids(&mut self.comments_of, IDS_PER_LIST),
-            review_comments_a: take_ids(&mut self.review_comments_of, IDS_PER_LIST),
-            review_comments_b: take_ids(&mut self.review_comments_of, IDS_PER_LIST),
-            review_comments_c: take_ids(&mut self.review_comments_of, IDS_PER_LIST),
-            review_comments_d: take_ids(&mut self.review_comments_of, IDS_PER_LIST),
+        let mut room = self.ids_per_request;
+        let mut take = |list: &mut Vec<String>| {
+            let ids = take_ids(list, IDS_PER_LIST.min(room));
+            room -= ids.len();
+            ids
         };
-        let reply: Reply<wire::DetailsData> = client.query(&PullRequestDetails::build_query(vars)).await?;
+        let vars = pull_request_details::Variables {
+            reviews_of: take(&mut self.reviews_of),
+            comments_of: take(&mut self.comments_of),
+            review_comments_a: take(&mut self.review_comments_of),
+            review_comments_b: take(&mut self.review_comments_of),
+            review_comments_c: take(&mut self.review_comments_of),
+            review_comments_d: take(&mut self.review_comments_of),
+        };
+        let sent_ids = self.ids_per_request - room;
+        let body = PullRequestDetails::build_query(vars);
+        let sent = if sent_ids > 1 { client.query_or_shrink(&body).await } else { client.query(&body).await };
+        let reply: Reply<wire::DetailsData> = match sent {
+            Err(e) if e.asks_for_less() => {
+                // Put the ids back, in order, and ask for half as many at a time.
+                let v = body.variables;
+                let review_comments =
+                    [v.review_comments_a, v.review_comments_b, v.review_comments_c, v.review_comments_d].concat();
+                self.reviews_of.splice(0..0, v.reviews_of);
+                self.comments_of.splice(0..0, v.comments_of);
+                self.review_comments_of.splice(0..0, review_comments);
+                self.ids_per_request = (sent_ids / 2).max(1);
+                return Ok(());
+            }
+            other => other?,
+        };
         let Some(data) = reply.data else {
             return Err(GithubError::from_api_errors(&reply.errors, reply.rate.reset_at)
                 .unwrap_or_else(|| GithubError::ServerError("an answer without data".into())));

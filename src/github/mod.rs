@@ -4,9 +4,11 @@ pub mod client;
 pub mod error;
 pub mod fetch;
 pub mod model;
+pub mod pacing;
 pub mod queries;
+pub mod retry;
 pub mod wire;
 
-pub use client::{GithubClient, RateInfo};
+pub use client::{ClientSettings, GithubClient, NoticeLevel, Notifier, RateInfo};
 pub use error::GithubError;
 pub use fetch::{fetch_page, lookup_repository, FetchedPage, PageRequest, RepositoryInfo};

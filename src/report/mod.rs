@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 
 use crate::backfill::chunk::StoredChunk;
 use crate::backfill::RunSummary;
+use crate::github::{NoticeLevel, Notifier};
 
 mod table;
 pub use table::status_table;
@@ -40,6 +41,24 @@ impl Reporter {
             Some(bars) => bars.suspend(|| eprintln!("{text}")),
             None => eprintln!("{text}"),
         }
+    }
+
+    /// Lets the GitHub client report retries and waits as they happen (and,
+    /// with `-v`, every request), above the bars like any other line.
+    pub fn notifier(&self) -> Notifier {
+        let bars = self.bars.clone();
+        let verbosity = self.verbosity;
+        Box::new(move |level, text| {
+            let text = match level {
+                NoticeLevel::Warning => format!("warning: {text}"),
+                NoticeLevel::Detail if verbosity == Verbosity::Verbose => text.to_string(),
+                NoticeLevel::Detail => return,
+            };
+            match &bars {
+                Some(bars) => bars.suspend(|| eprintln!("{text}")),
+                None => eprintln!("{text}"),
+            }
+        })
     }
 
     /// The answer of a command, for stdout.

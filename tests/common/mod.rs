@@ -60,7 +60,10 @@ impl Harness {
             .env("DATABASE_URL", &self.db_url)
             .env("GITHUB_TOKEN", TOKEN)
             .env("GITHUB_GRAPHQL_URL", self.fake.graphql_url())
-            .env("BACKFILL_NO_PROGRESS", "true");
+            .env("BACKFILL_NO_PROGRESS", "true")
+            // The fake answers at once; spacing only slows the suite (the
+            // fault tests set their own).
+            .env("BACKFILL_REQUEST_INTERVAL", "5ms");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -116,6 +119,18 @@ impl Harness {
             assert!(Instant::now() < deadline, "backfill of {repo} did not complete in time");
         }
         panic!("{repo} not completed after {max_runs} runs");
+    }
+
+    /// A column of the backfill's state row, as text.
+    pub async fn state_field(&self, repo: &str, expr: &str) -> Option<String> {
+        sqlx::query_scalar(&format!(
+            "SELECT ({expr})::text FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+             WHERE r.full_name = $1"
+        ))
+        .bind(repo)
+        .fetch_one(&self.pool)
+        .await
+        .expect("state row")
     }
 
     /// Points and requests the fake charged so far.
