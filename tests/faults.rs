@@ -207,3 +207,21 @@ async fn a_wait_past_the_time_budget_is_not_taken(pool: PgPool) {
     assert_eq!(h.fake.requests().len() - before, 1, "nothing sent during the wait it was asked for");
     assert_eq!(h.processed_prs("late/repo").await, 0);
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_budget_a_previous_run_saw_spent_is_not_asked_again(pool: PgPool) {
+    let ordinary = fake_github::RepoSpec { extremes: false, ..spec("spent", "repo", 120) };
+    let h = Harness::start(pool, &[ordinary]).await;
+    // Three points for ten minutes: the lookup in `add`, then one chunk's page and details.
+    h.fake.with_control(|c| c.budget = fake_github::world::Budget::new(3, Duration::from_secs(600)));
+    h.add("spent/repo").await;
+    h.ok(&["run"]).await;
+    assert_eq!(h.processed_prs("spent/repo").await, 50);
+    assert_eq!(h.state_field("spent/repo", "s.metadata->'rate_limit'->'remaining'").await.as_deref(), Some("0"));
+
+    let sent = h.fake.requests().len();
+    let out = h.ok(&["run"]).await;
+    assert!(stderr(&out).contains("paused until"), "{}", text(&out));
+    assert_eq!(h.fake.requests().len(), sent, "nothing sent into a budget known to be spent");
+    assert_eq!(h.status_of("spent/repo").await, "paused");
+}

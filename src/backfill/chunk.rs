@@ -63,12 +63,27 @@ pub struct ChunkSettings {
     pub any_status: bool,
 }
 
-/// The budget as GitHub last reported it in this run.
+/// The budget as GitHub last reported it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Budget {
     pub remaining: i64,
     pub limit: i64,
     pub reset_at: Option<DateTime<Utc>>,
+}
+
+impl Budget {
+    /// The budget a previous run saw for this repository, while its window
+    /// lasts: so that a run's first chunk is planned against it too.
+    pub fn last_seen(meta: &Value, now: DateTime<Utc>) -> Option<Budget> {
+        let seen = meta.get("rate_limit")?;
+        let reset_at = seen.get("reset_at").and_then(Value::as_str).and_then(|s| DateTime::parse_from_rfc3339(s).ok());
+        let reset_at = reset_at.map(|t| t.with_timezone(&Utc)).filter(|t| *t > now)?;
+        Some(Budget {
+            remaining: seen.get("remaining").and_then(Value::as_i64)?,
+            limit: seen.get("limit").and_then(Value::as_i64)?,
+            reset_at: Some(reset_at),
+        })
+    }
 }
 
 /// The planner's view of one backfill and the budget.
@@ -97,6 +112,7 @@ pub async fn process_chunk(
     let Some(backfill) = state::claim(&mut tx, id, !settings.any_status).await? else {
         return Ok(ChunkOutcome::Skipped);
     };
+    let budget = budget.or_else(|| Budget::last_seen(&backfill.metadata, Utc::now()));
     let size = match plan_chunk(&plan_input(&backfill, settings, budget)) {
         Plan::Fetch { size, .. } => size,
         Plan::WaitForReset { .. } => {
@@ -249,4 +265,34 @@ pub enum ChunkError {
     BadCredentials,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_seen_earlier_counts_only_while_its_window_lasts() {
+        let now = Utc::now();
+        let seen = |reset: DateTime<Utc>| json!({ "rate_limit": { "remaining": 7, "limit": 1000, "reset_at": reset } });
+        let later = now + Duration::minutes(20);
+        let cases = [
+            (seen(later), Some(Budget { remaining: 7, limit: 1000, reset_at: Some(later) })),
+            (seen(now - Duration::minutes(1)), None),
+            (json!({ "rate_limit": { "remaining": 7 } }), None),
+            (json!({}), None),
+        ];
+        for (meta, want) in cases {
+            let got = Budget::last_seen(&meta, now);
+            let close = match (got, want) {
+                (Some(g), Some(w)) => {
+                    g.remaining == w.remaining
+                        && g.limit == w.limit
+                        && g.reset_at.zip(w.reset_at).is_some_and(|(a, b)| (a - b).num_seconds().abs() < 1)
+                }
+                (g, w) => g == w,
+            };
+            assert!(close, "{meta}: {got:?} != {want:?}");
+        }
+    }
 }
