@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job end to end, locally: a throwaway PostgreSQL, the fake GitHub
 # serving a synthetic repository, and `backfill` taking it to completed.
-# DEMO_PRS sets the repository's size (default 1000).
+# DEMO_PRS sets the repository's size (default 1000); DEMO_CHAOS=1 makes the
+# fake fail now and then (502s, cut-off bodies, secondary limits) to show the
+# retries at work.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
@@ -10,7 +12,11 @@ unset DATABASE_URL
 start_throwaway_postgres
 
 fake_out=$(mktemp)
-target/debug/fake-github --prs "${DEMO_PRS:-1000}" --token demo-token >"$fake_out" &
+chaos=()
+if [ "${DEMO_CHAOS:-0}" = 1 ]; then
+  chaos=(--fail-percent 5 --truncate-percent 2 --secondary-every 25 --retry-after 2)
+fi
+target/debug/fake-github --prs "${DEMO_PRS:-1000}" --token demo-token "${chaos[@]}" >"$fake_out" &
 fake_pid=$!
 trap 'kill $fake_pid 2>/dev/null; stop_throwaway_postgres; rm -f "$fake_out"' EXIT
 for _ in $(seq 1 100); do
@@ -21,6 +27,8 @@ done
 export GITHUB_GRAPHQL_URL
 GITHUB_GRAPHQL_URL=$(head -n 1 "$fake_out")
 export GITHUB_TOKEN=demo-token
+# The fake is local and answers at once; real GitHub gets the 250ms default.
+export BACKFILL_REQUEST_INTERVAL=${BACKFILL_REQUEST_INTERVAL:-20ms}
 echo "fake GitHub at $GITHUB_GRAPHQL_URL" >&2
 
 backfill=target/debug/backfill
