@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::exit::{AppError, Exit};
 use crate::github::{lookup_repository, ClientSettings, GithubClient, GithubError};
 use crate::report::Reporter;
+use crate::shutdown::Shutdown;
 use crate::store::{self, chunks, state};
 
 pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
@@ -17,7 +18,7 @@ pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
     let pool = connect(&config).await?;
     match cli.command {
         Command::Migrate => {
-            store::migrate(&pool).await.map_err(|e| database_error(&config, &e.to_string()))?;
+            store::migrate(&pool, config.route).await.map_err(|e| database_error(&config, &e.to_string()))?;
             reporter.info("database schema is up to date");
             Ok(Exit::Success)
         }
@@ -32,7 +33,7 @@ pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
 }
 
 async fn connect(config: &Config) -> Result<PgPool, AppError> {
-    store::connect(config.database.clone()).await.map_err(|e| {
+    store::connect(config.database.clone(), config.route).await.map_err(|e| {
         AppError::failure(format!(
             "cannot connect to PostgreSQL: {}",
             store::strip_url(&flat(&e.to_string()), &config.database_url)
@@ -121,7 +122,12 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         dry_run: args.dry_run,
         processor_type: config.processor_type,
     };
-    match backfill::run(pool, &client, &options, reporter).await {
+    let mut shutdown = Shutdown::listen();
+    match backfill::run(pool, &client, &options, reporter, &mut shutdown).await {
+        Ok(summary) if summary.interrupted.is_some() => Err(AppError::failure(format!(
+            "interrupted by {}: stopped early; what was not committed was rolled back, and the next run continues from the last stored chunk",
+            summary.interrupted.unwrap_or("a signal")
+        ))),
         Ok(summary) if summary.succeeded() => Ok(Exit::Success),
         Ok(_) => Ok(Exit::Failure),
         Err(RunError::Usage(m)) => Err(AppError::usage(m)),

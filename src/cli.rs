@@ -41,6 +41,11 @@ pub struct Cli {
     #[arg(long, env = "BACKFILL_NO_PROGRESS", global = true)]
     pub no_progress: bool,
 
+    /// DATABASE_URL is a transaction-mode pooler (PgBouncer, Supabase port 6543):
+    /// no cached prepared statements, no session lock for migrations.
+    #[arg(long, env = "BACKFILL_TRANSACTION_POOLER", global = true)]
+    pub transaction_pooler: bool,
+
     /// Least time between two GitHub requests (0s: no spacing).
     #[arg(long, env = "BACKFILL_REQUEST_INTERVAL", global = true, value_name = "DURATION", default_value = "250ms", value_parser = interval)]
     pub request_interval: Duration,

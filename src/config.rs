@@ -8,6 +8,7 @@ use crate::exit::AppError;
 use crate::github::retry::RetryPolicy;
 use crate::github::ClientSettings;
 use crate::report::Verbosity;
+use crate::store::Route;
 
 pub struct Config {
     pub database: PgConnectOptions,
@@ -18,6 +19,7 @@ pub struct Config {
     pub verbosity: Verbosity,
     pub no_progress: bool,
     pub processor_type: &'static str,
+    pub route: Route,
     /// Pacing and retries; the deadline is set when a run starts.
     pub client: ClientSettings,
 }
@@ -51,6 +53,7 @@ impl Config {
             verbosity,
             no_progress: cli.no_progress,
             processor_type: if in_actions { "github_actions" } else { "cli" },
+            route: if cli.transaction_pooler { Route::TransactionPooler } else { Route::Direct },
             client: ClientSettings {
                 request_interval: cli.request_interval,
                 retry: RetryPolicy { max_retries: cli.max_retries, base: cli.retry_delay, ..RetryPolicy::default() },

@@ -9,4 +9,5 @@ pub mod config;
 pub mod exit;
 pub mod github;
 pub mod report;
+pub mod shutdown;
 pub mod store;

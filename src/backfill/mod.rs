@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::github::{GithubClient, RateInfo};
 use crate::report::Reporter;
+use crate::shutdown::Shutdown;
 use crate::store::state;
 use chunk::{process_chunk, Budget, ChunkError, ChunkOutcome, ChunkSettings};
 use plan::{plan_chunk, Plan};
@@ -39,12 +40,14 @@ pub struct RunSummary {
     pub points: i64,
     pub rate: Option<RateInfo>,
     pub rate_limited_until: Option<DateTime<Utc>>,
+    /// The signal that stopped the run early.
+    pub interrupted: Option<&'static str>,
 }
 
 impl RunSummary {
     /// Contract section 2: a failed chunk or backfill makes the run exit 1.
     pub fn succeeded(&self) -> bool {
-        self.failed_chunks == 0 && self.failed_backfills == 0
+        self.failed_chunks == 0 && self.failed_backfills == 0 && self.interrupted.is_none()
     }
 }
 
@@ -107,6 +110,7 @@ pub async fn run(
     github: &GithubClient,
     opts: &RunOptions,
     reporter: &mut Reporter,
+    shutdown: &mut Shutdown,
 ) -> Result<RunSummary, RunError> {
     let ids = select(pool, opts, reporter).await?;
     if ids.is_empty() {
@@ -144,7 +148,20 @@ pub async fn run(
             }
             // A budget whose window has passed says nothing about the new one.
             let known = budget.filter(|b| b.reset_at.is_none_or(|r| r > Utc::now()));
-            match process_chunk(pool, github, id, &settings, known).await? {
+            if let Some(signal) = shutdown.requested() {
+                summary.interrupted = Some(signal);
+                break 'passes;
+            }
+            // A signal drops the chunk, and with it its open transaction.
+            let outcome = tokio::select! {
+                biased;
+                signal = shutdown.received() => {
+                    summary.interrupted = Some(signal);
+                    break 'passes;
+                }
+                outcome = process_chunk(pool, github, id, &settings, known) => outcome?,
+            };
+            match outcome {
                 ChunkOutcome::Stored(c) => {
                     slowest = slowest.max(c.elapsed);
                     summary.chunks += u32::from(c.chunk_number.is_some());

@@ -23,7 +23,6 @@ pub const TABLES: &[&str] = &[
     "backfill_chunks",
 ];
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Parses the URL without echoing it: it may hold a password.
 pub fn parse_url(url: &str) -> Result<PgConnectOptions, String> {
@@ -43,16 +42,35 @@ pub fn strip_url(message: &str, url: &str) -> String {
     }
 }
 
-pub async fn connect(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(15))
-        .connect_with(options.application_name("backfill"))
-        .await
+/// How the database is reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Route {
+    #[default]
+    Direct,
+    /// A transaction-mode pooler (PgBouncer, Supabase's on port 6543): each
+    /// transaction may land on another server connection, so nothing may
+    /// outlive one. The tool keeps no session state of its own (claims are
+    /// row locks held by the chunk's transaction); this also turns off the
+    /// named prepared statements sqlx caches per connection, and the session
+    /// advisory lock that migrations take.
+    TransactionPooler,
 }
 
-pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+pub async fn connect(options: PgConnectOptions, route: Route) -> Result<PgPool, sqlx::Error> {
+    let options = options.application_name("backfill");
+    let options = match route {
+        Route::Direct => options,
+        Route::TransactionPooler => options.statement_cache_capacity(0),
+    };
+    PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(15)).connect_with(options).await
+}
+
+pub async fn migrate(pool: &PgPool, route: Route) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut migrator = sqlx::migrate!("./migrations");
+    // The advisory lock is a session lock: through a transaction pooler it
+    // could be taken on one server connection and released on another.
+    migrator.set_locking(route == Route::Direct);
+    migrator.run(pool).await
 }
 
 /// The contract's tables that this database lacks.
