@@ -23,7 +23,6 @@ pub const TABLES: &[&str] = &[
     "backfill_chunks",
 ];
 
-
 /// Parses the URL without echoing it: it may hold a password.
 pub fn parse_url(url: &str) -> Result<PgConnectOptions, String> {
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {

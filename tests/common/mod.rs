@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod consistency;
 pub mod oracle;
 
 use std::process::Output;
@@ -41,10 +42,29 @@ pub fn spec(owner: &str, name: &str, prs: usize) -> RepoSpec {
 
 impl Harness {
     pub async fn start(pool: PgPool, specs: &[RepoSpec]) -> Harness {
+        let db_url = url_of(&pool);
+        Harness::start_with(pool, db_url, specs).await
+    }
+
+    /// With a database of the test's own choosing (its own cluster, a pooler).
+    pub async fn start_with(pool: PgPool, db_url: String, specs: &[RepoSpec]) -> Harness {
         let fake = FakeGithub::start(World::new(specs)).await.expect("fake GitHub starts");
         fake.with_control(|c| c.token = Some(TOKEN.to_string()));
-        let db_url = url_of(&pool);
         Harness { fake, pool, db_url }
+    }
+
+    /// Polls `check` until it holds, failing after `within`.
+    pub async fn wait_until<F: std::future::Future<Output = bool>>(
+        &self,
+        what: &str,
+        within: Duration,
+        mut check: impl FnMut() -> F,
+    ) {
+        let deadline = Instant::now() + within;
+        while !check().await {
+            assert!(Instant::now() < deadline, "gave up waiting until {what}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Runs the binary with this test's database and fake GitHub.
@@ -53,6 +73,25 @@ impl Harness {
     }
 
     pub async fn backfill_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let cmd = self.command(args, env);
+        Self::finish(cmd).await
+    }
+
+    /// Starts the binary without waiting for it (to kill or signal it).
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Child {
+        let mut cmd = self.command(args, env);
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        cmd.spawn().expect("backfill binary starts")
+    }
+
+    async fn finish(mut cmd: tokio::process::Command) -> Output {
+        tokio::time::timeout(Duration::from_secs(120), cmd.output())
+            .await
+            .expect("backfill finished within two minutes")
+            .expect("backfill binary runs")
+    }
+
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_backfill"));
         cmd.args(args)
             .env_clear()
@@ -68,10 +107,7 @@ impl Harness {
             cmd.env(k, v);
         }
         cmd.kill_on_drop(true);
-        tokio::time::timeout(Duration::from_secs(120), cmd.output())
-            .await
-            .expect("backfill finished within two minutes")
-            .expect("backfill binary runs")
+        cmd
     }
 
     /// Runs `args` and insists on exit 0.
