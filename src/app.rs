@@ -134,6 +134,12 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         Err(RunError::Chunk(backfill::chunk::ChunkError::BadCredentials)) => {
             Err(github_error(GithubError::BadCredentials, ""))
         }
+        Err(RunError::Chunk(backfill::chunk::ChunkError::Database(e))) if store::is_connection_lost(&e) => {
+            Err(AppError::failure(format!(
+                "lost the connection to PostgreSQL ({}): what was not committed was rolled back, and the next run continues from the last stored chunk",
+                store::strip_url(&flat(&e.to_string()), &config.database_url)
+            )))
+        }
         Err(RunError::Chunk(backfill::chunk::ChunkError::Database(e))) => Err(database_error(config, &e.to_string())),
     }
 }

@@ -80,3 +80,15 @@ pub async fn missing_tables(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
         .fetch_all(pool)
         .await
 }
+
+/// Whether the server went away (restart, failover, network) rather than
+/// refusing what was asked: the first is worth saying plainly.
+pub fn is_connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::WorkerCrashed => true,
+        // 57P01-57P03: shutting down or restarting; 08xxx: connection exceptions.
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+        _ => false,
+    }
+}
