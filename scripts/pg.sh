@@ -18,6 +18,19 @@ ensure_postgres_binaries() {
   apt-get install -y -qq --no-install-recommends postgresql >/dev/null
 }
 
+# PgBouncer, for the test that runs through a transaction-mode pooler.
+ensure_pgbouncer() {
+  if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then return 0; fi
+  if [ "$(id -u)" != 0 ]; then
+    echo "pgbouncer is missing: install the 'pgbouncer' package" >&2
+    return 1
+  fi
+  echo "installing PgBouncer from Debian's packages..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null
+}
+
 # Runs a command as the postgres user when we are root (initdb refuses root).
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

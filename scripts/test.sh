@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
+ensure_postgres_binaries
+ensure_pgbouncer
+# Tests that restart PostgreSQL start clusters of their own from these binaries.
+export PG_BIN="${PG_BIN:-$(pg_bindir)}"
 if [ -z "${DATABASE_URL:-}" ]; then
   start_throwaway_postgres
 fi

@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::state::Backfill;
+use super::unnamed;
 
 /// How a chunk went, for its `backfill_chunks` row.
 #[derive(Debug, Clone)]
@@ -38,7 +39,7 @@ pub async fn insert_chunk(
     status: &str,
     error: Option<&str>,
 ) -> Result<i32, sqlx::Error> {
-    sqlx::query_scalar(
+    unnamed::scalar(
         "INSERT INTO backfill_chunks (id, repository_id, backfill_state_id, chunk_number, pr_numbers, status, \
            processor_type, started_at, completed_at, error, retry_count, api_calls_made, rate_limit_remaining, created_at) \
          SELECT $1, $2, $3, coalesce(max(chunk_number), 0) + 1, $4, $5, $6, $7, now(), $8, 0, $9, $10, now() \
@@ -62,7 +63,7 @@ pub async fn insert_chunk(
 /// Moves the cursor and counters; `processed_prs` is counted from the rows
 /// themselves so that it always equals what is stored. Returns it.
 pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance) -> Result<i32, sqlx::Error> {
-    sqlx::query_scalar(
+    unnamed::scalar(
         "UPDATE progressive_backfill_state SET \
            last_processed_cursor = coalesce($2, last_processed_cursor), \
            processed_prs = (SELECT count(*) FROM pull_requests WHERE repository_id = $3), \
@@ -105,7 +106,7 @@ pub async fn fail_chunk(
 /// Counts a failed chunk; pauses the backfill at the third in a row.
 /// Returns whether it is now paused.
 async fn record_failure(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> Result<bool, sqlx::Error> {
-    let paused: bool = sqlx::query_scalar(
+    let paused: bool = unnamed::scalar(
         "UPDATE progressive_backfill_state SET \
            error_count = coalesce(error_count, 0) + 1, \
            consecutive_errors = coalesce(consecutive_errors, 0) + 1, \
@@ -127,7 +128,7 @@ async fn record_failure(tx: &mut PgConnection, backfill: &Backfill, error: &str)
 
 /// Marks a backfill `failed` (GitHub no longer has the repository, or denies it).
 pub async fn mark_failed(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    unnamed::statement(
         "UPDATE progressive_backfill_state SET status = 'failed', last_error = $2, last_error_at = now(), \
            error_count = coalesce(error_count, 0) + 1, updated_at = now() WHERE id = $1",
     )
@@ -144,7 +145,7 @@ pub async fn pause_for_rate_limit(
     backfill: &Backfill,
     until: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    unnamed::statement(
         "UPDATE progressive_backfill_state SET status = 'paused', updated_at = now(), \
            metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', 'rate_limit', \
              'paused_until', $2::timestamptz, 'pause_reason', 'GitHub rate limit exhausted') \
@@ -159,7 +160,8 @@ pub async fn pause_for_rate_limit(
 
 /// `pause` and `resume` by hand.
 pub async fn set_status_by_hand(pool: &sqlx::PgPool, state_id: Uuid, status: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    let mut tx = pool.begin().await?;
+    unnamed::statement(
         "UPDATE progressive_backfill_state SET status = $2, updated_at = now(), \
            consecutive_errors = CASE WHEN $2 = 'active' THEN 0 ELSE consecutive_errors END, \
            metadata = CASE WHEN $2 = 'active' THEN coalesce(metadata, '{}'::jsonb) - 'paused_until' - 'pause_reason' - 'pause_kind' \
@@ -168,7 +170,7 @@ pub async fn set_status_by_hand(pool: &sqlx::PgPool, state_id: Uuid, status: &st
     )
     .bind(state_id)
     .bind(status)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await
 }

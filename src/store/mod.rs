@@ -2,6 +2,7 @@
 
 pub mod chunks;
 pub mod state;
+mod unnamed;
 pub mod upsert;
 
 use std::str::FromStr;
@@ -75,10 +76,13 @@ pub async fn migrate(pool: &PgPool, route: Route) -> Result<(), sqlx::migrate::M
 /// The contract's tables that this database lacks.
 pub async fn missing_tables(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
     let names: Vec<String> = TABLES.iter().map(|s| s.to_string()).collect();
-    sqlx::query_scalar("SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(quote_ident(t)) IS NULL")
+    let mut tx = pool.begin().await?;
+    let missing = unnamed::scalar("SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(quote_ident(t)) IS NULL")
         .bind(&names)
-        .fetch_all(pool)
-        .await
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(missing)
 }
 
 /// Whether the server went away (restart, failover, network) rather than

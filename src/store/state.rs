@@ -6,6 +6,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::unnamed;
 use crate::github::RepositoryInfo;
 
 /// A backfill with its repository, as read (and locked) at claim time.
@@ -42,7 +43,10 @@ pub async fn runnable(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
         "SELECT s.id FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE {RUNNABLE} ORDER BY r.first_tracked_at DESC NULLS LAST, s.updated_at ASC NULLS FIRST"
     );
-    sqlx::query_scalar(&sql).fetch_all(pool).await
+    let mut tx = pool.begin().await?;
+    let ids = unnamed::scalar(&sql).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(ids)
 }
 
 /// Finds a backfill by repository UUID or OWNER/NAME.
@@ -51,7 +55,10 @@ pub async fn find(pool: &PgPool, ident: &str) -> Result<Option<Backfill>, sqlx::
         "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE r.id::text = $1 OR lower(r.full_name) = lower($1) OR lower(r.owner || '/' || r.name) = lower($1)"
     );
-    sqlx::query_as(&sql).bind(ident).fetch_optional(pool).await
+    let mut tx = pool.begin().await?;
+    let found = unnamed::rows(&sql).bind(ident).fetch_optional(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// Reads one backfill by its state id, without locking it.
@@ -60,7 +67,10 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Backfill>, sqlx::Erro
         "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE s.id = $1"
     );
-    sqlx::query_as(&sql).bind(id).fetch_optional(pool).await
+    let mut tx = pool.begin().await?;
+    let found = unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// Locks the backfill for this transaction, unless another process holds it.
@@ -72,7 +82,7 @@ pub async fn claim(tx: &mut PgConnection, id: Uuid, only_runnable: bool) -> Resu
         "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE s.id = $1 {filter} FOR UPDATE OF s SKIP LOCKED"
     );
-    sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await
+    unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await
 }
 
 /// Inserts or refreshes the repository and creates its backfill (active)
@@ -83,7 +93,7 @@ pub async fn add_repository(
     chunk_size: Option<i32>,
 ) -> Result<Uuid, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let repository_id: Uuid = sqlx::query_scalar(
+    let repository_id: Uuid = unnamed::scalar(
         "INSERT INTO repositories (id, github_id, owner, name, full_name, pull_request_count, first_tracked_at, last_updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, now(), now()) \
          ON CONFLICT (github_id) DO UPDATE SET owner = EXCLUDED.owner, name = EXCLUDED.name, full_name = EXCLUDED.full_name, \
@@ -102,7 +112,7 @@ pub async fn add_repository(
         Some(n) => serde_json::json!({ "chunk_size_override": n }),
         None => serde_json::json!({}),
     };
-    sqlx::query(
+    unnamed::statement(
         "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, chunk_size, \
            error_count, consecutive_errors, metadata, created_at, updated_at) \
          VALUES ($1, $2, $3, 0, 'active', $4, 0, 0, $5, now(), now()) \
@@ -138,7 +148,8 @@ pub struct BackfillStatus {
 }
 
 pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> Result<Vec<BackfillStatus>, sqlx::Error> {
-    sqlx::query_as(
+    let mut tx = pool.begin().await?;
+    let rows = unnamed::rows(
         "SELECT r.id AS repository_id, coalesce(r.full_name, r.owner || '/' || r.name) AS repository, \
            coalesce(s.status, 'active')::text AS status, coalesce(s.processed_prs, 0) AS processed_prs, s.total_prs, \
            CASE WHEN s.total_prs > 0 THEN round(100.0 * coalesce(s.processed_prs, 0) / s.total_prs, 1)::float8 \
@@ -151,6 +162,8 @@ pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> Result<Vec<Backfill
          ORDER BY r.first_tracked_at DESC NULLS LAST, r.full_name",
     )
     .bind(ident)
-    .fetch_all(pool)
-    .await
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::unnamed;
 use crate::github::model::{Person, PullRequest};
 
 /// Everyone who appears in the page, once each, in github_id order: two
@@ -50,7 +51,7 @@ async fn upsert_contributors(tx: &mut PgConnection, people: &[&Person]) -> Resul
     let logins: Vec<&str> = people.iter().map(|p| p.login.as_str()).collect();
     // A login now belongs to someone else (accounts get renamed and names
     // reused): free it, keeping the old row recognisable, before taking it.
-    sqlx::query(
+    unnamed::statement(
         "UPDATE contributors c SET username = c.username || '#' || c.github_id::text, last_updated_at = now() \
          FROM unnest($1::bigint[], $2::text[]) AS i(github_id, username) \
          WHERE c.username = i.username AND c.github_id <> i.github_id",
@@ -59,7 +60,7 @@ async fn upsert_contributors(tx: &mut PgConnection, people: &[&Person]) -> Resul
     .bind(&logins)
     .execute(&mut *tx)
     .await?;
-    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+    let rows: Vec<(Uuid, i64)> = unnamed::rows(
         "INSERT INTO contributors (id, github_id, username, display_name, avatar_url, is_bot, first_seen_at, last_updated_at) \
          SELECT i.id, i.github_id, i.username, i.display_name, i.avatar_url, i.is_bot, now(), now() \
          FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bool[]) \
@@ -99,7 +100,7 @@ async fn upsert_pull_requests(
     let times = |f: fn(&PullRequest) -> Option<DateTime<Utc>>| prs.iter().map(f).collect::<Vec<_>>();
     let ints = |f: fn(&PullRequest) -> i32| prs.iter().map(f).collect::<Vec<_>>();
     let texts = |f: fn(&PullRequest) -> &str| prs.iter().map(f).collect::<Vec<_>>();
-    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+    let rows: Vec<(Uuid, i64)> = unnamed::rows(
         "INSERT INTO pull_requests (id, github_id, number, title, body, state, repository_id, author_id, base_branch, \
            head_branch, draft, merged, merged_by_id, created_at, updated_at, merged_at, closed_at, additions, deletions, \
            changed_files, commits, html_url) \
@@ -160,7 +161,7 @@ async fn upsert_reviews(
     let pr_uuids = reviews.iter().map(|(pr, _)| uuid_of(pr_ids, *pr)).collect::<Result<Vec<_>, _>>()?;
     let reviewers =
         reviews.iter().map(|(_, r)| uuid_of(people, r.reviewer.github_id)).collect::<Result<Vec<_>, _>>()?;
-    sqlx::query(
+    unnamed::statement(
         "INSERT INTO reviews (id, github_id, pull_request_id, reviewer_id, state, body, submitted_at, commit_id) \
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], \
            $7::timestamptz[], $8::text[]) \
@@ -193,7 +194,7 @@ async fn upsert_comments(
     }
     let pr_uuids = comments.iter().map(|(pr, _)| uuid_of(pr_ids, *pr)).collect::<Result<Vec<_>, _>>()?;
     let authors = comments.iter().map(|(_, c)| uuid_of(people, c.author.github_id)).collect::<Result<Vec<_>, _>>()?;
-    sqlx::query(
+    unnamed::statement(
         "INSERT INTO comments (id, github_id, pull_request_id, commenter_id, body, created_at, updated_at, comment_type, \
            position, original_position, diff_hunk, path, commit_id) \
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[], \
@@ -223,7 +224,7 @@ async fn upsert_comments(
     let (children, parents): (Vec<i64>, Vec<i64>) =
         comments.iter().filter_map(|(_, c)| c.reply_to.map(|p| (c.github_id, p))).unzip();
     if !children.is_empty() {
-        sqlx::query(
+        unnamed::statement(
             "UPDATE comments c SET in_reply_to_id = p.id \
              FROM unnest($1::bigint[], $2::bigint[]) AS r(child, parent) JOIN comments p ON p.github_id = r.parent \
              WHERE c.github_id = r.child AND c.in_reply_to_id IS DISTINCT FROM p.id",
