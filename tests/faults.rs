@@ -70,6 +70,7 @@ async fn random_faults_leave_the_data_exactly_as_without_them(pool: PgPool) {
     let log = h.fake.requests();
     let faults = log.iter().filter(|r| r.fault.is_some()).count();
     let secondary = log.iter().filter(|r| matches!(r.fault, Some(Fault::SecondaryLimit { .. }))).count();
+    eprintln!("{} requests, {faults} faulty ({secondary} secondary limits), {} runs", log.len(), codes.len());
     assert!(faults >= 5 && secondary >= 2, "the faults did strike ({faults}, {secondary} secondary): seed {seed}");
     assert_eq!(early_after_secondary(&log), Vec::<String>::new(), "requests before retry-after: seed {seed}");
     assert_eq!(h.fake.with_control(|c| c.max_in_flight), 1, "one request in flight at most");
