@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("error: {e}");
+            backfill::report::actions::annotate_error(&e.message);
             e.exit.into()
         }
     }

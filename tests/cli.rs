@@ -142,20 +142,27 @@ async fn paused_backfills_are_skipped_until_resumed(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = false)]
-async fn dry_run_fetches_and_writes_nothing(pool: PgPool) {
+async fn dry_run_reads_the_budget_only_and_writes_nothing(pool: PgPool) {
     let h = Harness::start(pool.clone(), &[spec("acme", "widgets", 120)]).await;
     h.add("acme/widgets").await;
     h.ok(&["run"]).await;
-    let dump = "SELECT (SELECT string_agg(row_to_json(s)::text, ',') FROM progressive_backfill_state s) || \
-                (SELECT count(*) FROM backfill_chunks)::text || (SELECT count(*) FROM pull_requests)::text";
-    let before: String = sqlx::query_scalar(dump).fetch_one(&pool).await.expect("dump");
+    // Every row of every table, as text: the database byte for byte.
+    let tables = ["repositories", "contributors", "pull_requests", "reviews", "comments", "progressive_backfill_state", "backfill_chunks"];
+    let dump_sql: Vec<String> = tables
+        .iter()
+        .map(|t| format!("(SELECT coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '') FROM {t} x)"))
+        .collect();
+    let dump = format!("SELECT {}", dump_sql.join(" || E'\\n--\\n' || "));
+    let before: String = sqlx::query_scalar(&dump).fetch_one(&pool).await.expect("dump");
     let sent = h.fake.requests().len();
     let out = h.ok(&["run", "--dry-run", "--chunk-size", "20"]).await;
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("acme/widgets") && said.contains("20 PRs") && said.contains("points"), "{said}");
-    let after: String = sqlx::query_scalar(dump).fetch_one(&pool).await.expect("dump");
-    assert_eq!(before, after);
-    assert_eq!(h.fake.requests().len(), sent);
+    assert!(said.contains("acme/widgets: would fetch 20 PRs"), "{said}");
+    assert!(said.contains("of 5000 points"), "shows the budget GitHub reports now: {said}");
+    let after: String = sqlx::query_scalar(&dump).fetch_one(&pool).await.expect("dump");
+    assert_eq!(before, after, "the database is unchanged");
+    let asked: Vec<Option<String>> = h.fake.requests()[sent..].iter().map(|r| r.operation.clone()).collect();
+    assert_eq!(asked, vec![Some("RateLimitNow".to_string())], "only the budget was asked for");
 }
 
 /// GitHub no longer has one repository: that backfill fails, the others go on.

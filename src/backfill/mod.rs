@@ -2,7 +2,11 @@
 //! chunk count, the time budget, the rate limit or the work runs out.
 
 pub mod chunk;
+mod dry_run;
 pub mod plan;
+mod summary;
+
+pub use summary::{BackfillReport, RunSummary};
 
 use std::time::{Duration, Instant};
 
@@ -11,12 +15,11 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::github::{GithubClient, RateInfo};
+use crate::github::GithubClient;
 use crate::report::Reporter;
 use crate::shutdown::Shutdown;
 use crate::store::state;
 use chunk::{process_chunk, Budget, ChunkError, ChunkOutcome, ChunkSettings};
-use plan::{plan_chunk, Plan};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -27,28 +30,6 @@ pub struct RunOptions {
     pub time_budget: Option<Duration>,
     pub dry_run: bool,
     pub processor_type: &'static str,
-}
-
-/// What a run did, for the exit code and the reports.
-#[derive(Debug, Default, Clone)]
-pub struct RunSummary {
-    pub chunks: u32,
-    pub failed_chunks: u32,
-    pub failed_backfills: u32,
-    pub prs_stored: u64,
-    pub requests: u32,
-    pub points: i64,
-    pub rate: Option<RateInfo>,
-    pub rate_limited_until: Option<DateTime<Utc>>,
-    /// The signal that stopped the run early.
-    pub interrupted: Option<&'static str>,
-}
-
-impl RunSummary {
-    /// Contract section 2: a failed chunk or backfill makes the run exit 1.
-    pub fn succeeded(&self) -> bool {
-        self.failed_chunks == 0 && self.failed_backfills == 0 && self.interrupted.is_none()
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,10 +96,12 @@ pub async fn run(
     let ids = select(pool, opts, reporter).await?;
     if ids.is_empty() {
         reporter.info("no backfill to run");
-        return Ok(RunSummary::default());
+        let summary = RunSummary::default();
+        reporter.finish(&summary);
+        return Ok(summary);
     }
     if opts.dry_run {
-        dry_run(pool, &ids, opts, reporter).await?;
+        dry_run::print_plans(pool, github, &ids, opts, reporter).await?;
         return Ok(RunSummary::default());
     }
     let started = Instant::now();
@@ -132,12 +115,17 @@ pub async fn run(
     let settings =
         ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type, any_status: false };
     let mut summary = RunSummary::default();
+    for id in &ids {
+        let name = state::get(pool, *id).await?.map(|b| b.full_name).unwrap_or_default();
+        summary.backfills.push(BackfillReport { repository: name, ..BackfillReport::default() });
+    }
     let mut budget: Option<Budget> = None;
     let mut slowest = Duration::ZERO;
-    let mut taken: Vec<(Uuid, u32)> = ids.into_iter().map(|id| (id, 0)).collect();
+    // (state id, its report, chunks taken)
+    let mut taken: Vec<(Uuid, usize, u32)> = ids.iter().enumerate().map(|(i, id)| (*id, i, 0)).collect();
     'passes: while !taken.is_empty() {
         let mut still_going = Vec::new();
-        for (id, done) in taken {
+        for (id, at, done) in taken {
             if let Some(limit) = opts.time_budget {
                 let estimate =
                     if slowest.is_zero() { FIRST_CHUNK_ESTIMATE.min(limit / 2) } else { slowest + slowest / 2 };
@@ -152,15 +140,25 @@ pub async fn run(
                 summary.interrupted = Some(signal);
                 break 'passes;
             }
+            reporter.begin_backfill(&summary.backfills[at].repository);
             // A signal drops the chunk, and with it its open transaction.
             let outcome = tokio::select! {
                 biased;
                 signal = shutdown.received() => {
+                    reporter.end_backfill();
                     summary.interrupted = Some(signal);
                     break 'passes;
                 }
-                outcome = process_chunk(pool, github, id, &settings, known) => outcome?,
+                outcome = process_chunk(pool, github, id, &settings, known) => outcome,
             };
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(e) => {
+                    reporter.end_backfill();
+                    return Err(e.into());
+                }
+            };
+            let report = &mut summary.backfills[at];
             match outcome {
                 ChunkOutcome::Stored(c) => {
                     slowest = slowest.max(c.elapsed);
@@ -168,68 +166,56 @@ pub async fn run(
                     summary.prs_stored += c.prs as u64;
                     summary.points += c.points;
                     summary.rate = Some(c.rate);
+                    report.prs_stored += c.prs as u64;
+                    report.points += c.points;
+                    report.chunk_size = Some(c.chunk_size);
+                    report.elapsed += c.elapsed;
                     if let (Some(r), Some(l)) = (c.rate.remaining, c.rate.limit) {
                         budget = Some(Budget { remaining: r, limit: l, reset_at: c.rate.reset_at });
                     }
                     reporter.chunk_stored(&c);
                     let done = done + 1;
                     if !c.completed && max_chunks.is_none_or(|m| done < m) {
-                        still_going.push((id, done));
+                        still_going.push((id, at, done));
                     }
                 }
-                ChunkOutcome::Skipped => {}
+                ChunkOutcome::Skipped => report.note = Some("taken by another run".into()),
                 ChunkOutcome::RateLimited { repository, until } => {
                     summary.rate_limited_until = Some(until);
+                    let until = until.format("%Y-%m-%d %H:%M:%S UTC");
+                    report.note = Some(format!("rate limit, until {until}"));
                     reporter.warn(&format!(
-                        "{repository}: GitHub rate limit exhausted: paused until {}; a later run resumes automatically",
-                        until.format("%Y-%m-%d %H:%M:%S UTC")
+                        "{repository}: GitHub rate limit exhausted: paused until {until}; a later run resumes automatically"
                     ));
+                    reporter.end_backfill();
                     // Sending more would only spend requests on refusals.
                     break 'passes;
                 }
                 ChunkOutcome::Failed { repository, error, paused } => {
                     summary.failed_chunks += 1;
+                    report.note = Some(format!("chunk failed: {error}"));
                     let note =
                         if paused { " (paused after repeated failures: `backfill resume` it when fixed)" } else { "" };
                     reporter.error(&format!("{repository}: chunk failed{note}: {error}"));
                 }
                 ChunkOutcome::BackfillFailed { repository, error } => {
                     summary.failed_backfills += 1;
+                    report.note = Some(error.clone());
                     reporter.error(&format!("{repository}: backfill marked failed: {error}"));
                 }
             }
+            reporter.end_backfill();
         }
         taken = still_going;
     }
     summary.requests = github.requests_sent();
+    for (id, report) in ids.iter().zip(summary.backfills.iter_mut()) {
+        if let Some(b) = state::get(pool, *id).await? {
+            report.processed_prs = i64::from(b.processed_prs);
+            report.total_prs = i64::from(b.total_prs);
+            report.status = b.status;
+        }
+    }
     reporter.finish(&summary);
     Ok(summary)
-}
-
-/// Prints what a run would do; sends nothing to GitHub and writes nothing.
-async fn dry_run(pool: &PgPool, ids: &[Uuid], opts: &RunOptions, reporter: &Reporter) -> Result<(), RunError> {
-    let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type, any_status: true };
-    for id in ids {
-        let Some(b) = state::get(pool, *id).await? else { continue };
-        let seen = b.metadata.get("rate_limit").cloned().unwrap_or(Value::Null);
-        let budget = seen.get("remaining").and_then(Value::as_i64).zip(seen.get("limit").and_then(Value::as_i64));
-        let as_seen = budget.map(|(remaining, limit)| Budget { remaining, limit, reset_at: None });
-        let line = match plan_chunk(&chunk::plan_input(&b, &settings, as_seen)) {
-            Plan::Fetch { size, expected_cost } => {
-                format!("{}: would fetch {size} PRs for about {expected_cost} points", b.full_name)
-            }
-            Plan::WaitForReset { expected_cost, remaining } => {
-                format!(
-                    "{}: would wait for the rate-limit reset ({expected_cost} points needed, {remaining} left)",
-                    b.full_name
-                )
-            }
-        };
-        let budget_text = match budget {
-            Some((r, l)) => format!("; budget last seen: {r} of {l} points"),
-            None => "; budget not seen yet".to_string(),
-        };
-        reporter.result(&format!("{line}{budget_text}"));
-    }
-    Ok(())
 }

@@ -17,9 +17,8 @@ use super::client::{GithubClient, RateInfo, Reply};
 use super::error::GithubError;
 use super::model::{self, PullRequest};
 use super::queries::{
-    issue_comments_page, pull_request_details, pull_request_page, repository_lookup, review_comments_page,
-    reviews_page, IssueCommentsPage, PullRequestDetails, PullRequestPage, RepositoryLookup, ReviewCommentsPage,
-    ReviewsPage,
+    issue_comments_page, pull_request_details, pull_request_page, review_comments_page, reviews_page,
+    IssueCommentsPage, PullRequestDetails, PullRequestPage, ReviewCommentsPage, ReviewsPage,
 };
 use super::wire::{self, ApiError, Connection, NodeData};
 
@@ -36,34 +35,6 @@ pub const MIN_PAGE: i64 = 5;
 /// A chunk that needs more requests than this is not converging (a cursor
 /// that does not advance): fail it rather than spend the budget.
 const MAX_REQUESTS_PER_CHUNK: u32 = 2_000;
-
-#[derive(Debug, Clone)]
-pub struct RepositoryInfo {
-    pub github_id: i64,
-    pub owner: String,
-    pub name: String,
-    pub full_name: String,
-    pub pull_request_count: i64,
-}
-
-pub async fn lookup_repository(client: &GithubClient, owner: &str, name: &str) -> Result<RepositoryInfo, GithubError> {
-    let body = RepositoryLookup::build_query(repository_lookup::Variables { owner: owner.into(), name: name.into() });
-    let reply: Reply<wire::RepositoryLookupData> = client.query(&body).await?;
-    let repo = reply.data.and_then(|d| d.repository);
-    let Some(repo) = repo else {
-        return Err(GithubError::from_api_errors(&reply.errors, None)
-            .unwrap_or_else(|| GithubError::NotFound(format!("repository {owner}/{name}"))));
-    };
-    Ok(RepositoryInfo {
-        github_id: repo
-            .database_id
-            .ok_or_else(|| GithubError::Other(format!("repository {owner}/{name} has no database id")))?,
-        owner: repo.owner.login,
-        name: repo.name,
-        full_name: repo.name_with_owner,
-        pull_request_count: repo.pull_requests.total_count,
-    })
-}
 
 #[derive(Debug, Clone)]
 pub struct PageRequest<'a> {

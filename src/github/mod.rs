@@ -3,6 +3,7 @@
 pub mod client;
 pub mod error;
 pub mod fetch;
+pub mod lookup;
 pub mod model;
 pub mod pacing;
 pub mod queries;
@@ -11,4 +12,5 @@ pub mod wire;
 
 pub use client::{ClientSettings, GithubClient, NoticeLevel, Notifier, RateInfo};
 pub use error::GithubError;
-pub use fetch::{fetch_page, lookup_repository, FetchedPage, PageRequest, RepositoryInfo};
+pub use fetch::{fetch_page, FetchedPage, PageRequest};
+pub use lookup::{lookup_repository, rate_limit, RepositoryInfo};

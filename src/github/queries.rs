@@ -24,6 +24,14 @@ pub struct RepositoryLookup;
 #[derive(GraphQLQuery)]
 #[graphql(
     schema_path = "queries/schema.graphql",
+    query_path = "queries/rate_limit.graphql",
+    variables_derives = "Debug"
+)]
+pub struct RateLimitNow;
+
+#[derive(GraphQLQuery)]
+#[graphql(
+    schema_path = "queries/schema.graphql",
     query_path = "queries/pull_requests.graphql",
     variables_derives = "Debug"
 )]

@@ -171,6 +171,12 @@ pub struct RepositoryLookupData {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct RateLimitData {
+    pub rate_limit: Option<RateLimit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PullRequestsOf {
     pub pull_requests: Connection<PullRequest>,
 }

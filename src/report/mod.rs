@@ -12,8 +12,11 @@ use crate::backfill::chunk::StoredChunk;
 use crate::backfill::RunSummary;
 use crate::github::{NoticeLevel, Notifier};
 
+pub mod actions;
 mod table;
 pub use table::status_table;
+
+use actions::Actions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verbosity {
@@ -26,6 +29,9 @@ pub struct Reporter {
     verbosity: Verbosity,
     bars: Option<MultiProgress>,
     by_backfill: HashMap<String, ProgressBar>,
+    /// Inside a GitHub Actions workflow: annotations, groups, summary, outputs.
+    actions: Option<Actions>,
+    in_group: bool,
 }
 
 impl Reporter {
@@ -33,7 +39,7 @@ impl Reporter {
     pub fn new(verbosity: Verbosity, no_progress: bool) -> Reporter {
         let bars = (verbosity != Verbosity::Quiet && !no_progress && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8)));
-        Reporter { verbosity, bars, by_backfill: HashMap::new() }
+        Reporter { verbosity, bars, by_backfill: HashMap::new(), actions: Actions::from_env(), in_group: false }
     }
 
     fn line(&self, text: &str) {
@@ -72,12 +78,34 @@ impl Reporter {
         }
     }
 
+    /// On stderr, and in Actions also as an annotation on the run's page.
     pub fn warn(&self, text: &str) {
         self.line(&format!("warning: {text}"));
+        if let Some(a) = &self.actions {
+            a.warning(text);
+        }
     }
 
     pub fn error(&self, text: &str) {
         self.line(&format!("error: {text}"));
+        if let Some(a) = &self.actions {
+            a.error(text);
+        }
+    }
+
+    /// In Actions, a collapsible log group per backfill's chunk.
+    pub fn begin_backfill(&mut self, repository: &str) {
+        if let Some(a) = &self.actions {
+            a.group(repository);
+            self.in_group = true;
+        }
+    }
+
+    pub fn end_backfill(&mut self) {
+        if let (Some(a), true) = (&self.actions, self.in_group) {
+            a.end_group();
+            self.in_group = false;
+        }
     }
 
     pub fn chunk_stored(&mut self, c: &StoredChunk) {
@@ -136,5 +164,8 @@ impl Reporter {
             "run finished: {} chunks, {} PRs stored, {} failed chunks, {} requests, {} points used, {left} points left",
             s.chunks, s.prs_stored, s.failed_chunks, s.requests, s.points
         ));
+        if let Some(a) = &self.actions {
+            a.write_run(s);
+        }
     }
 }

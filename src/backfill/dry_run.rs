@@ -1,0 +1,57 @@
+//! `run --dry-run`: what a run would do, from the budget GitHub reports now.
+//! It asks GitHub for `rateLimit` alone (no repository data) and writes nothing.
+
+use chrono::Utc;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::chunk::{plan_input, Budget, ChunkSettings};
+use super::plan::{plan_chunk, Plan};
+use super::{RunError, RunOptions};
+use crate::github::{rate_limit, GithubClient};
+use crate::report::Reporter;
+use crate::store::state;
+
+pub async fn print_plans(
+    pool: &PgPool,
+    github: &GithubClient,
+    ids: &[Uuid],
+    opts: &RunOptions,
+    reporter: &Reporter,
+) -> Result<(), RunError> {
+    let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type, any_status: true };
+    let seen = match rate_limit(github).await {
+        Ok(rate) => rate.remaining.zip(rate.limit).map(|(remaining, limit)| Budget {
+            remaining,
+            limit,
+            reset_at: rate.reset_at,
+        }),
+        Err(e) => {
+            reporter.warn(&format!("cannot read the rate limit from GitHub: {e}"));
+            None
+        }
+    };
+    for id in ids {
+        let Some(b) = state::get(pool, *id).await? else { continue };
+        // Without an answer from GitHub, what the last run saw.
+        let budget = seen.or_else(|| Budget::last_seen(&b.metadata, Utc::now()));
+        let line = match plan_chunk(&plan_input(&b, &settings, budget)) {
+            Plan::Fetch { size, expected_cost } => {
+                format!("{}: would fetch {size} PRs for about {expected_cost} points", b.full_name)
+            }
+            Plan::WaitForReset { expected_cost, remaining } => format!(
+                "{}: would wait for the rate-limit reset ({expected_cost} points needed, {remaining} left)",
+                b.full_name
+            ),
+        };
+        let budget_text = match budget {
+            Some(b) => {
+                let reset = b.reset_at.map_or_else(String::new, |t| format!(", resets {}", t.format("%H:%M:%S UTC")));
+                format!("; budget: {} of {} points{reset}", b.remaining, b.limit)
+            }
+            None => "; budget unknown".to_string(),
+        };
+        reporter.result(&format!("{line}{budget_text}"));
+    }
+    Ok(())
+}
