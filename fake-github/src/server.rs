@@ -99,6 +99,13 @@ fn fault_response(fault: &Fault) -> Response {
             );
             json_response(StatusCode::OK, error_body(&[e]), None)
         }
+        Fault::GraphqlError { kind, message } => {
+            let mut error = json!({ "message": message, "locations": [] });
+            if let Some(kind) = kind {
+                error["type"] = json!(kind);
+            }
+            json_response(StatusCode::OK, json!({ "data": null, "errors": [error] }), None)
+        }
         Fault::Truncated => StatusCode::OK.into_response(),
     }
 }

@@ -97,6 +97,8 @@ pub enum Fault {
     Unauthorized,
     /// HTTP 200 with `MAX_NODE_LIMIT_EXCEEDED` and no data, whatever was asked.
     NodeLimit,
+    /// HTTP 200, no data, one error with this `type` and message.
+    GraphqlError { kind: Option<String>, message: String },
 }
 
 /// Faults that strike at random (from a seed, so a failing run can be
