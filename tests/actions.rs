@@ -16,7 +16,8 @@ struct Workflow {
 
 impl Workflow {
     fn new() -> Workflow {
-        let dir = std::env::temp_dir().join(format!("backfill-actions-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+        let dir =
+            std::env::temp_dir().join(format!("backfill-actions-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         Workflow { dir }
     }
@@ -106,7 +107,10 @@ async fn a_run_writes_its_summary_outputs_groups_and_annotations(pool: PgPool) {
     let out = run_in(&h, &wf, &["run"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.lines().any(|l| l.starts_with("::warning title=backfill::") && l.contains("paused until")), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("::warning title=backfill::") && l.contains("paused until")),
+        "{stdout}"
+    );
     assert_eq!(wf.outputs().get("status").map(String::as_str), Some("rate_limited"));
 }
 
