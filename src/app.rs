@@ -120,6 +120,7 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         max_chunks: args.max_chunks,
         time_budget: args.time_budget,
         dry_run: args.dry_run,
+        discover: args.discover,
         processor_type: config.processor_type,
     };
     let mut shutdown = Shutdown::listen();

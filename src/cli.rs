@@ -115,9 +115,14 @@ pub struct RunArgs {
     #[arg(long, env = "BACKFILL_TIME_BUDGET", value_name = "DURATION", value_parser = duration)]
     pub time_budget: Option<Duration>,
 
-    /// Show what would be done; fetch nothing, write nothing.
+    /// Show what would be done; fetch no PR data, write nothing.
     #[arg(long, env = "BACKFILL_DRY_RUN")]
     pub dry_run: bool,
+
+    /// First start backfills for tracked repositories that have none and
+    /// hold under 95% of their PRs.
+    #[arg(long, env = "BACKFILL_DISCOVER")]
+    pub discover: bool,
 }
 
 fn chunk_size(s: &str) -> Result<i64, String> {

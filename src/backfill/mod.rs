@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub max_chunks: Option<u32>,
     pub time_budget: Option<Duration>,
     pub dry_run: bool,
+    /// Start backfills for tracked repositories that have none (`--discover`).
+    pub discover: bool,
     pub processor_type: &'static str,
 }
 
@@ -93,6 +95,14 @@ pub async fn run(
     reporter: &mut Reporter,
     shutdown: &mut Shutdown,
 ) -> Result<RunSummary, RunError> {
+    if opts.discover {
+        let found = state::discover(pool, !opts.dry_run).await?;
+        let verb = if opts.dry_run { "would start" } else { "started" };
+        match found.len() {
+            0 => reporter.info("discovery: every tracked repository has a backfill or its PRs"),
+            n => reporter.info(&format!("discovery: {verb} {n} backfill(s): {}", found.join(", "))),
+        }
+    }
     let ids = select(pool, opts, reporter).await?;
     if ids.is_empty() {
         reporter.info("no backfill to run");

@@ -131,6 +131,36 @@ pub async fn add_repository(
     Ok(repository_id)
 }
 
+/// Repositories tracked (by this tool or another) that have no backfill yet
+/// and hold under 95% of the PRs GitHub last reported for them.
+const UNDISCOVERED: &str = "FROM repositories r \
+     WHERE NOT EXISTS (SELECT 1 FROM progressive_backfill_state s WHERE s.repository_id = r.id) \
+       AND (SELECT count(*) FROM pull_requests p WHERE p.repository_id = r.id) < 0.95 * coalesce(r.pull_request_count, 0)";
+
+/// `run --discover`: starts a backfill (active, from the first PR) for each
+/// repository matching UNDISCOVERED, or with `write` false only names them.
+/// PRs already stored are counted and later upserted, never duplicated.
+pub async fn discover(pool: &PgPool, write: bool) -> Result<Vec<String>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let names = if write {
+        let sql = format!(
+            "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, \
+               error_count, consecutive_errors, metadata, created_at, updated_at) \
+             SELECT gen_random_uuid(), r.id, r.pull_request_count, \
+               (SELECT count(*) FROM pull_requests p WHERE p.repository_id = r.id), 'active', 0, 0, \
+               '{{\"discovered\": true}}'::jsonb, now(), now() {UNDISCOVERED} \
+             ON CONFLICT (repository_id) DO NOTHING \
+             RETURNING (SELECT coalesce(r.full_name, r.owner || '/' || r.name) FROM repositories r WHERE r.id = repository_id)"
+        );
+        unnamed::scalar(&sql).fetch_all(&mut *tx).await?
+    } else {
+        let sql = format!("SELECT coalesce(r.full_name, r.owner || '/' || r.name) {UNDISCOVERED} ORDER BY 1");
+        unnamed::scalar(&sql).fetch_all(&mut *tx).await?
+    };
+    tx.commit().await?;
+    Ok(names)
+}
+
 /// One line of `backfill status`.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
 pub struct BackfillStatus {
