@@ -82,7 +82,11 @@ fn github_client(
     let settings = ClientSettings { deadline, ..config.client };
     let client = GithubClient::new(&config.graphql_url, config.token()?, settings)
         .map_err(|e| AppError::failure(e.to_string()))?;
-    Ok(client.with_notifier(reporter.notifier()))
+    let client = client.with_notifier(reporter.notifier());
+    Ok(match &config.rest_url {
+        Some(url) => client.with_rest_url(url),
+        None => client,
+    })
 }
 
 async fn add(
@@ -121,6 +125,7 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         time_budget: args.time_budget,
         dry_run: args.dry_run,
         discover: args.discover,
+        report_issue: args.report_issue,
         processor_type: config.processor_type,
     };
     let mut shutdown = Shutdown::listen();

@@ -123,6 +123,11 @@ pub struct RunArgs {
     /// hold under 95% of their PRs.
     #[arg(long, env = "BACKFILL_DISCOVER")]
     pub discover: bool,
+
+    /// Open (or comment on) an issue in OWNER/NAME when a backfill is paused
+    /// for failures or marked failed.
+    #[arg(long, env = "BACKFILL_REPORT_ISSUE", value_name = "OWNER/NAME", value_parser = owner_name)]
+    pub report_issue: Option<String>,
 }
 
 fn chunk_size(s: &str) -> Result<i64, String> {
@@ -136,6 +141,14 @@ fn duration(s: &str) -> Result<Duration, String> {
     match humantime::parse_duration(s.trim()) {
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err("must be a duration such as 90s, 25m or 1h30m".to_string()),
+    }
+}
+
+fn owner_name(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    match s.split_once('/') {
+        Some((o, n)) if !o.is_empty() && !n.is_empty() && !n.contains('/') => Ok(s.to_string()),
+        _ => Err("must be OWNER/NAME".to_string()),
     }
 }
 

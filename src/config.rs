@@ -20,6 +20,8 @@ pub struct Config {
     pub no_progress: bool,
     pub processor_type: &'static str,
     pub route: Route,
+    /// GitHub's REST root when Actions names it (`GITHUB_API_URL`).
+    pub rest_url: Option<String>,
     /// Pacing and retries; the deadline is set when a run starts.
     pub client: ClientSettings,
 }
@@ -53,6 +55,7 @@ impl Config {
             verbosity,
             no_progress: cli.no_progress,
             processor_type: if in_actions { "github_actions" } else { "cli" },
+            rest_url: std::env::var("GITHUB_API_URL").ok().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()),
             route: if cli.transaction_pooler { Route::TransactionPooler } else { Route::Direct },
             client: ClientSettings {
                 request_interval: cli.request_interval,

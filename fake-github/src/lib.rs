@@ -9,6 +9,7 @@ pub mod cost;
 pub mod data;
 mod exec;
 mod paging;
+pub mod rest;
 mod server;
 pub mod world;
 
@@ -39,6 +40,8 @@ impl FakeGithub {
         let app = axum::Router::new()
             .route("/graphql", axum::routing::post(server::graphql))
             .route("/api/graphql", axum::routing::post(server::graphql))
+            .route("/repos/{owner}/{name}/issues", axum::routing::get(rest::list_issues).post(rest::create_issue))
+            .route("/repos/{owner}/{name}/issues/{number}/comments", axum::routing::post(rest::create_comment))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;

@@ -22,7 +22,7 @@ pub struct Shared {
 
 pub type AppState = Arc<Shared>;
 
-fn lock_control(state: &Shared) -> std::sync::MutexGuard<'_, Control> {
+pub(crate) fn lock_control(state: &Shared) -> std::sync::MutexGuard<'_, Control> {
     state.control.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -30,6 +30,11 @@ fn token_of(headers: &HeaderMap) -> Option<String> {
     let value = headers.get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     matches!(scheme.to_ascii_lowercase().as_str(), "bearer" | "token").then(|| token.trim().to_string())
+}
+
+/// Whether the request carries the token the fake wants (any, when none is set).
+pub(crate) fn authorized(state: &Shared, headers: &HeaderMap) -> bool {
+    lock_control(state).token.as_ref().is_none_or(|t| token_of(headers).as_ref() == Some(t))
 }
 
 fn json_response(status: StatusCode, body: Value, rate: Option<&RateSnapshot>) -> Response {

@@ -174,6 +174,8 @@ pub struct Control {
     pub faults: VecDeque<Fault>,
     pub chaos: Chaos,
     pub log: Vec<RequestRecord>,
+    /// Issues opened through the REST API.
+    pub issues: Vec<crate::rest::Issue>,
     /// Requests being answered now, and the most there ever were at once.
     pub in_flight: u32,
     pub max_in_flight: u32,
@@ -211,6 +213,7 @@ impl Default for Control {
             faults: VecDeque::new(),
             chaos: Chaos::default(),
             log: Vec::new(),
+            issues: Vec::new(),
             in_flight: 0,
             max_in_flight: 0,
             seen: 0,

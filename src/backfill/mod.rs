@@ -1,6 +1,7 @@
 //! The run loop: pick the backfills, take chunks from them in turn until the
 //! chunk count, the time budget, the rate limit or the work runs out.
 
+mod alarm;
 pub mod chunk;
 mod dry_run;
 pub mod plan;
@@ -31,6 +32,8 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Start backfills for tracked repositories that have none (`--discover`).
     pub discover: bool,
+    /// OWNER/NAME to open issues in when a backfill needs attention.
+    pub report_issue: Option<String>,
     pub processor_type: &'static str,
 }
 
@@ -203,6 +206,7 @@ pub async fn run(
                 }
                 ChunkOutcome::Failed { repository, error, paused } => {
                     summary.failed_chunks += 1;
+                    report.needs_attention |= paused;
                     report.note = Some(format!("chunk failed: {error}"));
                     let note =
                         if paused { " (paused after repeated failures: `backfill resume` it when fixed)" } else { "" };
@@ -210,6 +214,7 @@ pub async fn run(
                 }
                 ChunkOutcome::BackfillFailed { repository, error } => {
                     summary.failed_backfills += 1;
+                    report.needs_attention = true;
                     report.note = Some(error.clone());
                     reporter.error(&format!("{repository}: backfill marked failed: {error}"));
                 }
@@ -225,6 +230,9 @@ pub async fn run(
             report.total_prs = i64::from(b.total_prs);
             report.status = b.status;
         }
+    }
+    if let Some(repo) = &opts.report_issue {
+        alarm::report_issues(pool, github, repo, &ids, &summary, reporter).await;
     }
     reporter.finish(&summary);
     Ok(summary)

@@ -62,6 +62,8 @@ pub struct BackfillReport {
     pub status: String,
     /// Why it is not simply active or completed.
     pub note: Option<String>,
+    /// This run paused it for failures or marked it failed: worth telling someone.
+    pub needs_attention: bool,
 }
 
 impl BackfillReport {

@@ -58,6 +58,8 @@ pub struct GithubClient {
     pacer: Pacer,
     settings: ClientSettings,
     notify: Notifier,
+    /// GitHub's REST API root, for the few calls GraphQL cannot make.
+    rest_url: String,
 }
 
 /// How hard the client tries, and how politely.
@@ -114,7 +116,44 @@ impl GithubClient {
             pacer: Pacer::new(settings.request_interval),
             settings,
             notify: Box::new(|_, _| {}),
+            rest_url: rest_url_for(url),
         })
+    }
+
+    /// The REST root when it is not the one the GraphQL URL implies
+    /// (`GITHUB_API_URL` in Actions).
+    pub fn with_rest_url(mut self, url: &str) -> GithubClient {
+        self.rest_url = url.trim_end_matches('/').to_string();
+        self
+    }
+
+    /// One REST call, paced like the GraphQL ones; the JSON answer.
+    pub async fn rest(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, GithubError> {
+        let _turn = self.pacer.wait_turn().await;
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.rest_url))
+            .bearer_auth(&self.token)
+            .header(USER_AGENT, concat!("backfill/", env!("CARGO_PKG_VERSION")))
+            .header(ACCEPT, "application/vnd.github+json")
+            .header("x-github-api-version", "2022-11-28");
+        if let Some(b) = body {
+            req = req.header(CONTENT_TYPE, "application/json").body(b.to_string());
+        }
+        let resp = req.send().await.map_err(transport_error)?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(transport_error)?;
+        if !(200..300).contains(&status) {
+            return Err(status_error(status, &headers, &RateInfo::from_headers(&headers), &bytes));
+        }
+        serde_json::from_slice(&bytes).map_err(|e| GithubError::ServerError(format!("unreadable REST answer: {e}")))
     }
 
     pub fn with_notifier(mut self, notify: Notifier) -> GithubClient {
@@ -221,6 +260,17 @@ impl GithubClient {
             Ok(bytes) => parse(&bytes, rate),
         };
         (Some(rate), result)
+    }
+}
+
+/// `https://api.github.com/graphql` -> `https://api.github.com`;
+/// Enterprise Server's `https://HOST/api/graphql` -> `https://HOST/api/v3`.
+pub fn rest_url_for(graphql_url: &str) -> String {
+    let base = graphql_url.trim_end_matches('/').trim_end_matches("/graphql");
+    if base.ends_with("/api") {
+        format!("{base}/v3")
+    } else {
+        base.to_string()
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod error;
 pub mod fetch;
+pub mod issues;
 pub mod lookup;
 pub mod model;
 pub mod pacing;

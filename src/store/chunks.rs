@@ -174,3 +174,17 @@ pub async fn set_status_by_hand(pool: &sqlx::PgPool, state_id: Uuid, status: &st
     .await?;
     tx.commit().await
 }
+
+/// The latest failed chunk of a backfill: its number and error.
+pub async fn last_failure(pool: &sqlx::PgPool, state_id: Uuid) -> Result<Option<(i32, Option<String>)>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let row = unnamed::rows(
+        "SELECT chunk_number, error FROM backfill_chunks WHERE backfill_state_id = $1 AND status = 'failed' \
+         ORDER BY chunk_number DESC LIMIT 1",
+    )
+    .bind(state_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}

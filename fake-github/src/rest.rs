@@ -1,0 +1,121 @@
+//! The few REST endpoints the tool uses besides GraphQL: issues and their
+//! comments (for `--report-issue`), answered the way api.github.com answers.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::server::{authorized, lock_control, AppState};
+
+/// An issue as the fake keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Issue {
+    pub repository: String,
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+    pub open: bool,
+    pub comments: Vec<String>,
+}
+
+fn json_of(status: StatusCode, v: Value) -> Response {
+    (status, [("content-type", "application/json; charset=utf-8")], v.to_string()).into_response()
+}
+
+fn issue_json(i: &Issue) -> Value {
+    json!({
+        "number": i.number,
+        "title": i.title,
+        "body": i.body,
+        "state": if i.open { "open" } else { "closed" },
+        "labels": i.labels.iter().map(|l| json!({ "name": l })).collect::<Vec<_>>(),
+        "html_url": format!("https://github.com/{}/issues/{}", i.repository, i.number),
+    })
+}
+
+fn unauthorized() -> Response {
+    json_of(StatusCode::UNAUTHORIZED, json!({ "message": "Bad credentials" }))
+}
+
+pub async fn list_issues(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((owner, name)): Path<(String, String)>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let repo = format!("{owner}/{name}");
+    let want_open = q.get("state").map(String::as_str) != Some("closed");
+    let label = q.get("labels").cloned();
+    let c = lock_control(&state);
+    let list: Vec<Value> = c
+        .issues
+        .iter()
+        .filter(|i| i.repository == repo && i.open == want_open)
+        .filter(|i| label.as_ref().is_none_or(|l| i.labels.contains(l)))
+        .map(issue_json)
+        .collect();
+    json_of(StatusCode::OK, Value::Array(list))
+}
+
+pub async fn create_issue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((owner, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return json_of(StatusCode::BAD_REQUEST, json!({ "message": "Problems parsing JSON" }));
+    };
+    let Some(title) = v.get("title").and_then(Value::as_str).filter(|t| !t.is_empty()) else {
+        return json_of(StatusCode::UNPROCESSABLE_ENTITY, json!({ "message": "Validation Failed" }));
+    };
+    let mut c = lock_control(&state);
+    let issue = Issue {
+        repository: format!("{owner}/{name}"),
+        number: c.issues.len() as u64 + 1,
+        title: title.to_string(),
+        body: v.get("body").and_then(Value::as_str).unwrap_or("").to_string(),
+        labels: v
+            .get("labels")
+            .and_then(Value::as_array)
+            .map(|ls| ls.iter().filter_map(|l| l.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
+        open: true,
+        comments: Vec::new(),
+    };
+    let out = issue_json(&issue);
+    c.issues.push(issue);
+    json_of(StatusCode::CREATED, out)
+}
+
+pub async fn create_comment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((owner, name, number)): Path<(String, String, u64)>,
+    body: Bytes,
+) -> Response {
+    if !authorized(&state, &headers) {
+        return unauthorized();
+    }
+    let text = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("body")?.as_str().map(str::to_string));
+    let Some(text) = text else {
+        return json_of(StatusCode::UNPROCESSABLE_ENTITY, json!({ "message": "Validation Failed" }));
+    };
+    let repo = format!("{owner}/{name}");
+    let mut c = lock_control(&state);
+    let Some(issue) = c.issues.iter_mut().find(|i| i.repository == repo && i.number == number) else {
+        return json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }));
+    };
+    issue.comments.push(text);
+    let url = format!("https://github.com/{repo}/issues/{number}#issuecomment-{}", issue.comments.len());
+    json_of(StatusCode::CREATED, json!({ "html_url": url }))
+}
