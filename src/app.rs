@@ -7,6 +7,7 @@ use crate::backfill::{self, RunError, RunOptions};
 use crate::cli::{Cli, Command, RunArgs};
 use crate::config::Config;
 use crate::exit::{AppError, Exit};
+use crate::github::app::installation_token;
 use crate::github::{lookup_repository, ClientSettings, GithubClient, GithubError};
 use crate::report::Reporter;
 use crate::shutdown::Shutdown;
@@ -66,7 +67,7 @@ async fn require_schema(config: &Config, pool: &PgPool) -> Result<(), AppError> 
 
 fn github_error(e: GithubError, what: &str) -> AppError {
     match e {
-        GithubError::BadCredentials => AppError::usage(e.to_string()),
+        GithubError::BadCredentials | GithubError::AppRejected => AppError::usage(e.to_string()),
         GithubError::NotFound(_) | GithubError::Forbidden(_) => {
             AppError::usage(format!("{what} was not found on GitHub, or the token cannot see it"))
         }
@@ -74,14 +75,28 @@ fn github_error(e: GithubError, what: &str) -> AppError {
     }
 }
 
-fn github_client(
+/// The GitHub client, with a token or, for a GitHub App, an installation
+/// token bought with the App's key.
+async fn github_client(
     config: &Config,
     reporter: &Reporter,
     deadline: Option<tokio::time::Instant>,
 ) -> Result<GithubClient, AppError> {
     let settings = ClientSettings { deadline, ..config.client };
-    let client = GithubClient::new(&config.graphql_url, config.token()?, settings)
-        .map_err(|e| AppError::failure(e.to_string()))?;
+    let installation_token = match &config.app {
+        Some(app) => Some(
+            installation_token(&config.graphql_url, config.rest_url.as_deref(), app, settings)
+                .await
+                .map_err(|e| github_error(e, "the GitHub App installation"))?,
+        ),
+        None => None,
+    };
+    let token = match &installation_token {
+        Some(t) => t.as_str(),
+        None => config.token()?,
+    };
+    let client =
+        GithubClient::new(&config.graphql_url, token, settings).map_err(|e| AppError::failure(e.to_string()))?;
     let client = client.with_notifier(reporter.notifier());
     Ok(match &config.rest_url {
         Some(url) => client.with_rest_url(url),
@@ -100,7 +115,7 @@ async fn add(
         .split_once('/')
         .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
         .ok_or_else(|| AppError::usage(format!("'{repository}' is not OWNER/NAME")))?;
-    let client = github_client(config, reporter, None)?;
+    let client = github_client(config, reporter, None).await?;
     require_schema(config, pool).await?;
     let info = lookup_repository(&client, owner, name)
         .await
@@ -116,7 +131,7 @@ async fn add(
 async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunArgs) -> Result<Exit, AppError> {
     // Retries never plan past the time budget.
     let deadline = args.time_budget.map(|b| tokio::time::Instant::now() + b);
-    let client = github_client(config, reporter, deadline)?;
+    let client = github_client(config, reporter, deadline).await?;
     require_schema(config, pool).await?;
     let options = RunOptions {
         repository: args.repository_id,

@@ -19,6 +19,18 @@ pub struct Cli {
     #[arg(long, env = "GITHUB_TOKEN", global = true, hide_env_values = true, value_name = "TOKEN")]
     pub github_token: Option<String>,
 
+    /// GitHub App id: authenticate as the App's installation instead of with a token.
+    #[arg(long, env = "GITHUB_APP_ID", global = true, value_name = "ID")]
+    pub app_id: Option<String>,
+
+    /// The App's private key, as PEM text or the path of a PEM file; never printed.
+    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY", global = true, hide_env_values = true, value_name = "PEM")]
+    pub app_private_key: Option<String>,
+
+    /// The App installation (on the repositories' owner) to act as.
+    #[arg(long, env = "GITHUB_APP_INSTALLATION_ID", global = true, value_name = "ID")]
+    pub app_installation_id: Option<String>,
+
     /// GitHub GraphQL endpoint (GitHub Actions sets it for Enterprise Server).
     #[arg(
         long,

@@ -5,6 +5,7 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::cli::Cli;
 use crate::exit::AppError;
+use crate::github::app::AppCredentials;
 use crate::github::retry::RetryPolicy;
 use crate::github::ClientSettings;
 use crate::report::Verbosity;
@@ -15,6 +16,8 @@ pub struct Config {
     /// Kept only to scrub it from error messages.
     pub database_url: String,
     pub github_token: Option<String>,
+    /// GitHub App credentials, used instead of the token when given.
+    pub app: Option<AppCredentials>,
     pub graphql_url: String,
     pub verbosity: Verbosity,
     pub no_progress: bool,
@@ -50,6 +53,7 @@ impl Config {
         Ok(Config {
             database,
             database_url: url.to_string(),
+            app: app_credentials(cli)?,
             github_token: cli.github_token.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
             graphql_url,
             verbosity,
@@ -66,8 +70,35 @@ impl Config {
     }
 
     pub fn token(&self) -> Result<&str, AppError> {
-        self.github_token
-            .as_deref()
-            .ok_or_else(|| AppError::usage("no GitHub token: set GITHUB_TOKEN or pass --github-token"))
+        self.github_token.as_deref().ok_or_else(|| {
+            AppError::usage("no GitHub token: set GITHUB_TOKEN (or the GITHUB_APP_* settings) or pass --github-token")
+        })
     }
+}
+
+/// All three App settings, or none; the key must be one GitHub could have issued.
+fn app_credentials(cli: &Cli) -> Result<Option<AppCredentials>, AppError> {
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let (id, key, installation) = (given(&cli.app_id), given(&cli.app_private_key), given(&cli.app_installation_id));
+    let (app_id, key, installation) = match (id, key, installation) {
+        (None, None, None) => return Ok(None),
+        (Some(a), Some(k), Some(i)) => (a, k, i),
+        _ => {
+            return Err(AppError::usage(
+                "GitHub App authentication needs all of GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID",
+            ))
+        }
+    };
+    let installation_id =
+        installation.parse::<u64>().map_err(|_| AppError::usage("GITHUB_APP_INSTALLATION_ID must be a number"))?;
+    // PEM text (secret stores sometimes keep its line breaks as \n), or a file.
+    let private_key = if key.starts_with("-----BEGIN") {
+        key.replace("\\n", "\n")
+    } else {
+        std::fs::read_to_string(&key)
+            .map_err(|e| AppError::usage(format!("cannot read the GitHub App private key file: {e}")))?
+    };
+    let app = AppCredentials { app_id, private_key, installation_id };
+    crate::github::app::app_jwt(&app, 0).map_err(|e| AppError::usage(e.to_string()))?;
+    Ok(Some(app))
 }

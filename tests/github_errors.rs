@@ -15,6 +15,7 @@ fn kind(e: &GithubError) -> String {
         GithubError::NotFound(_) => "NotFound".into(),
         GithubError::Forbidden(_) => "Forbidden".into(),
         GithubError::BadCredentials => "BadCredentials".into(),
+        GithubError::AppRejected => "AppRejected".into(),
         GithubError::TooLarge(_) => "TooLarge".into(),
         GithubError::Unreachable(_) => "Unreachable".into(),
         GithubError::Other(m) => format!("Other({m})"),

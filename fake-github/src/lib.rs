@@ -42,6 +42,7 @@ impl FakeGithub {
             .route("/api/graphql", axum::routing::post(server::graphql))
             .route("/repos/{owner}/{name}/issues", axum::routing::get(rest::list_issues).post(rest::create_issue))
             .route("/repos/{owner}/{name}/issues/{number}/comments", axum::routing::post(rest::create_comment))
+            .route("/app/installations/{id}/access_tokens", axum::routing::post(rest::installation_token))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;

@@ -119,3 +119,57 @@ pub async fn create_comment(
     let url = format!("https://github.com/{repo}/issues/{number}#issuecomment-{}", issue.comments.len());
     json_of(StatusCode::CREATED, json!({ "html_url": url }))
 }
+
+/// A GitHub App the fake knows: JWTs signed with its key buy `token`.
+#[derive(Clone, Debug)]
+pub struct FakeApp {
+    pub app_id: String,
+    pub public_key_pem: String,
+    pub installation_id: u64,
+    /// The installation token handed out (set it as the GraphQL token too).
+    pub token: String,
+}
+
+#[derive(serde::Deserialize)]
+struct AppClaims {
+    iat: i64,
+    exp: i64,
+    iss: serde_json::Value,
+}
+
+/// `POST /app/installations/{id}/access_tokens`, authorized by the App's JWT.
+pub async fn installation_token(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
+    let Some(app) = lock_control(&state).app.clone() else {
+        return json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }));
+    };
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let Ok(key) = jsonwebtoken::DecodingKey::from_rsa_pem(app.public_key_pem.as_bytes()) else {
+        return json_of(StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "fake: bad public key" }));
+    };
+    let mut rules = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    // `iss` may be a number, which the library does not read as a spec claim: checked below.
+    rules.set_required_spec_claims(&["exp"]);
+    let claims = match jsonwebtoken::decode::<AppClaims>(bearer, &key, &rules) {
+        Ok(data) => data.claims,
+        Err(e) => {
+            let message = format!("A JSON web token could not be decoded ({e})");
+            return json_of(StatusCode::UNAUTHORIZED, json!({ "message": message }));
+        }
+    };
+    let issuer = match &claims.iss {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if issuer != app.app_id || claims.exp - claims.iat > 600 {
+        return json_of(StatusCode::UNAUTHORIZED, json!({ "message": "'Issuer' claim ('iss') must be an Integer" }));
+    }
+    if id != app.installation_id {
+        return json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }));
+    }
+    let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+    json_of(StatusCode::CREATED, json!({ "token": app.token, "expires_at": expires.to_rfc3339() }))
+}

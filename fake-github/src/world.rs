@@ -176,6 +176,8 @@ pub struct Control {
     pub log: Vec<RequestRecord>,
     /// Issues opened through the REST API.
     pub issues: Vec<crate::rest::Issue>,
+    /// A GitHub App whose installation tokens the fake sells.
+    pub app: Option<crate::rest::FakeApp>,
     /// Requests being answered now, and the most there ever were at once.
     pub in_flight: u32,
     pub max_in_flight: u32,
@@ -214,6 +216,7 @@ impl Default for Control {
             chaos: Chaos::default(),
             log: Vec::new(),
             issues: Vec::new(),
+            app: None,
             in_flight: 0,
             max_in_flight: 0,
             seen: 0,

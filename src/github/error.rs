@@ -37,6 +37,10 @@ pub enum GithubError {
     #[error("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN")]
     BadCredentials,
 
+    /// The App id, key or installation was refused when asking for a token.
+    #[error("GitHub rejected the App credentials: check the app id, private key and installation id")]
+    AppRejected,
+
     /// The query asked for too many nodes (`MAX_NODE_LIMIT_EXCEEDED`).
     #[error("GitHub refused the query as too large: {0}")]
     TooLarge(String),

@@ -1,5 +1,6 @@
 //! Everything that talks to GitHub's GraphQL API.
 
+pub mod app;
 pub mod client;
 pub mod error;
 pub mod fetch;

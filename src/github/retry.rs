@@ -79,6 +79,7 @@ pub fn next_step(
         | GithubError::NotFound(_)
         | GithubError::Forbidden(_)
         | GithubError::BadCredentials
+        | GithubError::AppRejected
         | GithubError::Other(_) => return Next::GiveUp,
     };
     if time_left.is_some_and(|left| wait >= left) {
