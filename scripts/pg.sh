@@ -6,29 +6,27 @@ pg_bindir() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
 
-ensure_postgres_binaries() {
-  if [ -x "$(pg_bindir)/initdb" ]; then return 0; fi
+# Installs Debian's PACKAGE unless the check that follows it passes (root only).
+ensure_package() {
+  local package=$1; shift
+  if "$@"; then return 0; fi
   if [ "$(id -u)" != 0 ]; then
-    echo "PostgreSQL server binaries are missing: install the 'postgresql' package" >&2
+    echo "$package is missing: install the '$package' package" >&2
     return 1
   fi
-  echo "installing PostgreSQL from Debian's packages..." >&2
+  echo "installing $package from Debian's packages..." >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+}
+
+ensure_postgres_binaries() {
+  ensure_package postgresql test -x "$(pg_bindir)/initdb"
 }
 
 # PgBouncer, for the test that runs through a transaction-mode pooler.
 ensure_pgbouncer() {
-  if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then return 0; fi
-  if [ "$(id -u)" != 0 ]; then
-    echo "pgbouncer is missing: install the 'pgbouncer' package" >&2
-    return 1
-  fi
-  echo "installing PgBouncer from Debian's packages..." >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends pgbouncer >/dev/null
+  ensure_package pgbouncer test -x /usr/sbin/pgbouncer
 }
 
 # Runs a command as the postgres user when we are root (initdb refuses root).

@@ -147,16 +147,7 @@ async fn dry_run_reads_the_budget_only_and_writes_nothing(pool: PgPool) {
     h.add("acme/widgets").await;
     h.ok(&["run"]).await;
     // Every row of every table, as text: the database byte for byte.
-    let tables = [
-        "repositories",
-        "contributors",
-        "pull_requests",
-        "reviews",
-        "comments",
-        "progressive_backfill_state",
-        "backfill_chunks",
-    ];
-    let dump_sql: Vec<String> = tables
+    let dump_sql: Vec<String> = backfill::store::TABLES
         .iter()
         .map(|t| format!("(SELECT coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '') FROM {t} x)"))
         .collect();
