@@ -112,11 +112,21 @@ pub struct RepoSpec {
     /// Adds the extreme PRs: hundreds of reviews and comments, a review with
     /// 150 comments, a 70 KB body.
     pub extremes: bool,
+    /// One of each extreme shape in every this many PRs (at least 97): 97
+    /// packs them densely for tests; the benchmark spreads them out.
+    pub extreme_period: usize,
 }
 
 impl RepoSpec {
     pub fn new(owner: &str, name: &str, pull_requests: usize) -> RepoSpec {
-        RepoSpec { owner: owner.to_string(), name: name.to_string(), pull_requests, seed: 42, extremes: true }
+        RepoSpec {
+            owner: owner.to_string(),
+            name: name.to_string(),
+            pull_requests,
+            seed: 42,
+            extremes: true,
+            extreme_period: 97,
+        }
     }
 }
 
@@ -231,7 +241,7 @@ pub fn generate(spec: &RepoSpec, actors: &[Actor], repo_index: usize) -> Reposit
         let created_at = start + Duration::minutes(i as i64 * 97 + rng.below(60) as i64);
         let mut pr = pull_request(&mut rng, &mut ids, actors, number, created_at);
         if spec.extremes {
-            shape_extreme(&mut rng, &mut ids, actors, &mut pr, i);
+            shape_extreme(&mut rng, &mut ids, actors, &mut pr, i % spec.extreme_period.max(97));
         }
         prs.push(pr);
     }
@@ -291,10 +301,10 @@ fn pull_request(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], number: i32, cre
     pr
 }
 
-/// Every 97th PR gets something extreme, so any repository of a few hundred
-/// PRs holds each shape at least once.
-fn shape_extreme(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest, i: usize) {
-    match i % 97 {
+/// Five PRs in every period get something extreme (by default every 97, so
+/// any repository of a few hundred PRs holds each shape at least once).
+fn shape_extreme(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest, slot: usize) {
+    match slot {
         13 => (0..300).for_each(|_| add_issue_comment(rng, ids, actors, pr)),
         29 => (0..230).for_each(|_| add_review(rng, ids, actors, pr, 0)),
         41 => add_review(rng, ids, actors, pr, 150),

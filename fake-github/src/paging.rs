@@ -64,7 +64,13 @@ impl<'w> Exec<'w> {
                 }
             },
         };
-        let end = (start + first).min(total);
+        // `last: n` (GitHub refuses it together with `first`) ends the window
+        // at the connection's end instead of starting it after the cursor.
+        let last = field_arg(f, "last", self.vars).as_u64().map(|n| n as usize);
+        let (start, end) = match last {
+            Some(n) => (start.max(total.saturating_sub(n)), total),
+            None => (start, (start + first).min(total)),
+        };
         let window: Vec<(usize, Obj<'w>)> = (start.min(end)..end).map(|i| (i, items[i])).collect();
         let mut out = Map::new();
         for sf in self.fields(&f.selection_set) {

@@ -15,6 +15,7 @@ use graphql_client::GraphQLQuery;
 
 use super::client::{GithubClient, RateInfo, Reply};
 use super::error::GithubError;
+use super::follow::{resume, tail_nodes, Continuation};
 use super::model::{self, PullRequest};
 use super::queries::{
     issue_comments_page, pull_request_details, pull_request_page, review_comments_page, reviews_page,
@@ -80,13 +81,6 @@ impl FetchedPage {
     }
 }
 
-/// A connection that still has items after `after`.
-enum Continuation {
-    Reviews { pr: String, after: String },
-    IssueComments { pr: String, after: String },
-    ReviewComments { review: String, after: String },
-}
-
 #[derive(Default)]
 struct Assembly {
     page: FetchedPage,
@@ -150,12 +144,12 @@ pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<
             if reviews.page_info.has_next_page {
                 asm.reviews_of.push(wire_pr.id.clone());
             }
-            asm.add_reviews(idx, reviews, false)?;
+            asm.add_reviews(idx, reviews, None, Vec::new())?;
         }
         if wire_pr.comments.page_info.has_next_page {
             asm.comments_of.push(wire_pr.id.clone());
         }
-        asm.add_issue_comments(idx, wire_pr.comments, &wire_pr.id, false)?;
+        asm.add_issue_comments(idx, wire_pr.comments, None, Vec::new())?;
     }
     while asm.has_work() {
         if asm.page.requests >= MAX_REQUESTS_PER_CHUNK {
@@ -182,11 +176,6 @@ fn fail_on_errors(errors: &[ApiError]) -> Result<(), GithubError> {
     }
 }
 
-/// More items without a cursor to reach them would restart the connection forever.
-fn next_cursor(end_cursor: Option<String>, what: &str) -> Result<String, GithubError> {
-    end_cursor.ok_or_else(|| GithubError::ServerError(format!("GitHub reported more {what} but no cursor to them")))
-}
-
 fn take_ids(list: &mut Vec<String>, n: usize) -> Vec<String> {
     let n = n.min(list.len());
     list.drain(..n).collect()
@@ -200,10 +189,19 @@ impl Assembly {
             && self.continuations.is_empty())
     }
 
-    /// `restart`: the connection was read from its start again, so a
-    /// `hasNextPage` is followed by cursor rather than by another restart.
-    fn add_reviews(&mut self, pr: usize, conn: Connection<wire::Review>, restart: bool) -> Result<(), GithubError> {
-        for r in conn.nodes.into_iter().flatten() {
+    /// `from`: for a window read by cursor (or from the start again), the
+    /// items before it; the connection is then followed to its end. `None`
+    /// for the page's inline window, which `reviews_of` restarts instead.
+    /// `tail`: the connection's last items, fetched alongside.
+    fn add_reviews(
+        &mut self,
+        pr: usize,
+        conn: Connection<wire::Review>,
+        from: Option<usize>,
+        tail: Vec<Option<wire::Review>>,
+    ) -> Result<(), GithubError> {
+        let next = from.map(|got| resume(got, &conn, tail.len(), "reviews")).transpose()?.flatten();
+        for r in conn.nodes.into_iter().chain(tail).flatten() {
             let review = model::review(r)?;
             if self.seen_reviews.insert(review.github_id) {
                 self.review_pr.insert(review.node_id.clone(), pr);
@@ -211,10 +209,9 @@ impl Assembly {
                 self.page.prs[pr].reviews.push(review);
             }
         }
-        if restart && conn.page_info.has_next_page {
+        if let Some((after, got)) = next {
             let node = self.page.prs[pr].node_id.clone();
-            let after = next_cursor(conn.page_info.end_cursor, "reviews")?;
-            self.continuations.push(Continuation::Reviews { pr: node, after });
+            self.continuations.push(Continuation::Reviews { pr: node, after, got });
         }
         Ok(())
     }
@@ -223,33 +220,40 @@ impl Assembly {
         &mut self,
         pr: usize,
         conn: Connection<wire::IssueComment>,
-        node: &str,
-        restart: bool,
+        from: Option<usize>,
+        tail: Vec<Option<wire::IssueComment>>,
     ) -> Result<(), GithubError> {
-        for c in conn.nodes.into_iter().flatten() {
+        let next = from.map(|got| resume(got, &conn, tail.len(), "comments")).transpose()?.flatten();
+        for c in conn.nodes.into_iter().chain(tail).flatten() {
             let comment = model::issue_comment(c)?;
             if self.seen_comments.insert(comment.github_id) {
                 self.page.prs[pr].comments.push(comment);
             }
         }
-        if restart && conn.page_info.has_next_page {
-            let after = next_cursor(conn.page_info.end_cursor, "comments")?;
-            self.continuations.push(Continuation::IssueComments { pr: node.to_string(), after });
+        if let Some((after, got)) = next {
+            let node = self.page.prs[pr].node_id.clone();
+            self.continuations.push(Continuation::IssueComments { pr: node, after, got });
         }
         Ok(())
     }
 
-    fn add_review_comments(&mut self, review: &str, conn: Connection<wire::ReviewComment>) -> Result<(), GithubError> {
+    fn add_review_comments(
+        &mut self,
+        review: &str,
+        conn: Connection<wire::ReviewComment>,
+        from: usize,
+        tail: Vec<Option<wire::ReviewComment>>,
+    ) -> Result<(), GithubError> {
         let Some(&pr) = self.review_pr.get(review) else { return Ok(()) };
-        for c in conn.nodes.into_iter().flatten() {
+        let next = resume(from, &conn, tail.len(), "review comments")?;
+        for c in conn.nodes.into_iter().chain(tail).flatten() {
             let comment = model::review_comment(c)?;
             if self.seen_comments.insert(comment.github_id) {
                 self.page.prs[pr].comments.push(comment);
             }
         }
-        if conn.page_info.has_next_page {
-            let after = next_cursor(conn.page_info.end_cursor, "review comments")?;
-            self.continuations.push(Continuation::ReviewComments { review: review.to_string(), after });
+        if let Some((after, got)) = next {
+            self.continuations.push(Continuation::ReviewComments { review: review.to_string(), after, got });
         }
         Ok(())
     }
@@ -296,55 +300,61 @@ impl Assembly {
         for item in data.reviews_of.into_iter().flatten() {
             if let (Some(id), Some(conn)) = (item.id, item.reviews) {
                 if let Some(&pr) = self.pr_index.get(&id) {
-                    self.add_reviews(pr, conn, true)?;
+                    self.add_reviews(pr, conn, Some(0), Vec::new())?;
                 }
             }
         }
         for item in data.comments_of.into_iter().flatten() {
             if let (Some(id), Some(conn)) = (item.id, item.comments) {
                 if let Some(&pr) = self.pr_index.get(&id) {
-                    self.add_issue_comments(pr, conn, &id, true)?;
+                    self.add_issue_comments(pr, conn, Some(0), Vec::new())?;
                 }
             }
         }
         let lists = [data.review_comments_a, data.review_comments_b, data.review_comments_c, data.review_comments_d];
         for item in lists.into_iter().flatten().flatten() {
             if let (Some(id), Some(conn)) = (item.id, item.comments) {
-                self.add_review_comments(&id, conn)?;
+                self.add_review_comments(&id, conn, 0, Vec::new())?;
             }
         }
         Ok(())
     }
 
-    /// One request for a connection past its first 100 items.
+    /// One request for a connection past its first 100 items (and its last 100).
     async fn follow_one(&mut self, client: &GithubClient) -> Result<(), GithubError> {
         let Some(next) = self.continuations.pop() else { return Ok(()) };
         match next {
-            Continuation::Reviews { pr, after } => {
+            Continuation::Reviews { pr, after, got } => {
                 let body = ReviewsPage::build_query(reviews_page::Variables { id: pr.clone(), after: Some(after) });
                 let node: Option<wire::ReviewsOfPr> = self.node_query(client, &body).await?;
-                if let (Some(conn), Some(&idx)) = (node.and_then(|n| n.reviews), self.pr_index.get(&pr)) {
-                    self.add_reviews(idx, conn, true)?;
+                if let (Some(node), Some(&idx)) = (node, self.pr_index.get(&pr)) {
+                    if let Some(conn) = node.reviews {
+                        self.add_reviews(idx, conn, Some(got), tail_nodes(node.tail))?;
+                    }
                 }
             }
-            Continuation::IssueComments { pr, after } => {
+            Continuation::IssueComments { pr, after, got } => {
                 let body = IssueCommentsPage::build_query(issue_comments_page::Variables {
                     id: pr.clone(),
                     after: Some(after),
                 });
                 let node: Option<wire::CommentsOfPr> = self.node_query(client, &body).await?;
-                if let (Some(conn), Some(&idx)) = (node.and_then(|n| n.comments), self.pr_index.get(&pr)) {
-                    self.add_issue_comments(idx, conn, &pr, true)?;
+                if let (Some(node), Some(&idx)) = (node, self.pr_index.get(&pr)) {
+                    if let Some(conn) = node.comments {
+                        self.add_issue_comments(idx, conn, Some(got), tail_nodes(node.tail))?;
+                    }
                 }
             }
-            Continuation::ReviewComments { review, after } => {
+            Continuation::ReviewComments { review, after, got } => {
                 let body = ReviewCommentsPage::build_query(review_comments_page::Variables {
                     id: review.clone(),
                     after: Some(after),
                 });
                 let node: Option<wire::CommentsOfReview> = self.node_query(client, &body).await?;
-                if let Some(conn) = node.and_then(|n| n.comments) {
-                    self.add_review_comments(&review, conn)?;
+                if let Some(node) = node {
+                    if let Some(conn) = node.comments {
+                        self.add_review_comments(&review, conn, got, tail_nodes(node.tail))?;
+                    }
                 }
             }
         }

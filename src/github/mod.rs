@@ -4,6 +4,7 @@ pub mod app;
 pub mod client;
 pub mod error;
 pub mod fetch;
+mod follow;
 pub mod issues;
 pub mod lookup;
 pub mod model;

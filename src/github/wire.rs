@@ -193,18 +193,29 @@ pub struct PageData {
 pub struct ReviewsOfPr {
     pub id: Option<String>,
     pub reviews: Option<Connection<Review>>,
+    /// The connection's last 100, asked for alongside a continuation.
+    pub tail: Option<Tail<Review>>,
+}
+
+/// The last items of a connection, from `last: 100`.
+#[derive(Debug, Deserialize)]
+pub struct Tail<T> {
+    #[serde(default = "Vec::new")]
+    pub nodes: Vec<Option<T>>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CommentsOfPr {
     pub id: Option<String>,
     pub comments: Option<Connection<IssueComment>>,
+    pub tail: Option<Tail<IssueComment>>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CommentsOfReview {
     pub id: Option<String>,
     pub comments: Option<Connection<ReviewComment>>,
+    pub tail: Option<Tail<ReviewComment>>,
 }
 
 #[derive(Debug, Deserialize)]
