@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The benchmark, in one command: builds release binaries, starts a throwaway
+# PostgreSQL, runs the real `backfill` against the fake GitHub serving a large
+# synthetic repository, and writes the results table into README.md.
+# BENCH_PRS (default 20000) and BENCH_HEAVY_EVERY (default 400) shape the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/pg.sh
+ensure_postgres_binaries
+ensure_package time test -x /usr/bin/time
+cargo build --release --locked -p backfill -p backfill-bench
+unset DATABASE_URL
+start_throwaway_postgres
+target/release/backfill-bench --backfill target/release/backfill \
+  --prs "${BENCH_PRS:-20000}" --heavy-every "${BENCH_HEAVY_EVERY:-400}" --readme README.md
