@@ -79,28 +79,7 @@ async fn two_runners_through_a_transaction_pooler_store_everything_once(pool: Pg
         let out = h.backfill_with(args, &env).await;
         assert_eq!(out.status.code(), Some(0), "{args:?}:\n{}", text(&out));
     }
-    let runner = |n: usize| {
-        let h = &h;
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(120);
-            let mut runs = 0;
-            loop {
-                let open: i64 =
-                    sqlx::query_scalar("SELECT count(*) FROM progressive_backfill_state WHERE status <> 'completed'")
-                        .fetch_one(&h.pool)
-                        .await
-                        .expect("states");
-                if open == 0 {
-                    return runs;
-                }
-                assert!(Instant::now() < deadline, "runner {n} gave up after {runs} runs");
-                let out = h.backfill_with(&["run"], &env).await;
-                assert_eq!(out.status.code(), Some(0), "runner {n} through the pooler:\n{}", text(&out));
-                runs += 1;
-            }
-        }
-    };
-    let (a, b) = tokio::join!(runner(1), runner(2));
+    let (a, b) = tokio::join!(h.looping_runner(1, &env), h.looping_runner(2, &env));
     eprintln!("{} runs through PgBouncer in transaction mode", a + b);
     for name in ["one", "two"] {
         assert_consistent(&h, &format!("pooled/{name}"), "through the pooler").await;

@@ -72,6 +72,12 @@ pub struct Budget {
 }
 
 impl Budget {
+    /// The budget in GitHub's answer, when it stated both numbers.
+    pub fn from_rate(rate: &RateInfo) -> Option<Budget> {
+        let (remaining, limit) = rate.remaining.zip(rate.limit)?;
+        Some(Budget { remaining, limit, reset_at: rate.reset_at })
+    }
+
     /// The budget a previous run saw for this repository, while its window
     /// lasts: so that a run's first chunk is planned against it too.
     pub fn last_seen(meta: &Value, now: DateTime<Utc>) -> Option<Budget> {

@@ -21,11 +21,7 @@ pub async fn print_plans(
 ) -> Result<(), RunError> {
     let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type, any_status: true };
     let seen = match rate_limit(github).await {
-        Ok(rate) => rate.remaining.zip(rate.limit).map(|(remaining, limit)| Budget {
-            remaining,
-            limit,
-            reset_at: rate.reset_at,
-        }),
+        Ok(rate) => Budget::from_rate(&rate),
         Err(e) => {
             reporter.warn(&format!("cannot read the rate limit from GitHub: {e}"));
             None

@@ -183,9 +183,7 @@ pub async fn run(
                     report.points += c.points;
                     report.chunk_size = Some(c.chunk_size);
                     report.elapsed += c.elapsed;
-                    if let (Some(r), Some(l)) = (c.rate.remaining, c.rate.limit) {
-                        budget = Some(Budget { remaining: r, limit: l, reset_at: c.rate.reset_at });
-                    }
+                    budget = Budget::from_rate(&c.rate).or(budget);
                     reporter.chunk_stored(&c);
                     let done = done + 1;
                     if !c.completed && max_chunks.is_none_or(|m| done < m) {

@@ -26,6 +26,13 @@ pub struct RateInfo {
     pub reset_at: Option<DateTime<Utc>>,
 }
 
+/// The same numbers, as `rateLimit` states them in the body.
+impl From<&super::wire::RateLimit> for RateInfo {
+    fn from(r: &super::wire::RateLimit) -> RateInfo {
+        RateInfo { limit: Some(r.limit), remaining: Some(r.remaining), used: Some(r.used), reset_at: Some(r.reset_at) }
+    }
+}
+
 impl RateInfo {
     fn from_headers(h: &HeaderMap) -> RateInfo {
         let num = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
@@ -127,6 +134,15 @@ impl GithubClient {
         self
     }
 
+    /// Every request to GitHub, GraphQL or REST: the token, who we are, what we accept.
+    fn request(&self, method: reqwest::Method, url: &str, accept: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, url)
+            .bearer_auth(&self.token)
+            .header(USER_AGENT, concat!("backfill/", env!("CARGO_PKG_VERSION")))
+            .header(ACCEPT, accept)
+    }
+
     /// One REST call, paced like the GraphQL ones; the JSON answer.
     pub async fn rest(
         &self,
@@ -137,11 +153,7 @@ impl GithubClient {
         let _turn = self.pacer.wait_turn().await;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.rest_url))
-            .bearer_auth(&self.token)
-            .header(USER_AGENT, concat!("backfill/", env!("CARGO_PKG_VERSION")))
-            .header(ACCEPT, "application/vnd.github+json")
+            .request(method, &format!("{}{path}", self.rest_url), "application/vnd.github+json")
             .header("x-github-api-version", "2022-11-28");
         if let Some(b) = body {
             req = req.header(CONTENT_TYPE, "application/json").body(b.to_string());
@@ -238,11 +250,7 @@ impl GithubClient {
             Err(e) => return (None, Err(GithubError::Other(format!("cannot encode the query: {e}")))),
         };
         let sent = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.token)
-            .header(USER_AGENT, concat!("backfill/", env!("CARGO_PKG_VERSION")))
-            .header(ACCEPT, "application/json")
+            .request(reqwest::Method::POST, &self.url, "application/json")
             .header(CONTENT_TYPE, "application/json")
             .body(payload)
             .send()

@@ -71,12 +71,7 @@ impl FetchedPage {
         if let Some(r) = body_rate {
             self.points += r.cost;
             self.last_cost = Some(r.cost);
-            self.rate = RateInfo {
-                limit: Some(r.limit),
-                remaining: Some(r.remaining),
-                used: Some(r.used),
-                reset_at: Some(r.reset_at),
-            };
+            self.rate = RateInfo::from(r);
         }
     }
 }

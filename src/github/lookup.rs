@@ -39,13 +39,5 @@ pub async fn lookup_repository(client: &GithubClient, owner: &str, name: &str) -
 pub async fn rate_limit(client: &GithubClient) -> Result<RateInfo, GithubError> {
     let reply: Reply<wire::RateLimitData> =
         client.query(&RateLimitNow::build_query(rate_limit_now::Variables {})).await?;
-    Ok(match reply.data.and_then(|d| d.rate_limit) {
-        Some(r) => RateInfo {
-            limit: Some(r.limit),
-            remaining: Some(r.remaining),
-            used: Some(r.used),
-            reset_at: Some(r.reset_at),
-        },
-        None => reply.rate,
-    })
+    Ok(reply.data.and_then(|d| d.rate_limit).as_ref().map_or(reply.rate, RateInfo::from))
 }

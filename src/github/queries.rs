@@ -24,7 +24,7 @@ pub struct RepositoryLookup;
 #[derive(GraphQLQuery)]
 #[graphql(
     schema_path = "queries/schema.graphql",
-    query_path = "queries/rate_limit.graphql",
+    query_path = "queries/repository.graphql",
     variables_derives = "Debug"
 )]
 pub struct RateLimitNow;

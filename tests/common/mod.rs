@@ -170,6 +170,31 @@ impl Harness {
         .expect("state row")
     }
 
+    /// Whether every backfill in the database is completed.
+    pub async fn all_completed(&self) -> bool {
+        let open: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM progressive_backfill_state WHERE status <> 'completed'")
+                .fetch_one(&self.pool)
+                .await
+                .expect("states");
+        open == 0
+    }
+
+    /// One looping runner, as a schedule or a matrix job makes them: default
+    /// runs one after another until every backfill is completed, each of
+    /// which must succeed. Returns how many runs it made.
+    pub async fn looping_runner(&self, n: usize, env: &[(&str, &str)]) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        let mut runs = 0;
+        while !self.all_completed().await {
+            assert!(Instant::now() < deadline, "runner {n}: not completed after {runs} runs");
+            let out = self.backfill_with(&["run"], env).await;
+            assert_eq!(out.status.code(), Some(0), "runner {n}, run {runs} failed:\n{}", text(&out));
+            runs += 1;
+        }
+        runs
+    }
+
     /// Points and requests the fake charged so far.
     pub fn spent(&self) -> (i64, usize) {
         let log = self.fake.requests();
