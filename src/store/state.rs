@@ -76,6 +76,8 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Backfill>, sqlx::Erro
 /// Locks the backfill for this transaction, unless another process holds it.
 /// The lock lives exactly as long as the transaction: a crashed run releases
 /// it with its connection, and a transaction-mode pooler keeps it intact.
+/// (An advisory lock would need a session of its own held for the whole
+/// chunk, which a transaction pooler does not give.)
 pub async fn claim(tx: &mut PgConnection, id: Uuid, only_runnable: bool) -> Result<Option<Backfill>, sqlx::Error> {
     let filter = if only_runnable { format!("AND {RUNNABLE}") } else { String::new() };
     let sql = format!(
