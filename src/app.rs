@@ -1,5 +1,7 @@
 //! The commands: each checks what it needs, does its work, and says which
-//! exit code the outcome calls for.
+//! exit code the outcome calls for. Errors of the layers below arrive typed
+//! and become an `AppError` in one place each (the `From`s in `exit` and
+//! here), and the database URL is scrubbed from every message once, at the end.
 
 use sqlx::PgPool;
 
@@ -11,48 +13,51 @@ use crate::github::app::installation_token;
 use crate::github::{lookup_repository, ClientSettings, GithubClient, GithubError};
 use crate::report::Reporter;
 use crate::shutdown::Shutdown;
-use crate::store::{self, chunks, state};
+use crate::status::BackfillStatus;
+use crate::store::{self, chunks, state, StoreError};
 
 pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
-    let config = Config::from_cli(&cli)?;
+    let config = cli.config()?;
+    let scrub = |e: AppError| AppError { message: store::strip_url(&e.message, &config.database_url), ..e };
+    command(&config, cli.command).await.map_err(scrub)
+}
+
+async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
     let mut reporter = Reporter::new(config.verbosity, config.no_progress);
-    let pool = connect(&config).await?;
-    match cli.command {
+    let pool = store::connect(config.database.clone(), config.route).await?;
+    match command {
         Command::Migrate => {
-            store::migrate(&pool, config.route).await.map_err(|e| database_error(&config, &e.to_string()))?;
+            store::migrate(&pool, config.route).await?;
             reporter.info("database schema is up to date");
             Ok(Exit::Success)
         }
-        Command::Add { repository, chunk_size } => add(&config, &pool, &reporter, &repository, chunk_size).await,
-        Command::Run(args) => run(&config, &pool, &mut reporter, args).await,
-        Command::Status { repository_id, json } => {
-            status(&config, &pool, &reporter, repository_id.as_deref(), json).await
-        }
-        Command::Pause { id } => set_status(&config, &pool, &reporter, &id, "paused").await,
-        Command::Resume { id } => set_status(&config, &pool, &reporter, &id, "active").await,
+        Command::Add { repository, chunk_size } => add(config, &pool, &reporter, &repository, chunk_size).await,
+        Command::Run(args) => run(config, &pool, &mut reporter, args).await,
+        Command::Status { repository_id, json } => status(&pool, &reporter, repository_id.as_deref(), json).await,
+        Command::Pause { id } => set_status(&pool, &reporter, &id, BackfillStatus::Paused).await,
+        Command::Resume { id } => set_status(&pool, &reporter, &id, BackfillStatus::Active).await,
     }
 }
 
-async fn connect(config: &Config) -> Result<PgPool, AppError> {
-    store::connect(config.database.clone(), config.route).await.map_err(|e| {
-        AppError::failure(format!(
-            "cannot connect to PostgreSQL: {}",
-            store::strip_url(&flat(&e.to_string()), &config.database_url)
-        ))
-    })
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> AppError {
+        AppError::failure(e.to_string())
+    }
 }
 
-fn flat(s: &str) -> String {
-    crate::github::client::one_line(s)
-}
-
-fn database_error(config: &Config, message: &str) -> AppError {
-    AppError::failure(format!("database error: {}", store::strip_url(&flat(message), &config.database_url)))
+impl From<RunError> for AppError {
+    fn from(e: RunError) -> AppError {
+        match e {
+            RunError::Usage(m) => AppError::usage(m),
+            RunError::BadCredentials => github_error(GithubError::BadCredentials, ""),
+            RunError::Store(e) => e.into(),
+        }
+    }
 }
 
 /// `run`, `add` and `status` need the tables; say how to get them.
-async fn require_schema(config: &Config, pool: &PgPool) -> Result<(), AppError> {
-    let missing = store::missing_tables(pool).await.map_err(|e| database_error(config, &e.to_string()))?;
+async fn require_schema(pool: &PgPool) -> Result<(), AppError> {
+    let missing = store::missing_tables(pool).await?;
     match missing.len() {
         0 => Ok(()),
         n if n == store::TABLES.len() => {
@@ -116,13 +121,11 @@ async fn add(
         .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
         .ok_or_else(|| AppError::usage(format!("'{repository}' is not OWNER/NAME")))?;
     let client = github_client(config, reporter, None).await?;
-    require_schema(config, pool).await?;
+    require_schema(pool).await?;
     let info = lookup_repository(&client, owner, name)
         .await
         .map_err(|e| github_error(e, &format!("repository {repository}")))?;
-    let id = state::add_repository(pool, &info, chunk_size.map(|n| n as i32))
-        .await
-        .map_err(|e| database_error(config, &e.to_string()))?;
+    let id = state::add_repository(pool, &info, chunk_size.map(|n| n as i32)).await?;
     reporter.info(&format!("tracking {} ({} pull requests)", info.full_name, info.pull_request_count));
     reporter.result(&id.to_string());
     Ok(Exit::Success)
@@ -132,7 +135,7 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
     // Retries never plan past the time budget.
     let deadline = args.time_budget.map(|b| tokio::time::Instant::now() + b);
     let client = github_client(config, reporter, deadline).await?;
-    require_schema(config, pool).await?;
+    require_schema(pool).await?;
     let options = RunOptions {
         repository: args.repository_id,
         chunk_size: args.chunk_size,
@@ -144,36 +147,19 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         processor_type: config.processor_type,
     };
     let mut shutdown = Shutdown::listen();
-    match backfill::run(pool, &client, &options, reporter, &mut shutdown).await {
-        Ok(summary) if summary.interrupted.is_some() => Err(AppError::failure(format!(
-            "interrupted by {}: stopped early; what was not committed was rolled back, and the next run continues from the last stored chunk",
-            summary.interrupted.unwrap_or("a signal")
+    let summary = backfill::run(pool, &client, &options, reporter, &mut shutdown).await?;
+    match summary.interrupted {
+        Some(signal) => Err(AppError::failure(format!(
+            "interrupted by {signal}: stopped early; what was not committed was rolled back, and the next run continues from the last stored chunk"
         ))),
-        Ok(summary) if summary.succeeded() => Ok(Exit::Success),
-        Ok(_) => Ok(Exit::Failure),
-        Err(RunError::Usage(m)) => Err(AppError::usage(m)),
-        Err(RunError::Chunk(backfill::chunk::ChunkError::BadCredentials)) => {
-            Err(github_error(GithubError::BadCredentials, ""))
-        }
-        Err(RunError::Chunk(backfill::chunk::ChunkError::Database(e))) if store::is_connection_lost(&e) => {
-            Err(AppError::failure(format!(
-                "lost the connection to PostgreSQL ({}): what was not committed was rolled back, and the next run continues from the last stored chunk",
-                store::strip_url(&flat(&e.to_string()), &config.database_url)
-            )))
-        }
-        Err(RunError::Chunk(backfill::chunk::ChunkError::Database(e))) => Err(database_error(config, &e.to_string())),
+        None if summary.succeeded() => Ok(Exit::Success),
+        None => Ok(Exit::Failure),
     }
 }
 
-async fn status(
-    config: &Config,
-    pool: &PgPool,
-    reporter: &Reporter,
-    ident: Option<&str>,
-    json: bool,
-) -> Result<Exit, AppError> {
-    require_schema(config, pool).await?;
-    let rows = state::statuses(pool, ident).await.map_err(|e| database_error(config, &e.to_string()))?;
+async fn status(pool: &PgPool, reporter: &Reporter, ident: Option<&str>, json: bool) -> Result<Exit, AppError> {
+    require_schema(pool).await?;
+    let rows = state::statuses(pool, ident).await?;
     if json {
         let text = serde_json::to_string(&rows).map_err(|e| AppError::failure(e.to_string()))?;
         reporter.result(&text);
@@ -187,19 +173,11 @@ async fn status(
     Ok(Exit::Success)
 }
 
-async fn set_status(
-    config: &Config,
-    pool: &PgPool,
-    reporter: &Reporter,
-    ident: &str,
-    status: &str,
-) -> Result<Exit, AppError> {
-    require_schema(config, pool).await?;
-    let backfill = state::find(pool, ident)
-        .await
-        .map_err(|e| database_error(config, &e.to_string()))?
-        .ok_or_else(|| AppError::usage(format!("no backfill for '{ident}'")))?;
-    chunks::set_status_by_hand(pool, backfill.id, status).await.map_err(|e| database_error(config, &e.to_string()))?;
+async fn set_status(pool: &PgPool, reporter: &Reporter, ident: &str, status: BackfillStatus) -> Result<Exit, AppError> {
+    require_schema(pool).await?;
+    let backfill =
+        state::find(pool, ident).await?.ok_or_else(|| AppError::usage(format!("no backfill for '{ident}'")))?;
+    chunks::set_status_by_hand(pool, backfill.id, status).await?;
     reporter.info(&format!("{}: {status}", backfill.full_name));
     Ok(Exit::Success)
 }

@@ -4,6 +4,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{self, Config};
+use crate::exit::AppError;
+use crate::store::Route;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "backfill",
@@ -174,6 +178,31 @@ fn interval(s: &str) -> Result<Duration, String> {
 /// Parses the command line; a usage error comes back as one line.
 pub fn parse() -> Result<Cli, clap::Error> {
     Cli::try_parse()
+}
+
+impl Cli {
+    /// The settings every command shares, checked before anything runs: a
+    /// bad value stops here, before a connection is opened or a row written.
+    pub fn config(&self) -> Result<Config, AppError> {
+        let (database, database_url) = config::database(self.database_url.as_deref())?;
+        Ok(Config {
+            database,
+            database_url,
+            graphql_url: config::graphql_url(&self.graphql_url)?,
+            app: config::app_credentials(
+                self.app_id.as_deref(),
+                self.app_private_key.as_deref(),
+                self.app_installation_id.as_deref(),
+            )?,
+            github_token: config::given(self.github_token.as_deref()),
+            verbosity: config::verbosity(self.quiet, self.verbose),
+            no_progress: self.no_progress,
+            processor_type: config::processor_type(),
+            rest_url: config::rest_url(),
+            route: if self.transaction_pooler { Route::TransactionPooler } else { Route::Direct },
+            client: config::client_settings(self.request_interval, self.max_retries, self.retry_delay),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Settings checked before anything runs: a bad value stops here, with a
 //! usage error, before a connection is opened or a row written.
 
+use std::time::Duration;
+
 use sqlx::postgres::PgConnectOptions;
 
-use crate::cli::Cli;
 use crate::exit::AppError;
 use crate::github::app::AppCredentials;
 use crate::github::retry::RetryPolicy;
@@ -36,39 +37,6 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    pub fn from_cli(cli: &Cli) -> Result<Config, AppError> {
-        let url = cli.database_url.as_deref().map(str::trim).filter(|s| !s.is_empty());
-        let url = url.ok_or_else(|| AppError::usage("no database URL: set DATABASE_URL or pass --database-url"))?;
-        let database = crate::store::parse_url(url).map_err(AppError::usage)?;
-        let graphql_url = cli.graphql_url.trim().to_string();
-        if !(graphql_url.starts_with("https://") || graphql_url.starts_with("http://")) {
-            return Err(AppError::usage("the GraphQL URL must start with https:// (or http:// for a local server)"));
-        }
-        let verbosity = match (cli.quiet, cli.verbose) {
-            (true, _) => Verbosity::Quiet,
-            (false, true) => Verbosity::Verbose,
-            _ => Verbosity::Normal,
-        };
-        let in_actions = std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-        Ok(Config {
-            database,
-            database_url: url.to_string(),
-            app: app_credentials(cli)?,
-            github_token: cli.github_token.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
-            graphql_url,
-            verbosity,
-            no_progress: cli.no_progress,
-            processor_type: if in_actions { "github_actions" } else { "cli" },
-            rest_url: std::env::var("GITHUB_API_URL").ok().map(|u| u.trim().to_string()).filter(|u| !u.is_empty()),
-            route: if cli.transaction_pooler { Route::TransactionPooler } else { Route::Direct },
-            client: ClientSettings {
-                request_interval: cli.request_interval,
-                retry: RetryPolicy { max_retries: cli.max_retries, base: cli.retry_delay, ..RetryPolicy::default() },
-                deadline: None,
-            },
-        })
-    }
-
     pub fn token(&self) -> Result<&str, AppError> {
         self.github_token.as_deref().ok_or_else(|| {
             AppError::usage("no GitHub token: set GITHUB_TOKEN (or the GITHUB_APP_* settings) or pass --github-token")
@@ -76,11 +44,63 @@ impl Config {
     }
 }
 
+/// A value given but blank counts as not given (an unset workflow input is "").
+pub fn given(value: Option<&str>) -> Option<String> {
+    value.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// The database URL, parsed without echoing it (it may hold a password).
+pub fn database(url: Option<&str>) -> Result<(PgConnectOptions, String), AppError> {
+    let url = given(url).ok_or_else(|| AppError::usage("no database URL: set DATABASE_URL or pass --database-url"))?;
+    let options = crate::store::parse_url(&url).map_err(AppError::usage)?;
+    Ok((options, url))
+}
+
+pub fn graphql_url(url: &str) -> Result<String, AppError> {
+    let url = url.trim().to_string();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(AppError::usage("the GraphQL URL must start with https:// (or http:// for a local server)"));
+    }
+    Ok(url)
+}
+
+pub fn verbosity(quiet: bool, verbose: bool) -> Verbosity {
+    match (quiet, verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    }
+}
+
+/// Inside a workflow the chunks are the workflow's; by hand, the CLI's.
+pub fn processor_type() -> &'static str {
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        "github_actions"
+    } else {
+        "cli"
+    }
+}
+
+/// GitHub's REST root when Actions names it.
+pub fn rest_url() -> Option<String> {
+    given(std::env::var("GITHUB_API_URL").ok().as_deref())
+}
+
+pub fn client_settings(request_interval: Duration, max_retries: u32, retry_delay: Duration) -> ClientSettings {
+    ClientSettings {
+        request_interval,
+        retry: RetryPolicy { max_retries, base: retry_delay, ..RetryPolicy::default() },
+        deadline: None,
+    }
+}
+
 /// All three App settings, or none; the key must be one GitHub could have issued.
-fn app_credentials(cli: &Cli) -> Result<Option<AppCredentials>, AppError> {
-    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    let (id, key, installation) = (given(&cli.app_id), given(&cli.app_private_key), given(&cli.app_installation_id));
-    let (app_id, key, installation) = match (id, key, installation) {
+pub fn app_credentials(
+    id: Option<&str>,
+    key: Option<&str>,
+    installation: Option<&str>,
+) -> Result<Option<AppCredentials>, AppError> {
+    let (app_id, key, installation) = match (given(id), given(key), given(installation)) {
         (None, None, None) => return Ok(None),
         (Some(a), Some(k), Some(i)) => (a, k, i),
         _ => {

@@ -35,11 +35,11 @@ pub async fn store_vs_copy(
 ) -> Result<StoreTimes, String> {
     let err = |e: sqlx::Error| e.to_string();
     let source = fresh_database(admin, base, "backfill_bench_store").await?;
-    let repository_id = state::add_repository(&source, repo, None).await.map_err(err)?;
+    let repository_id = state::add_repository(&source, repo, None).await.map_err(|e| e.to_string())?;
     let started = Instant::now();
     for page in pages {
         let mut tx = source.begin().await.map_err(err)?;
-        upsert::store_pull_requests(&mut tx, repository_id, &page.prs).await.map_err(err)?;
+        upsert::store_pull_requests(&mut tx, repository_id, &page.prs).await.map_err(|e| e.to_string())?;
         tx.commit().await.map_err(err)?;
     }
     let store = started.elapsed();

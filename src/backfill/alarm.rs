@@ -4,11 +4,11 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::RunSummary;
 use crate::github::issues::open_or_comment;
 use crate::github::GithubClient;
 use crate::report::actions::cell;
-use crate::report::Reporter;
+use crate::report::{Reporter, RunSummary};
+use crate::status::BackfillStatus;
 use crate::store::chunks;
 
 /// Reports each backfill that needs attention. A report that cannot be made
@@ -25,14 +25,18 @@ pub async fn report_issues(
         let failure = chunks::last_failure(pool, *id).await.ok().flatten();
         let chunk = failure.as_ref().map_or_else(|| "-".to_string(), |(n, _)| n.to_string());
         let error = failure.and_then(|(_, e)| e).or_else(|| b.note.clone()).unwrap_or_default();
-        let what = if b.status == "failed" { "was marked failed" } else { "was paused after repeated failures" };
+        let what = if b.status == Some(BackfillStatus::Failed) {
+            "was marked failed"
+        } else {
+            "was paused after repeated failures"
+        };
         let title = format!("backfill: {} needs attention", b.repository);
         let body = format!(
             "The backfill of `{r}` {what}.\n\n| | |\n|---|---|\n| Repository | {r} |\n| Status | {s} |\n\
              | Chunk | {chunk} |\n| Error | {e} |\n| Progress | {p}/{t} PRs |\n| Workflow run | {run} |\n\n\
              When the cause is fixed: `backfill resume {r}`.\n",
             r = cell(&b.repository),
-            s = cell(&b.status),
+            s = cell(b.status.map_or("", BackfillStatus::as_str)),
             e = cell(&error),
             p = b.processed_prs,
             t = b.total_prs,

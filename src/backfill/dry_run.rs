@@ -5,7 +5,7 @@ use chrono::Utc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::chunk::{plan_input, Budget, ChunkSettings};
+use super::chunk::{plan_input, ChunkSettings};
 use super::plan::{plan_chunk, Plan};
 use super::{RunError, RunOptions};
 use crate::github::{rate_limit, GithubClient};
@@ -19,9 +19,9 @@ pub async fn print_plans(
     opts: &RunOptions,
     reporter: &Reporter,
 ) -> Result<(), RunError> {
-    let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type, any_status: true };
+    let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type };
     let seen = match rate_limit(github).await {
-        Ok(rate) => Budget::from_rate(&rate),
+        Ok(budget) => budget,
         Err(e) => {
             reporter.warn(&format!("cannot read the rate limit from GitHub: {e}"));
             None
@@ -30,7 +30,7 @@ pub async fn print_plans(
     for id in ids {
         let Some(b) = state::get(pool, *id).await? else { continue };
         // Without an answer from GitHub, what the last run saw.
-        let budget = seen.or_else(|| Budget::last_seen(&b.metadata, Utc::now()));
+        let budget = seen.or_else(|| b.metadata.budget_seen(Utc::now()));
         let line = match plan_chunk(&plan_input(&b, &settings, budget)) {
             Plan::Fetch { size, expected_cost } => {
                 format!("{}: would fetch {size} PRs for about {expected_cost} points", b.full_name)

@@ -13,6 +13,8 @@
 //!    budget GitHub last reported, less a reserve of 1% of the limit, cannot
 //!    pay for it, shrink the chunk until it can; below 5 PRs, wait for the reset.
 
+use crate::budget::Budget;
+
 pub const MIN_CHUNK: i64 = 5;
 pub const MAX_CHUNK: i64 = 50;
 /// Points per PR assumed before a repository's own cost is known: a page
@@ -29,8 +31,8 @@ pub struct PlanInput {
     pub prs_left: Option<i64>,
     /// Points per PR measured on this repository.
     pub points_per_pr: Option<f64>,
-    /// Budget as last reported by GitHub: (remaining, limit).
-    pub budget: Option<(i64, i64)>,
+    /// Budget as last reported by GitHub.
+    pub budget: Option<Budget>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +64,7 @@ pub fn plan_chunk(input: &PlanInput) -> Plan {
             }
         }
     };
-    let Some((remaining, limit)) = input.budget else {
+    let Some(Budget { remaining, limit, .. }) = input.budget else {
         return Plan::Fetch { size, expected_cost: expected_cost(size, per_pr) };
     };
     let spendable = remaining - limit / 100;
@@ -124,8 +126,10 @@ mod tests {
         ceiling: Option<i64>,
         left: Option<i64>,
         per_pr: Option<f64>,
+        // (remaining, limit)
         budget: Option<(i64, i64)>,
     ) -> PlanInput {
+        let budget = budget.map(|(remaining, limit)| Budget { limit, remaining, used: None, reset_at: None });
         PlanInput { fixed_size: fixed, ceiling, prs_left: left, points_per_pr: per_pr, budget }
     }
 

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use graphql_client::QueryBody;
 use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 use serde::de::DeserializeOwned;
@@ -16,33 +16,19 @@ use super::error::GithubError;
 use super::pacing::Pacer;
 use super::retry::{next_step, Next, RetryPolicy};
 use super::wire::{ApiError, Envelope};
+use crate::budget::Budget;
+use crate::report::{NoticeLevel, Notifier};
+use crate::text::one_line;
 
-/// What GitHub said about the budget in its `x-ratelimit-*` headers.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct RateInfo {
-    pub limit: Option<i64>,
-    pub remaining: Option<i64>,
-    pub used: Option<i64>,
-    pub reset_at: Option<DateTime<Utc>>,
-}
-
-/// The same numbers, as `rateLimit` states them in the body.
-impl From<&super::wire::RateLimit> for RateInfo {
-    fn from(r: &super::wire::RateLimit) -> RateInfo {
-        RateInfo { limit: Some(r.limit), remaining: Some(r.remaining), used: Some(r.used), reset_at: Some(r.reset_at) }
-    }
-}
-
-impl RateInfo {
-    fn from_headers(h: &HeaderMap) -> RateInfo {
-        let num = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
-        RateInfo {
-            limit: num("x-ratelimit-limit"),
-            remaining: num("x-ratelimit-remaining"),
-            used: num("x-ratelimit-used"),
-            reset_at: num("x-ratelimit-reset").and_then(|s| Utc.timestamp_opt(s, 0).single()),
-        }
-    }
+/// The budget in GitHub's `x-ratelimit-*` headers, when it sent them.
+fn budget_from_headers(h: &HeaderMap) -> Option<Budget> {
+    let num = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
+    Some(Budget {
+        limit: num("x-ratelimit-limit")?,
+        remaining: num("x-ratelimit-remaining")?,
+        used: num("x-ratelimit-used"),
+        reset_at: num("x-ratelimit-reset").and_then(|s| Utc.timestamp_opt(s, 0).single()),
+    })
 }
 
 /// A successful HTTP exchange: data (possibly partial) and any `errors[]`.
@@ -50,7 +36,8 @@ impl RateInfo {
 pub struct Reply<T> {
     pub data: Option<T>,
     pub errors: Vec<ApiError>,
-    pub rate: RateInfo,
+    /// The budget from the headers (the body's `rateLimit` is the caller's).
+    pub budget: Option<Budget>,
 }
 
 pub struct GithubClient {
@@ -84,17 +71,6 @@ impl Default for ClientSettings {
         ClientSettings { request_interval: Duration::from_millis(250), retry: RetryPolicy::default(), deadline: None }
     }
 }
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeLevel {
-    /// A retry or a wait: always shown.
-    Warning,
-    /// Each request's cost and the budget left: shown with `-v`.
-    Detail,
-}
-
-/// Where the client says what it is doing while a chunk runs.
-pub type Notifier = Box<dyn Fn(NoticeLevel, &str) + Send + Sync>;
 
 /// The token never appears in debug output.
 impl std::fmt::Debug for GithubClient {
@@ -163,7 +139,7 @@ impl GithubClient {
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(transport_error)?;
         if !(200..300).contains(&status) {
-            return Err(status_error(status, &headers, &RateInfo::from_headers(&headers), &bytes));
+            return Err(status_error(status, &headers, budget_from_headers(&headers), &bytes));
         }
         serde_json::from_slice(&bytes).map_err(|e| GithubError::ServerError(format!("unreadable REST answer: {e}")))
     }
@@ -205,12 +181,12 @@ impl GithubClient {
             if let Some(reset_at) = turn.exhausted_until(Utc::now()) {
                 return Err(GithubError::RateLimited { reset_at: Some(reset_at) });
             }
-            let (rate, result) = self.send(body).await;
-            let cost = rate.and_then(|r| turn.record(r));
+            let (budget, result) = self.send(body).await;
+            let cost = budget.and_then(|b| turn.record(b));
             let error = match result {
                 Ok(reply) => {
                     self.failures.store(0, Ordering::Relaxed);
-                    self.detail(body.operation_name, cost, &reply.rate);
+                    self.detail(body.operation_name, cost, reply.budget);
                     return Ok(reply);
                 }
                 Err(e) => e,
@@ -233,17 +209,17 @@ impl GithubClient {
         }
     }
 
-    fn detail(&self, operation: &str, cost: Option<i64>, rate: &RateInfo) {
+    fn detail(&self, operation: &str, cost: Option<i64>, budget: Option<Budget>) {
         let show = |n: Option<i64>| n.map_or_else(|| "?".to_string(), |n| n.to_string());
-        let (cost, left, limit) = (show(cost), show(rate.remaining), show(rate.limit));
+        let (cost, left, limit) = (show(cost), show(budget.map(|b| b.remaining)), show(budget.map(|b| b.limit)));
         (self.notify)(NoticeLevel::Detail, &format!("{operation}: cost {cost}, {left} of {limit} points left"));
     }
 
-    /// One exchange, with the rate numbers from the headers whenever GitHub answered.
+    /// One exchange, with the budget from the headers whenever GitHub answered.
     async fn send<V: Serialize, T: DeserializeOwned>(
         &self,
         body: &QueryBody<V>,
-    ) -> (Option<RateInfo>, Result<Reply<T>, GithubError>) {
+    ) -> (Option<Budget>, Result<Reply<T>, GithubError>) {
         self.sent.fetch_add(1, Ordering::Relaxed);
         let payload = match serde_json::to_vec(body) {
             Ok(p) => p,
@@ -261,13 +237,13 @@ impl GithubClient {
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let rate = RateInfo::from_headers(&headers);
+        let budget = budget_from_headers(&headers);
         let result = match resp.bytes().await {
             Err(e) => Err(transport_error(e)),
-            Ok(bytes) if status != 200 => Err(status_error(status, &headers, &rate, &bytes)),
-            Ok(bytes) => parse(&bytes, rate),
+            Ok(bytes) if status != 200 => Err(status_error(status, &headers, budget, &bytes)),
+            Ok(bytes) => parse(&bytes, budget),
         };
-        (Some(rate), result)
+        (budget, result)
     }
 }
 
@@ -282,20 +258,21 @@ pub fn rest_url_for(graphql_url: &str) -> String {
     }
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8], rate: RateInfo) -> Result<Reply<T>, GithubError> {
+fn parse<T: DeserializeOwned>(bytes: &[u8], budget: Option<Budget>) -> Result<Reply<T>, GithubError> {
+    let reset_at = budget.and_then(|b| b.reset_at);
     let envelope: Envelope<T> = serde_json::from_slice(bytes)
         .map_err(|e| GithubError::ServerError(format!("unreadable answer ({} bytes): {e}", bytes.len())))?;
     if envelope.errors.iter().any(|e| matches!(e.kind.as_deref(), Some("RATE_LIMITED" | "RATE_LIMIT"))) {
-        return Err(GithubError::RateLimited { reset_at: rate.reset_at });
+        return Err(GithubError::RateLimited { reset_at });
     }
     // No data at all: the whole query failed (a timeout, too many nodes), so
     // the error is the answer, and the retry policy gets to see it.
     if envelope.data.is_none() {
-        if let Some(e) = GithubError::from_api_errors(&envelope.errors, rate.reset_at) {
+        if let Some(e) = GithubError::from_api_errors(&envelope.errors, reset_at) {
             return Err(e);
         }
     }
-    Ok(Reply { data: envelope.data, errors: envelope.errors, rate })
+    Ok(Reply { data: envelope.data, errors: envelope.errors, budget })
 }
 
 fn transport_error(e: reqwest::Error) -> GithubError {
@@ -312,7 +289,7 @@ fn transport_error(e: reqwest::Error) -> GithubError {
     }
 }
 
-fn status_error(status: u16, headers: &HeaderMap, rate: &RateInfo, body: &[u8]) -> GithubError {
+fn status_error(status: u16, headers: &HeaderMap, budget: Option<Budget>, body: &[u8]) -> GithubError {
     let text = String::from_utf8_lossy(body);
     let message = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
@@ -328,21 +305,13 @@ fn status_error(status: u16, headers: &HeaderMap, rate: &RateInfo, body: &[u8]) 
         403 | 429 if text.to_lowercase().contains("secondary rate limit") || retry_after.is_some() => {
             GithubError::SecondaryLimit { retry_after, message: one_line(&message) }
         }
-        403 | 429 if rate.remaining == Some(0) => GithubError::RateLimited { reset_at: rate.reset_at },
+        403 | 429 if budget.is_some_and(|b| b.remaining == 0) => {
+            GithubError::RateLimited { reset_at: budget.and_then(|b| b.reset_at) }
+        }
         403 => GithubError::Forbidden(one_line(&message)),
         404 => GithubError::NotFound(one_line(&message)),
         502 | 504 => GithubError::Timeout(format!("HTTP {status}")),
         500..=599 => GithubError::ServerError(format!("HTTP {status}")),
         _ => GithubError::Other(format!("HTTP {status}: {}", one_line(&message))),
-    }
-}
-
-/// Error text goes on one line of stderr, and never at length.
-pub fn one_line(s: &str) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 300 {
-        flat.chars().take(300).collect::<String>() + "…"
-    } else {
-        flat
     }
 }

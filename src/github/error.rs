@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::text::one_line;
+
 #[derive(Debug, thiserror::Error)]
 pub enum GithubError {
     /// The primary (hourly) budget is spent; nothing more can be sent until `reset_at`.
@@ -76,8 +78,7 @@ impl GithubError {
     /// Classifies `errors[]` of an HTTP 200 answer by their `type`.
     pub fn from_api_errors(errors: &[super::wire::ApiError], reset_at: Option<DateTime<Utc>>) -> Option<GithubError> {
         let first = errors.first()?;
-        let message =
-            super::client::one_line(&errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "));
+        let message = one_line(&errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "));
         Some(match first.kind.as_deref().unwrap_or("") {
             "RATE_LIMITED" | "RATE_LIMIT" => GithubError::RateLimited { reset_at },
             "NOT_FOUND" => GithubError::NotFound(message),

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use graphql_client::GraphQLQuery;
 
-use super::client::{GithubClient, RateInfo, Reply};
+use super::client::{GithubClient, Reply};
 use super::error::GithubError;
 use super::follow::{resume, tail_nodes, Continuation};
 use super::model::{self, PullRequest};
@@ -22,6 +22,7 @@ use super::queries::{
     IssueCommentsPage, PullRequestDetails, PullRequestPage, ReviewCommentsPage, ReviewsPage,
 };
 use super::wire::{self, ApiError, Connection, NodeData};
+use crate::budget::Budget;
 
 /// Reviews and issue comments asked for inline with each PR. They add nodes
 /// but no cost; most PRs have fewer, so few need a follow-up.
@@ -55,7 +56,7 @@ pub struct FetchedPage {
     pub requests: u32,
     pub points: i64,
     /// The budget after the last request, from `rateLimit` or the headers.
-    pub rate: RateInfo,
+    pub budget: Option<Budget>,
     /// Cost of the last request, to plan the next one.
     pub last_cost: Option<i64>,
     /// The page size that finally worked: smaller than asked after timeouts.
@@ -65,13 +66,13 @@ pub struct FetchedPage {
 }
 
 impl FetchedPage {
-    fn count(&mut self, reply_rate: RateInfo, body_rate: Option<&wire::RateLimit>) {
+    fn count(&mut self, headers: Option<Budget>, body: Option<&wire::RateLimit>) {
         self.requests += 1;
-        self.rate = reply_rate;
-        if let Some(r) = body_rate {
+        self.budget = headers;
+        if let Some(r) = body {
             self.points += r.cost;
             self.last_cost = Some(r.cost);
-            self.rate = RateInfo::from(r);
+            self.budget = Some(r.budget);
         }
     }
 }
@@ -121,9 +122,9 @@ pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<
     asm.page.size = size;
     asm.page.shrunk = size < req.size;
     let data = reply.data.as_ref();
-    asm.page.count(reply.rate, data.and_then(|d| d.rate_limit.as_ref()));
+    asm.page.count(reply.budget, data.and_then(|d| d.rate_limit.as_ref()));
     let Some(connection) = reply.data.and_then(|d| d.repository).map(|r| r.pull_requests) else {
-        return Err(GithubError::from_api_errors(&reply.errors, reply.rate.reset_at)
+        return Err(GithubError::from_api_errors(&reply.errors, reply.budget.and_then(|b| b.reset_at))
             .unwrap_or_else(|| GithubError::NotFound(format!("repository {}/{}", req.owner, req.name))));
     };
     fail_on_errors(&reply.errors)?;
@@ -287,10 +288,10 @@ impl Assembly {
             other => other?,
         };
         let Some(data) = reply.data else {
-            return Err(GithubError::from_api_errors(&reply.errors, reply.rate.reset_at)
+            return Err(GithubError::from_api_errors(&reply.errors, reply.budget.and_then(|b| b.reset_at))
                 .unwrap_or_else(|| GithubError::ServerError("an answer without data".into())));
         };
-        self.page.count(reply.rate, data.rate_limit.as_ref());
+        self.page.count(reply.budget, data.rate_limit.as_ref());
         fail_on_errors(&reply.errors)?;
         for item in data.reviews_of.into_iter().flatten() {
             if let (Some(id), Some(conn)) = (item.id, item.reviews) {
@@ -363,7 +364,7 @@ impl Assembly {
     ) -> Result<Option<T>, GithubError> {
         let reply: Reply<NodeData<T>> = client.query(body).await?;
         let rate_limit = reply.data.as_ref().and_then(|d| d.rate_limit.as_ref());
-        self.page.count(reply.rate, rate_limit);
+        self.page.count(reply.budget, rate_limit);
         fail_on_errors(&reply.errors)?;
         Ok(reply.data.and_then(|d| d.node))
     }

@@ -2,10 +2,11 @@
 
 use graphql_client::GraphQLQuery;
 
-use super::client::{GithubClient, RateInfo, Reply};
+use super::client::{GithubClient, Reply};
 use super::error::GithubError;
 use super::queries::{rate_limit_now, repository_lookup, RateLimitNow, RepositoryLookup};
 use super::wire;
+use crate::budget::Budget;
 
 #[derive(Debug, Clone)]
 pub struct RepositoryInfo {
@@ -36,8 +37,8 @@ pub async fn lookup_repository(client: &GithubClient, owner: &str, name: &str) -
 }
 
 /// The budget as GitHub sees it now; reads no repository data.
-pub async fn rate_limit(client: &GithubClient) -> Result<RateInfo, GithubError> {
+pub async fn rate_limit(client: &GithubClient) -> Result<Option<Budget>, GithubError> {
     let reply: Reply<wire::RateLimitData> =
         client.query(&RateLimitNow::build_query(rate_limit_now::Variables {})).await?;
-    Ok(reply.data.and_then(|d| d.rate_limit).as_ref().map_or(reply.rate, RateInfo::from))
+    Ok(reply.data.and_then(|d| d.rate_limit).map(|r| r.budget).or(reply.budget))
 }

@@ -13,7 +13,7 @@ pub mod queries;
 pub mod retry;
 pub mod wire;
 
-pub use client::{ClientSettings, GithubClient, NoticeLevel, Notifier, RateInfo};
+pub use client::{ClientSettings, GithubClient};
 pub use error::GithubError;
 pub use fetch::{fetch_page, FetchedPage, PageRequest};
 pub use lookup::{lookup_repository, rate_limit, RepositoryInfo};

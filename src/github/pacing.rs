@@ -10,7 +10,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
-use super::client::RateInfo;
+use crate::budget::Budget;
 
 /// GitHub's secondary limit is 2,000 points a minute. A burst of 200 on top of
 /// 1,800 a minute keeps every sliding minute at or under that.
@@ -31,7 +31,7 @@ pub struct Turn {
     /// Points the last request cost: the estimate for the next one.
     last_cost: u32,
     /// The budget as the last answer's headers gave it.
-    last_rate: Option<RateInfo>,
+    last_budget: Option<Budget>,
 }
 
 impl Turn {
@@ -44,10 +44,9 @@ impl Turn {
     /// Takes in the headers of an answer; the drop in `remaining` within one
     /// window is what the request cost.
     /// Returns that cost when it can be told (not for a window's first answer).
-    pub fn record(&mut self, rate: RateInfo) -> Option<i64> {
-        rate.remaining?;
-        let prev = self.last_rate.replace(rate).filter(|p| p.reset_at == rate.reset_at);
-        let cost = prev.and_then(|p| Some(p.remaining? - rate.remaining?)).map(|c| c.max(0));
+    pub fn record(&mut self, budget: Budget) -> Option<i64> {
+        let prev = self.last_budget.replace(budget).filter(|p| p.reset_at == budget.reset_at);
+        let cost = prev.map(|p| (p.remaining - budget.remaining).max(0));
         if let Some(c) = cost {
             self.last_cost = u32::try_from(c.max(1)).unwrap_or(u32::MAX);
         }
@@ -57,9 +56,7 @@ impl Turn {
     /// When the primary budget is known to be spent, the time it comes back:
     /// a request sent before then would only be refused.
     pub fn exhausted_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let rate = self.last_rate?;
-        let reset_at = rate.reset_at.filter(|r| *r > now)?;
-        (rate.remaining? <= 0).then_some(reset_at)
+        self.last_budget?.spent_until(now)
     }
 }
 
@@ -108,16 +105,18 @@ mod tests {
     #[test]
     fn a_spent_budget_is_known_until_its_reset() {
         let now = Utc::now();
-        let rate = |remaining: i64, reset_in: i64| RateInfo {
-            limit: Some(5_000),
-            remaining: Some(remaining),
+        let rate = |remaining: i64, reset_in: i64| Budget {
+            limit: 5_000,
+            remaining,
             used: None,
             reset_at: Some(now + chrono::Duration::seconds(reset_in)),
         };
-        let cases = [(rate(0, 30), true), (rate(1, 30), false), (rate(0, -1), false), (RateInfo::default(), false)];
+        let cases = [(Some(rate(0, 30)), true), (Some(rate(1, 30)), false), (Some(rate(0, -1)), false), (None, false)];
         for (given, spent) in cases {
             let mut turn = Turn::default();
-            turn.record(given);
+            if let Some(b) = given {
+                turn.record(b);
+            }
             assert_eq!(turn.exhausted_until(now).is_some(), spent, "{given:?}");
         }
         let mut turn = Turn::default();

@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use crate::budget::Budget;
+
 #[derive(Debug, Deserialize)]
 pub struct Envelope<T> {
     pub data: Option<T>,
@@ -22,15 +24,15 @@ pub struct ApiError {
     pub path: Vec<serde_json::Value>,
 }
 
+/// `rateLimit { cost limit remaining used resetAt nodeCount }`: what the
+/// request cost, and the budget it left, decoded straight into `Budget`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RateLimit {
     pub cost: i64,
-    pub limit: i64,
-    pub remaining: i64,
-    pub used: i64,
-    pub reset_at: DateTime<Utc>,
     pub node_count: i64,
+    #[serde(flatten)]
+    pub budget: Budget,
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::backfill::{BackfillReport, RunSummary};
+use super::{BackfillReport, RunSummary};
 
 pub struct Actions {
     summary: Option<PathBuf>,
@@ -80,7 +80,7 @@ pub fn cell(s: &str) -> String {
 
 /// `key=value` lines; every value is a single line by construction.
 pub fn outputs(s: &RunSummary) -> String {
-    let remaining = s.rate.and_then(|r| r.remaining).map_or_else(String::new, |r| r.to_string());
+    let remaining = s.budget.map_or_else(String::new, |b| b.remaining.to_string());
     format!(
         "prs_stored={}\nchunks={}\nfailed_chunks={}\nrate_limit_remaining={remaining}\nstatus={}\n",
         s.prs_stored,
@@ -97,7 +97,7 @@ pub fn summary_markdown(s: &RunSummary) -> String {
     } else {
         md.push_str("| Repository | PRs stored this run | Processed | % | Chunk size | Points used | Points left | Status | ETA |\n");
         md.push_str("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
-        let left = s.rate.and_then(|r| r.remaining).map_or_else(|| "?".to_string(), |r| r.to_string());
+        let left = s.budget.map_or_else(|| "?".to_string(), |b| b.remaining.to_string());
         for b in &s.backfills {
             md.push_str(&format!(
                 "| {} | {} | {}/{} | {:.1}% | {} | {} | {left} | {} | {} |\n",
@@ -115,9 +115,9 @@ pub fn summary_markdown(s: &RunSummary) -> String {
         md.push('\n');
     }
     let reset =
-        s.rate.and_then(|r| r.reset_at).map_or_else(String::new, |t| format!(", resets {}", t.format("%H:%M UTC")));
-    let budget = match s.rate.and_then(|r| r.remaining.zip(r.limit)) {
-        Some((r, l)) => format!("{r} of {l} points left{reset}"),
+        s.budget.and_then(|b| b.reset_at).map_or_else(String::new, |t| format!(", resets {}", t.format("%H:%M UTC")));
+    let budget = match s.budget {
+        Some(b) => format!("{} of {} points left{reset}", b.remaining, b.limit),
         None => "budget not seen".to_string(),
     };
     md.push_str(&format!(

@@ -8,13 +8,11 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-use crate::backfill::chunk::StoredChunk;
-use crate::backfill::RunSummary;
-use crate::github::{NoticeLevel, Notifier};
-
 pub mod actions;
+mod summary;
 mod table;
-pub use table::status_table;
+pub use summary::{BackfillReport, RunSummary, StoredChunk};
+pub use table::{status_table, StatusLine};
 
 use actions::Actions;
 
@@ -24,6 +22,17 @@ pub enum Verbosity {
     Normal,
     Verbose,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    /// A retry or a wait: always shown.
+    Warning,
+    /// Each request's cost and the budget left: shown with `-v`.
+    Detail,
+}
+
+/// Where the GitHub client says what it is doing while a chunk runs.
+pub type Notifier = Box<dyn Fn(NoticeLevel, &str) + Send + Sync>;
 
 pub struct Reporter {
     verbosity: Verbosity,
@@ -109,7 +118,7 @@ impl Reporter {
     }
 
     pub fn chunk_stored(&mut self, c: &StoredChunk) {
-        let left = c.rate.remaining.map_or_else(|| "?".to_string(), |r| r.to_string());
+        let left = c.budget.map_or_else(|| "?".to_string(), |b| b.remaining.to_string());
         if let Some(bars) = &self.bars {
             let bar = self.by_backfill.entry(c.full_name.clone()).or_insert_with(|| {
                 let bar = bars.add(ProgressBar::new(c.total_prs.max(1) as u64));
@@ -159,7 +168,7 @@ impl Reporter {
                 bar.abandon();
             }
         }
-        let left = s.rate.and_then(|r| r.remaining).map_or_else(|| "?".to_string(), |r| r.to_string());
+        let left = s.budget.map_or_else(|| "?".to_string(), |b| b.remaining.to_string());
         self.info(&format!(
             "run finished: {} chunks, {} PRs stored, {} failed chunks, {} requests, {} points used, {left} points left",
             s.chunks, s.prs_stored, s.failed_chunks, s.requests, s.points

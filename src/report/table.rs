@@ -1,8 +1,28 @@
 //! `backfill status` as a table a person can scan.
 
-use crate::store::BackfillStatus;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-pub fn status_table(rows: &[BackfillStatus]) -> String {
+use crate::status::BackfillStatus;
+use crate::text::one_line;
+
+/// One line of `backfill status` (and one JSON object of `--json`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StatusLine {
+    pub repository_id: Uuid,
+    pub repository: String,
+    pub status: BackfillStatus,
+    pub processed_prs: i32,
+    pub total_prs: i32,
+    pub percent: f64,
+    pub chunks_done: i64,
+    pub chunks_failed: i64,
+    pub last_run: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub paused_until: Option<String>,
+}
+
+pub fn status_table(rows: &[StatusLine]) -> String {
     let header =
         ["REPOSITORY", "STATUS", "PROCESSED", "PERCENT", "CHUNKS", "FAILED", "LAST RUN", "PAUSED UNTIL", "ERROR"];
     let body: Vec<[String; 9]> = rows
@@ -10,14 +30,14 @@ pub fn status_table(rows: &[BackfillStatus]) -> String {
         .map(|r| {
             [
                 r.repository.clone(),
-                r.status.clone(),
+                r.status.to_string(),
                 format!("{}/{}", r.processed_prs, r.total_prs),
                 format!("{:.1}%", r.percent),
                 r.chunks_done.to_string(),
                 r.chunks_failed.to_string(),
                 r.last_run.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
                 r.paused_until.clone().unwrap_or_else(|| "-".into()),
-                r.error.as_deref().map_or_else(|| "-".into(), crate::github::client::one_line),
+                r.error.as_deref().map_or_else(|| "-".into(), one_line),
             ]
         })
         .collect();

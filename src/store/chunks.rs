@@ -3,12 +3,14 @@
 //! next chunk number is simply the highest plus one.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::error::StoreResult;
+use super::metadata::{Metadata, PauseKind};
 use super::state::Backfill;
 use super::unnamed;
+use crate::status::{BackfillStatus, ChunkStatus};
 
 /// How a chunk went, for its `backfill_chunks` row.
 #[derive(Debug, Clone)]
@@ -28,18 +30,21 @@ pub struct Advance {
     pub total_prs: i32,
     pub completed: bool,
     pub chunk_size: i32,
-    /// Keys merged into `metadata` (what the tool learned about the repository).
-    pub metadata: Value,
+    /// What the tool learned about the repository, merged into `metadata`.
+    pub learned: Metadata,
 }
+
+/// The metadata keys a pause sets, and that an advance or a resume clears.
+const PAUSE_KEYS: &str = "- 'paused_until' - 'pause_reason' - 'pause_kind'";
 
 pub async fn insert_chunk(
     tx: &mut PgConnection,
     backfill: &Backfill,
     record: &ChunkRecord,
-    status: &str,
+    status: ChunkStatus,
     error: Option<&str>,
-) -> Result<i32, sqlx::Error> {
-    unnamed::scalar(
+) -> StoreResult<i32> {
+    Ok(unnamed::scalar(
         "INSERT INTO backfill_chunks (id, repository_id, backfill_state_id, chunk_number, pr_numbers, status, \
            processor_type, started_at, completed_at, error, retry_count, api_calls_made, rate_limit_remaining, created_at) \
          SELECT $1, $2, $3, coalesce(max(chunk_number), 0) + 1, $4, $5, $6, $7, now(), $8, 0, $9, $10, now() \
@@ -50,41 +55,42 @@ pub async fn insert_chunk(
     .bind(backfill.repository_id)
     .bind(backfill.id)
     .bind(&record.pr_numbers)
-    .bind(status)
+    .bind(status.as_str())
     .bind(record.processor_type)
     .bind(record.started_at)
     .bind(error)
     .bind(record.api_calls)
     .bind(record.rate_limit_remaining)
     .fetch_one(&mut *tx)
-    .await
+    .await?)
 }
 
 /// Moves the cursor and counters; `processed_prs` is counted from the rows
 /// themselves so that it always equals what is stored. Returns it.
-pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance) -> Result<i32, sqlx::Error> {
-    unnamed::scalar(
+pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance) -> StoreResult<i32> {
+    let status = if next.completed { BackfillStatus::Completed } else { BackfillStatus::Active };
+    let sql = format!(
         "UPDATE progressive_backfill_state SET \
            last_processed_cursor = coalesce($2, last_processed_cursor), \
            processed_prs = (SELECT count(*) FROM pull_requests WHERE repository_id = $3), \
            last_processed_pr_number = coalesce($4, last_processed_pr_number), \
-           last_processed_at = now(), total_prs = $5, \
-           status = CASE WHEN $6 THEN 'completed' ELSE 'active' END, \
+           last_processed_at = now(), total_prs = $5, status = $6, \
            chunk_size = $7, consecutive_errors = 0, \
-           metadata = (coalesce(metadata, '{}'::jsonb) - 'paused_until' - 'pause_reason' - 'pause_kind') || $8, \
+           metadata = (coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS}) || $8, \
            updated_at = now() \
-         WHERE id = $1 RETURNING processed_prs",
-    )
-    .bind(backfill.id)
-    .bind(&next.cursor)
-    .bind(backfill.repository_id)
-    .bind(next.last_pr_number)
-    .bind(next.total_prs)
-    .bind(next.completed)
-    .bind(next.chunk_size)
-    .bind(&next.metadata)
-    .fetch_one(&mut *tx)
-    .await
+         WHERE id = $1 RETURNING processed_prs"
+    );
+    Ok(unnamed::scalar(&sql)
+        .bind(backfill.id)
+        .bind(&next.cursor)
+        .bind(backfill.repository_id)
+        .bind(next.last_pr_number)
+        .bind(next.total_prs)
+        .bind(status.as_str())
+        .bind(next.chunk_size)
+        .bind(next.learned.to_json())
+        .fetch_one(&mut *tx)
+        .await?)
 }
 
 /// After this many failures in a row a backfill stops being retried by
@@ -98,91 +104,97 @@ pub async fn fail_chunk(
     backfill: &Backfill,
     record: &ChunkRecord,
     error: &str,
-) -> Result<bool, sqlx::Error> {
-    insert_chunk(tx, backfill, record, "failed", Some(error)).await?;
+) -> StoreResult<bool> {
+    insert_chunk(tx, backfill, record, ChunkStatus::Failed, Some(error)).await?;
     record_failure(tx, backfill, error).await
 }
 
 /// Counts a failed chunk; pauses the backfill at the third in a row.
 /// Returns whether it is now paused.
-async fn record_failure(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> Result<bool, sqlx::Error> {
+async fn record_failure(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> StoreResult<bool> {
     let paused: bool = unnamed::scalar(
         "UPDATE progressive_backfill_state SET \
            error_count = coalesce(error_count, 0) + 1, \
            consecutive_errors = coalesce(consecutive_errors, 0) + 1, \
            last_error = $2, last_error_at = now(), updated_at = now(), \
-           status = CASE WHEN coalesce(consecutive_errors, 0) + 1 >= $3 THEN 'paused' ELSE status END, \
+           status = CASE WHEN coalesce(consecutive_errors, 0) + 1 >= $3 THEN $4 ELSE status END, \
            metadata = CASE WHEN coalesce(consecutive_errors, 0) + 1 >= $3 \
-             THEN coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', 'errors', \
+             THEN coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', $5::text, \
                'pause_reason', format('%s consecutive failed chunks; last: %s', coalesce(consecutive_errors, 0) + 1, $2::text)) \
              ELSE metadata END \
-         WHERE id = $1 RETURNING status = 'paused'",
+         WHERE id = $1 RETURNING status = $4",
     )
     .bind(backfill.id)
     .bind(error)
     .bind(MAX_CONSECUTIVE_ERRORS)
+    .bind(BackfillStatus::Paused.as_str())
+    .bind(PauseKind::Errors.as_str())
     .fetch_one(&mut *tx)
     .await?;
     Ok(paused)
 }
 
 /// Marks a backfill `failed` (GitHub no longer has the repository, or denies it).
-pub async fn mark_failed(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_failed(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> StoreResult<()> {
     unnamed::statement(
-        "UPDATE progressive_backfill_state SET status = 'failed', last_error = $2, last_error_at = now(), \
+        "UPDATE progressive_backfill_state SET status = $3, last_error = $2, last_error_at = now(), \
            error_count = coalesce(error_count, 0) + 1, updated_at = now() WHERE id = $1",
     )
     .bind(backfill.id)
     .bind(error)
+    .bind(BackfillStatus::Failed.as_str())
     .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
 /// Pauses a backfill until the rate limit resets; a later run resumes it.
-pub async fn pause_for_rate_limit(
-    tx: &mut PgConnection,
-    backfill: &Backfill,
-    until: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+pub async fn pause_for_rate_limit(tx: &mut PgConnection, backfill: &Backfill, until: DateTime<Utc>) -> StoreResult<()> {
     unnamed::statement(
-        "UPDATE progressive_backfill_state SET status = 'paused', updated_at = now(), \
-           metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', 'rate_limit', \
+        "UPDATE progressive_backfill_state SET status = $3, updated_at = now(), \
+           metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', $4::text, \
              'paused_until', $2::timestamptz, 'pause_reason', 'GitHub rate limit exhausted') \
          WHERE id = $1",
     )
     .bind(backfill.id)
     .bind(until)
+    .bind(BackfillStatus::Paused.as_str())
+    .bind(PauseKind::RateLimit.as_str())
     .execute(&mut *tx)
     .await?;
     Ok(())
 }
 
 /// `pause` and `resume` by hand.
-pub async fn set_status_by_hand(pool: &sqlx::PgPool, state_id: Uuid, status: &str) -> Result<(), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    unnamed::statement(
+pub async fn set_status_by_hand(pool: &sqlx::PgPool, state_id: Uuid, status: BackfillStatus) -> StoreResult<()> {
+    let sql = format!(
         "UPDATE progressive_backfill_state SET status = $2, updated_at = now(), \
-           consecutive_errors = CASE WHEN $2 = 'active' THEN 0 ELSE consecutive_errors END, \
-           metadata = CASE WHEN $2 = 'active' THEN coalesce(metadata, '{}'::jsonb) - 'paused_until' - 'pause_reason' - 'pause_kind' \
-             ELSE coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', 'manual', 'pause_reason', 'paused by hand') END \
-         WHERE id = $1",
-    )
-    .bind(state_id)
-    .bind(status)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+           consecutive_errors = CASE WHEN $3 THEN 0 ELSE consecutive_errors END, \
+           metadata = CASE WHEN $3 THEN coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS} \
+             ELSE coalesce(metadata, '{{}}'::jsonb) || jsonb_build_object('pause_kind', $4::text, 'pause_reason', 'paused by hand') END \
+         WHERE id = $1"
+    );
+    let mut tx = pool.begin().await?;
+    unnamed::statement(&sql)
+        .bind(state_id)
+        .bind(status.as_str())
+        .bind(status == BackfillStatus::Active)
+        .bind(PauseKind::Manual.as_str())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The latest failed chunk of a backfill: its number and error.
-pub async fn last_failure(pool: &sqlx::PgPool, state_id: Uuid) -> Result<Option<(i32, Option<String>)>, sqlx::Error> {
+pub async fn last_failure(pool: &sqlx::PgPool, state_id: Uuid) -> StoreResult<Option<(i32, Option<String>)>> {
     let mut tx = pool.begin().await?;
     let row = unnamed::rows(
-        "SELECT chunk_number, error FROM backfill_chunks WHERE backfill_state_id = $1 AND status = 'failed' \
+        "SELECT chunk_number, error FROM backfill_chunks WHERE backfill_state_id = $1 AND status = $2 \
          ORDER BY chunk_number DESC LIMIT 1",
     )
     .bind(state_id)
+    .bind(ChunkStatus::Failed.as_str())
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;

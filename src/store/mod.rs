@@ -1,6 +1,8 @@
 //! PostgreSQL: the contract's tables, read and written with plain SQL.
 
 pub mod chunks;
+mod error;
+pub mod metadata;
 pub mod state;
 mod unnamed;
 pub mod upsert;
@@ -11,7 +13,9 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-pub use state::{Backfill, BackfillStatus};
+pub use error::{StoreError, StoreResult};
+pub use metadata::{Metadata, PauseKind};
+pub use state::Backfill;
 
 /// The tables the tool reads and writes; all must exist before `run`.
 pub const TABLES: &[&str] = &[
@@ -56,25 +60,30 @@ pub enum Route {
     TransactionPooler,
 }
 
-pub async fn connect(options: PgConnectOptions, route: Route) -> Result<PgPool, sqlx::Error> {
+pub async fn connect(options: PgConnectOptions, route: Route) -> StoreResult<PgPool> {
     let options = options.application_name("backfill");
     let options = match route {
         Route::Direct => options,
         Route::TransactionPooler => options.statement_cache_capacity(0),
     };
-    PgPoolOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(15)).connect_with(options).await
+    PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(15))
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError::Unreachable(crate::text::one_line(&e.to_string())))
 }
 
-pub async fn migrate(pool: &PgPool, route: Route) -> Result<(), sqlx::migrate::MigrateError> {
+pub async fn migrate(pool: &PgPool, route: Route) -> StoreResult<()> {
     let mut migrator = sqlx::migrate!("./migrations");
     // The advisory lock is a session lock: through a transaction pooler it
     // could be taken on one server connection and released on another.
     migrator.set_locking(route == Route::Direct);
-    migrator.run(pool).await
+    Ok(migrator.run(pool).await?)
 }
 
 /// The contract's tables that this database lacks.
-pub async fn missing_tables(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+pub async fn missing_tables(pool: &PgPool) -> StoreResult<Vec<String>> {
     let names: Vec<String> = TABLES.iter().map(|s| s.to_string()).collect();
     let mut tx = pool.begin().await?;
     let missing = unnamed::scalar("SELECT t FROM unnest($1::text[]) AS t WHERE to_regclass(quote_ident(t)) IS NULL")
@@ -83,16 +92,4 @@ pub async fn missing_tables(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
         .await?;
     tx.commit().await?;
     Ok(missing)
-}
-
-/// Whether the server went away (restart, failover, network) rather than
-/// refusing what was asked: the first is worth saying plainly.
-pub fn is_connection_lost(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
-        sqlx::Error::WorkerCrashed => true,
-        // 57P01-57P03: shutting down or restarting; 08xxx: connection exceptions.
-        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
-        _ => false,
-    }
 }

@@ -1,16 +1,20 @@
 //! `repositories` and `progressive_backfill_state`: which backfills exist,
 //! which one a run may take, and claiming it.
 
-use chrono::{DateTime, Utc};
-use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
+use super::error::StoreResult;
+use super::metadata::{Metadata, PauseKind};
 use super::unnamed;
 use crate::github::RepositoryInfo;
+use crate::report::StatusLine;
+use crate::status::BackfillStatus;
 
 /// A backfill with its repository, as read (and locked) at claim time.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Backfill {
     pub id: Uuid,
     pub repository_id: Uuid,
@@ -20,28 +24,83 @@ pub struct Backfill {
     pub total_prs: i32,
     pub processed_prs: i32,
     pub last_processed_cursor: Option<String>,
-    pub status: String,
+    pub status: BackfillStatus,
     pub chunk_size: Option<i32>,
     pub consecutive_errors: i32,
-    pub metadata: Value,
+    pub metadata: Metadata,
+}
+
+/// The status column as the contract spells it, decoded here and nowhere else.
+fn status_of(row: &PgRow, column: &str) -> Result<BackfillStatus, sqlx::Error> {
+    let text: Option<String> = row.try_get(column)?;
+    BackfillStatus::from_column(text.as_deref()).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: format!("'{}' is not a backfill status", text.unwrap_or_default()).into(),
+    })
+}
+
+impl<'r> FromRow<'r, PgRow> for Backfill {
+    fn from_row(row: &'r PgRow) -> Result<Backfill, sqlx::Error> {
+        let Json(metadata) = row.try_get::<Json<Metadata>, _>("metadata")?;
+        Ok(Backfill {
+            id: row.try_get("id")?,
+            repository_id: row.try_get("repository_id")?,
+            owner: row.try_get("owner")?,
+            name: row.try_get("name")?,
+            full_name: row.try_get("full_name")?,
+            total_prs: row.try_get("total_prs")?,
+            processed_prs: row.try_get("processed_prs")?,
+            last_processed_cursor: row.try_get("last_processed_cursor")?,
+            status: status_of(row, "status")?,
+            chunk_size: row.try_get("chunk_size")?,
+            consecutive_errors: row.try_get("consecutive_errors")?,
+            metadata,
+        })
+    }
+}
+
+impl<'r> FromRow<'r, PgRow> for StatusLine {
+    fn from_row(row: &'r PgRow) -> Result<StatusLine, sqlx::Error> {
+        Ok(StatusLine {
+            repository_id: row.try_get("repository_id")?,
+            repository: row.try_get("repository")?,
+            status: status_of(row, "status")?,
+            processed_prs: row.try_get("processed_prs")?,
+            total_prs: row.try_get("total_prs")?,
+            percent: row.try_get("percent")?,
+            chunks_done: row.try_get("chunks_done")?,
+            chunks_failed: row.try_get("chunks_failed")?,
+            last_run: row.try_get("last_run")?,
+            error: row.try_get("error")?,
+            paused_until: row.try_get("paused_until")?,
+        })
+    }
 }
 
 const BACKFILL_COLUMNS: &str = "s.id, s.repository_id, coalesce(r.owner, split_part(r.full_name, '/', 1)) AS owner, \
      coalesce(r.name, split_part(r.full_name, '/', 2)) AS name, coalesce(r.full_name, r.owner || '/' || r.name) AS full_name, \
      s.total_prs, coalesce(s.processed_prs, 0) AS processed_prs, s.last_processed_cursor, \
-     coalesce(s.status, 'active')::text AS status, s.chunk_size, coalesce(s.consecutive_errors, 0) AS consecutive_errors, \
+     s.status::text AS status, s.chunk_size, coalesce(s.consecutive_errors, 0) AS consecutive_errors, \
      coalesce(s.metadata, '{}'::jsonb) AS metadata";
 
 /// Work a run may take: active backfills, and those paused for the rate
 /// limit whose pause has run out.
-const RUNNABLE: &str = "(coalesce(s.status, 'active') = 'active' OR (s.status = 'paused' \
-     AND s.metadata->>'pause_kind' = 'rate_limit' AND (s.metadata->>'paused_until')::timestamptz <= now()))";
+fn runnable_filter() -> String {
+    format!(
+        "(coalesce(s.status, '{active}') = '{active}' OR (s.status = '{paused}' \
+         AND s.metadata->>'pause_kind' = '{rate_limit}' AND (s.metadata->>'paused_until')::timestamptz <= now()))",
+        active = BackfillStatus::Active,
+        paused = BackfillStatus::Paused,
+        rate_limit = PauseKind::RateLimit.as_str(),
+    )
+}
 
 /// Runnable backfills, newest-tracked repository first, then least recently updated.
-pub async fn runnable(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn runnable(pool: &PgPool) -> StoreResult<Vec<Uuid>> {
     let sql = format!(
         "SELECT s.id FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
-         WHERE {RUNNABLE} ORDER BY r.first_tracked_at DESC NULLS LAST, s.updated_at ASC NULLS FIRST"
+         WHERE {} ORDER BY r.first_tracked_at DESC NULLS LAST, s.updated_at ASC NULLS FIRST",
+        runnable_filter()
     );
     let mut tx = pool.begin().await?;
     let ids = unnamed::scalar(&sql).fetch_all(&mut *tx).await?;
@@ -50,7 +109,7 @@ pub async fn runnable(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
 }
 
 /// Finds a backfill by repository UUID or OWNER/NAME.
-pub async fn find(pool: &PgPool, ident: &str) -> Result<Option<Backfill>, sqlx::Error> {
+pub async fn find(pool: &PgPool, ident: &str) -> StoreResult<Option<Backfill>> {
     let sql = format!(
         "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE r.id::text = $1 OR lower(r.full_name) = lower($1) OR lower(r.owner || '/' || r.name) = lower($1)"
@@ -62,7 +121,7 @@ pub async fn find(pool: &PgPool, ident: &str) -> Result<Option<Backfill>, sqlx::
 }
 
 /// Reads one backfill by its state id, without locking it.
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Backfill>, sqlx::Error> {
+pub async fn get(pool: &PgPool, id: Uuid) -> StoreResult<Option<Backfill>> {
     let sql = format!(
         "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE s.id = $1"
@@ -78,22 +137,18 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Backfill>, sqlx::Erro
 /// it with its connection, and a transaction-mode pooler keeps it intact.
 /// (An advisory lock would need a session of its own held for the whole
 /// chunk, which a transaction pooler does not give.)
-pub async fn claim(tx: &mut PgConnection, id: Uuid, only_runnable: bool) -> Result<Option<Backfill>, sqlx::Error> {
-    let filter = if only_runnable { format!("AND {RUNNABLE}") } else { String::new() };
+pub async fn claim(tx: &mut PgConnection, id: Uuid, only_runnable: bool) -> StoreResult<Option<Backfill>> {
+    let filter = if only_runnable { format!("AND {}", runnable_filter()) } else { String::new() };
     let sql = format!(
         "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE s.id = $1 {filter} FOR UPDATE OF s SKIP LOCKED"
     );
-    unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await
+    Ok(unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await?)
 }
 
 /// Inserts or refreshes the repository and creates its backfill (active)
 /// unless one exists. Returns the repository id.
-pub async fn add_repository(
-    pool: &PgPool,
-    repo: &RepositoryInfo,
-    chunk_size: Option<i32>,
-) -> Result<Uuid, sqlx::Error> {
+pub async fn add_repository(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Option<i32>) -> StoreResult<Uuid> {
     let mut tx = pool.begin().await?;
     let repository_id: Uuid = unnamed::scalar(
         "INSERT INTO repositories (id, github_id, owner, name, full_name, pull_request_count, first_tracked_at, last_updated_at) \
@@ -110,14 +165,11 @@ pub async fn add_repository(
     .bind(repo.pull_request_count as i32)
     .fetch_one(&mut *tx)
     .await?;
-    let metadata = match chunk_size {
-        Some(n) => serde_json::json!({ "chunk_size_override": n }),
-        None => serde_json::json!({}),
-    };
+    let metadata = Metadata { chunk_size_override: chunk_size.map(i64::from), ..Metadata::default() };
     unnamed::statement(
         "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, chunk_size, \
            error_count, consecutive_errors, metadata, created_at, updated_at) \
-         VALUES ($1, $2, $3, 0, 'active', $4, 0, 0, $5, now(), now()) \
+         VALUES ($1, $2, $3, 0, $6, $4, 0, 0, $5, now(), now()) \
          ON CONFLICT (repository_id) DO UPDATE SET \
            chunk_size = coalesce($4, progressive_backfill_state.chunk_size), \
            metadata = coalesce(progressive_backfill_state.metadata, '{}'::jsonb) || $5, updated_at = now()",
@@ -126,7 +178,8 @@ pub async fn add_repository(
     .bind(repository_id)
     .bind(repo.pull_request_count as i32)
     .bind(chunk_size)
-    .bind(metadata)
+    .bind(metadata.to_json())
+    .bind(BackfillStatus::Active.as_str())
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -142,19 +195,20 @@ const UNDISCOVERED: &str = "FROM repositories r \
 /// `run --discover`: starts a backfill (active, from the first PR) for each
 /// repository matching UNDISCOVERED, or with `write` false only names them.
 /// PRs already stored are counted and later upserted, never duplicated.
-pub async fn discover(pool: &PgPool, write: bool) -> Result<Vec<String>, sqlx::Error> {
+pub async fn discover(pool: &PgPool, write: bool) -> StoreResult<Vec<String>> {
     let mut tx = pool.begin().await?;
     let names = if write {
         let sql = format!(
             "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, \
                error_count, consecutive_errors, metadata, created_at, updated_at) \
              SELECT gen_random_uuid(), r.id, r.pull_request_count, \
-               (SELECT count(*) FROM pull_requests p WHERE p.repository_id = r.id), 'active', 0, 0, \
-               '{{\"discovered\": true}}'::jsonb, now(), now() {UNDISCOVERED} \
+               (SELECT count(*) FROM pull_requests p WHERE p.repository_id = r.id), $1, 0, 0, \
+               $2::jsonb, now(), now() {UNDISCOVERED} \
              ON CONFLICT (repository_id) DO NOTHING \
              RETURNING (SELECT coalesce(r.full_name, r.owner || '/' || r.name) FROM repositories r WHERE r.id = repository_id)"
         );
-        unnamed::scalar(&sql).fetch_all(&mut *tx).await?
+        let metadata = Metadata { discovered: Some(true), ..Metadata::default() };
+        unnamed::scalar(&sql).bind(BackfillStatus::Active.as_str()).bind(metadata.to_json()).fetch_all(&mut *tx).await?
     } else {
         let sql = format!("SELECT coalesce(r.full_name, r.owner || '/' || r.name) {UNDISCOVERED} ORDER BY 1");
         unnamed::scalar(&sql).fetch_all(&mut *tx).await?
@@ -163,39 +217,25 @@ pub async fn discover(pool: &PgPool, write: bool) -> Result<Vec<String>, sqlx::E
     Ok(names)
 }
 
-/// One line of `backfill status`.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
-pub struct BackfillStatus {
-    pub repository_id: Uuid,
-    pub repository: String,
-    pub status: String,
-    pub processed_prs: i32,
-    pub total_prs: i32,
-    pub percent: f64,
-    pub chunks_done: i64,
-    pub chunks_failed: i64,
-    pub last_run: Option<DateTime<Utc>>,
-    pub error: Option<String>,
-    pub paused_until: Option<String>,
-}
-
-pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> Result<Vec<BackfillStatus>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let rows = unnamed::rows(
+/// One line per backfill for `backfill status`.
+pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> StoreResult<Vec<StatusLine>> {
+    let sql = format!(
         "SELECT r.id AS repository_id, coalesce(r.full_name, r.owner || '/' || r.name) AS repository, \
-           coalesce(s.status, 'active')::text AS status, coalesce(s.processed_prs, 0) AS processed_prs, s.total_prs, \
+           s.status::text AS status, coalesce(s.processed_prs, 0) AS processed_prs, s.total_prs, \
            CASE WHEN s.total_prs > 0 THEN round(100.0 * coalesce(s.processed_prs, 0) / s.total_prs, 1)::float8 \
-                ELSE CASE WHEN s.status = 'completed' THEN 100.0 ELSE 0.0 END END AS percent, \
-           (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = 'completed') AS chunks_done, \
-           (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = 'failed') AS chunks_failed, \
+                ELSE CASE WHEN s.status = '{completed}' THEN 100.0 ELSE 0.0 END END AS percent, \
+           (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_completed}') AS chunks_done, \
+           (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_failed}') AS chunks_failed, \
            s.last_processed_at AS last_run, s.last_error AS error, s.metadata->>'paused_until' AS paused_until \
          FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE $1::text IS NULL OR r.id::text = $1 OR lower(r.full_name) = lower($1) \
          ORDER BY r.first_tracked_at DESC NULLS LAST, r.full_name",
-    )
-    .bind(ident)
-    .fetch_all(&mut *tx)
-    .await?;
+        completed = BackfillStatus::Completed,
+        chunk_completed = crate::status::ChunkStatus::Completed,
+        chunk_failed = crate::status::ChunkStatus::Failed,
+    );
+    let mut tx = pool.begin().await?;
+    let rows = unnamed::rows(&sql).bind(ident).fetch_all(&mut *tx).await?;
     tx.commit().await?;
     Ok(rows)
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::error::{StoreError, StoreResult};
 use super::unnamed;
 use crate::github::model::{Person, PullRequest};
 
@@ -31,11 +32,7 @@ fn people(prs: &[PullRequest]) -> Vec<&Person> {
     people
 }
 
-pub async fn store_pull_requests(
-    tx: &mut PgConnection,
-    repository_id: Uuid,
-    prs: &[PullRequest],
-) -> Result<(), sqlx::Error> {
+pub async fn store_pull_requests(tx: &mut PgConnection, repository_id: Uuid, prs: &[PullRequest]) -> StoreResult<()> {
     if prs.is_empty() {
         return Ok(());
     }
@@ -46,7 +43,7 @@ pub async fn store_pull_requests(
     Ok(())
 }
 
-async fn upsert_contributors(tx: &mut PgConnection, people: &[&Person]) -> Result<HashMap<i64, Uuid>, sqlx::Error> {
+async fn upsert_contributors(tx: &mut PgConnection, people: &[&Person]) -> StoreResult<HashMap<i64, Uuid>> {
     let ids: Vec<i64> = people.iter().map(|p| p.github_id).collect();
     let logins: Vec<&str> = people.iter().map(|p| p.login.as_str()).collect();
     // A login now belongs to someone else (accounts get renamed and names
@@ -80,10 +77,10 @@ async fn upsert_contributors(tx: &mut PgConnection, people: &[&Person]) -> Resul
     Ok(rows.into_iter().map(|(id, gh)| (gh, id)).collect())
 }
 
-fn uuid_of(map: &HashMap<i64, Uuid>, github_id: i64) -> Result<Uuid, sqlx::Error> {
+fn uuid_of(map: &HashMap<i64, Uuid>, github_id: i64) -> StoreResult<Uuid> {
     map.get(&github_id)
         .copied()
-        .ok_or_else(|| sqlx::Error::Protocol(format!("no row was written for github id {github_id}")))
+        .ok_or_else(|| StoreError::Inconsistent(format!("no row was written for github id {github_id}")))
 }
 
 async fn upsert_pull_requests(
@@ -91,7 +88,7 @@ async fn upsert_pull_requests(
     repository_id: Uuid,
     prs: &[PullRequest],
     people: &HashMap<i64, Uuid>,
-) -> Result<HashMap<i64, Uuid>, sqlx::Error> {
+) -> StoreResult<HashMap<i64, Uuid>> {
     let authors = prs.iter().map(|p| uuid_of(people, p.author.github_id)).collect::<Result<Vec<_>, _>>()?;
     let mergers = prs
         .iter()
@@ -153,7 +150,7 @@ async fn upsert_reviews(
     prs: &[PullRequest],
     pr_ids: &HashMap<i64, Uuid>,
     people: &HashMap<i64, Uuid>,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     let reviews: Vec<_> = prs.iter().flat_map(|pr| pr.reviews.iter().map(move |r| (pr.github_id, r))).collect();
     if reviews.is_empty() {
         return Ok(());
@@ -187,7 +184,7 @@ async fn upsert_comments(
     prs: &[PullRequest],
     pr_ids: &HashMap<i64, Uuid>,
     people: &HashMap<i64, Uuid>,
-) -> Result<(), sqlx::Error> {
+) -> StoreResult<()> {
     let comments: Vec<_> = prs.iter().flat_map(|pr| pr.comments.iter().map(move |c| (pr.github_id, c))).collect();
     if comments.is_empty() {
         return Ok(());

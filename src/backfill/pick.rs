@@ -1,0 +1,46 @@
+//! The picker: which backfills a run takes, in the contract's order.
+
+use chrono::Utc;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{RunError, RunOptions};
+use crate::report::Reporter;
+use crate::status::BackfillStatus;
+use crate::store::state;
+
+/// `--discover` first, when asked: tracked repositories without a backfill get one.
+pub async fn discover(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) -> Result<(), RunError> {
+    let found = state::discover(pool, !opts.dry_run).await?;
+    let verb = if opts.dry_run { "would start" } else { "started" };
+    match found.len() {
+        0 => reporter.info("discovery: every tracked repository has a backfill or its PRs"),
+        n => reporter.info(&format!("discovery: {verb} {n} backfill(s): {}", found.join(", "))),
+    }
+    Ok(())
+}
+
+/// All runnable backfills, or the one `--repository-id` names if it may run.
+pub async fn backfills(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) -> Result<Vec<Uuid>, RunError> {
+    let Some(ident) = &opts.repository else {
+        return Ok(state::runnable(pool).await?);
+    };
+    let backfill = state::find(pool, ident).await?.ok_or_else(|| {
+        RunError::Usage(format!("no backfill for '{ident}': start one with `backfill add OWNER/NAME`"))
+    })?;
+    match backfill.status {
+        BackfillStatus::Completed => {
+            reporter.info(&format!("{}: already completed, nothing to do", backfill.full_name));
+            Ok(Vec::new())
+        }
+        BackfillStatus::Active => Ok(vec![backfill.id]),
+        _ if backfill.metadata.rate_pause_over(Utc::now()) => Ok(vec![backfill.id]),
+        other => {
+            reporter.info(&format!(
+                "{}: {other}, skipped (`backfill resume {}` to run it again)",
+                backfill.full_name, backfill.full_name
+            ));
+            Ok(Vec::new())
+        }
+    }
+}
