@@ -145,6 +145,7 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         discover: args.discover,
         report_issue: args.report_issue,
         processor_type: config.processor_type,
+        lease: args.lease,
     };
     let mut shutdown = Shutdown::listen();
     let summary = backfill::run(pool, &client, &options, reporter, &mut shutdown).await?;

@@ -144,6 +144,11 @@ pub struct RunArgs {
     /// for failures or marked failed.
     #[arg(long, env = "BACKFILL_REPORT_ISSUE", value_name = "OWNER/NAME", value_parser = owner_name)]
     pub report_issue: Option<String>,
+
+    /// How long a claim on a backfill lasts unless renewed (every third of
+    /// it): after a crash, the backfill is free again this long after.
+    #[arg(long, env = "BACKFILL_LEASE", value_name = "DURATION", default_value = "30s", value_parser = lease)]
+    pub lease: Duration,
 }
 
 fn chunk_size(s: &str) -> Result<i64, String> {
@@ -165,6 +170,13 @@ fn owner_name(s: &str) -> Result<String, String> {
     match s.split_once('/') {
         Some((o, n)) if !o.is_empty() && !n.is_empty() && !n.contains('/') => Ok(s.to_string()),
         _ => Err("must be OWNER/NAME".to_string()),
+    }
+}
+
+fn lease(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if (Duration::from_secs(1)..=Duration::from_secs(600)).contains(&d) => Ok(d),
+        _ => Err("must be a duration from 1s to 10m, such as 30s".to_string()),
     }
 }
 

@@ -16,6 +16,11 @@ use sqlx::PgPool;
 /// few enough to keep the suite quick.
 const KILLS: usize = 30;
 
+/// A killed run's claim lapses after its lease; a short one keeps the runs
+/// after a kill from skipping the backfill for long (the takeover with the
+/// default lease is tested in `short_transactions.rs`).
+const LEASE: [(&str, &str); 1] = [("BACKFILL_LEASE", "2s")];
+
 #[sqlx::test(migrations = false)]
 async fn random_kills_leave_whole_chunks_and_later_runs_finish_exactly(pool: PgPool) {
     let h = Harness::start(pool, &[spec("crash", "repo", 2000)]).await;
@@ -30,7 +35,7 @@ async fn random_kills_leave_whole_chunks_and_later_runs_finish_exactly(pool: PgP
     let mut kills = 0;
     let mut finished_runs = 0;
     while kills < KILLS && h.status_of("crash/repo").await != "completed" {
-        let mut child = h.spawn(&["run", "--time-budget", "5m"], &[]);
+        let mut child = h.spawn(&["run", "--time-budget", "5m"], &LEASE);
         // From just after start-up to a few chunks in; later kills reach
         // further, so that even a slow machine stores chunks between them.
         let moment = Duration::from_millis(10 + rng.below(700 + 40 * kills as u64));
@@ -52,9 +57,13 @@ async fn random_kills_leave_whole_chunks_and_later_runs_finish_exactly(pool: PgP
     eprintln!("{kills} kills, {finished_runs} runs finished on their own, {before_last} PRs stored by then");
     assert!(before_last > 0, "the killed runs stored chunks too (seed {seed})");
 
-    let out = h.backfill(&["run", "--time-budget", "5m"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(h.status_of("crash/repo").await, "completed");
+    // Until the last killed run's lease lapses, a run skips the backfill.
+    h.wait_until("a last run completes the backfill", Duration::from_secs(120), || async {
+        let out = h.backfill_with(&["run", "--time-budget", "5m"], &LEASE).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        h.status_of("crash/repo").await == "completed"
+    })
+    .await;
     assert_consistent(&h, "crash/repo", &format!("at the end (seed {seed})")).await;
     assert_complete(&h, "crash", "repo").await;
 }

@@ -1,6 +1,8 @@
 //! PostgreSQL restarted (immediate mode, as a crash or a failover does it)
-//! under a running backfill: the run fails with one clear line, nothing half
-//! done is left, and the next run finishes exactly.
+//! under a running backfill. No transaction is open while the run waits on
+//! GitHub, so a restart in that time costs nothing; a server still down when
+//! the chunk is to be stored fails the run with one clear line. Either way
+//! nothing half done is left, and a later run finishes exactly.
 
 mod common;
 
@@ -12,26 +14,57 @@ use common::oracle::assert_complete;
 use common::{spec, stderr, text, Harness};
 use sqlx::postgres::PgPoolOptions;
 
-#[tokio::test]
-async fn a_restart_under_a_run_fails_it_cleanly_and_the_next_run_finishes() {
-    let cluster = Cluster::start();
-    let pool = PgPoolOptions::new().max_connections(2).connect(&cluster.url()).await.expect("own cluster");
-    let h = Harness::start_with(pool, cluster.url(), &[spec("restart", "repo", 300)]).await;
-    h.add("restart/repo").await;
-    h.ok(&["run"]).await;
+/// Short leases: a run that died with the server holds its claim this long.
+const LEASE: [(&str, &str); 1] = [("BACKFILL_LEASE", "2s")];
 
-    // Slow answers: the run spends its time inside the chunk's transaction.
+async fn harness(cluster: &Cluster, repo: &str) -> Harness {
+    let pool = PgPoolOptions::new().max_connections(2).connect(&cluster.url()).await.expect("own cluster");
+    let (owner, name) = repo.split_once('/').expect("OWNER/NAME");
+    let h = Harness::start_with(pool, cluster.url(), &[spec(owner, name, 300)]).await;
+    h.add(repo).await;
+    h.ok(&["run"]).await;
+    // Slow answers: the run spends its time waiting on GitHub.
     h.fake.with_control(|c| c.latency = Duration::from_millis(400));
-    let child = h.spawn(&["run", "--time-budget", "5m"], &[]);
-    h.wait_until("the run is inside a chunk", Duration::from_secs(30), || async {
+    h
+}
+
+async fn wait_for_a_fetch(h: &Harness) {
+    h.wait_until("the run is fetching a chunk", Duration::from_secs(30), || async {
         h.fake.with_control(|c| c.in_flight) > 0
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_restart_while_the_run_waits_on_github_costs_nothing() {
+    let cluster = Cluster::start();
+    let h = harness(&cluster, "restart/quick").await;
+    let child = h.spawn(&["run", "--time-budget", "5m"], &LEASE);
+    wait_for_a_fetch(&h).await;
     cluster.restart_immediately();
+    h.fake.with_control(|c| c.latency = Duration::from_millis(20));
+    let out = tokio::time::timeout(Duration::from_secs(90), child.wait_with_output())
+        .await
+        .expect("the run ends")
+        .expect("run output");
+    assert_eq!(out.status.code(), Some(0), "the run went on after the restart:\n{}", text(&out));
+    assert_eq!(h.status_of("restart/quick").await, "completed");
+    assert_consistent(&h, "restart/quick", "after the restart").await;
+    assert_complete(&h, "restart", "quick").await;
+}
+
+#[tokio::test]
+async fn a_server_down_at_the_commit_fails_the_run_cleanly_and_the_next_run_finishes() {
+    let cluster = Cluster::start();
+    let h = harness(&cluster, "restart/repo").await;
+    let child = h.spawn(&["run", "--time-budget", "5m"], &LEASE);
+    wait_for_a_fetch(&h).await;
+    cluster.stop_immediately();
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
-        .expect("the run ends after the restart")
+        .expect("the run ends while the server is down")
         .expect("run output");
+    cluster.start_again();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = stderr(&out);
     let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
@@ -41,11 +74,15 @@ async fn a_restart_under_a_run_fails_it_cleanly_and_the_next_run_finishes() {
     assert!(!err.contains("panicked") && !err.contains("postgres://"), "{err}");
 
     h.fake.with_control(|c| c.latency = Duration::ZERO);
-    assert_consistent(&h, "restart/repo", "after the restart").await;
-    assert_eq!(h.processed_prs("restart/repo").await, 50, "only the chunk before the restart is stored");
-    let out = h.backfill(&["run", "--time-budget", "5m"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(h.status_of("restart/repo").await, "completed");
+    assert_consistent(&h, "restart/repo", "after the server came back").await;
+    assert_eq!(h.processed_prs("restart/repo").await, 50, "only the chunk before the stop is stored");
+    // The dead run's claim lapses after its lease; then a run finishes the backfill.
+    h.wait_until("a run completes the backfill", Duration::from_secs(60), || async {
+        let out = h.backfill_with(&["run", "--time-budget", "5m"], &LEASE).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        h.status_of("restart/repo").await == "completed"
+    })
+    .await;
     assert_consistent(&h, "restart/repo", "at the end").await;
     assert_complete(&h, "restart", "repo").await;
 }

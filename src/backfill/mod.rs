@@ -18,6 +18,7 @@ use crate::budget::Budget;
 use crate::github::GithubClient;
 use crate::report::{BackfillReport, Reporter, RunSummary};
 use crate::shutdown::Shutdown;
+use crate::store::claims::{self, Holder};
 use crate::store::{state, StoreError};
 use chunk::{process_chunk, ChunkOutcome, ChunkSettings};
 
@@ -34,6 +35,8 @@ pub struct RunOptions {
     /// OWNER/NAME to open issues in when a backfill needs attention.
     pub report_issue: Option<String>,
     pub processor_type: &'static str,
+    /// How long a claim on a backfill lasts without its heartbeat.
+    pub lease: Duration,
 }
 
 /// Failures that stop the whole run rather than one backfill.
@@ -107,6 +110,8 @@ struct Run<'a> {
     started: Instant,
     slowest: Duration,
     budget: Option<Budget>,
+    /// This run, as the holder of its claims.
+    holder: Holder,
     summary: RunSummary,
 }
 
@@ -132,6 +137,7 @@ impl<'a> Run<'a> {
             started: Instant::now(),
             slowest: Duration::ZERO,
             budget: None,
+            holder: Holder::new(opts.lease),
             summary,
         })
     }
@@ -161,15 +167,17 @@ impl<'a> Run<'a> {
                 // A budget whose window has passed says nothing about the new one.
                 let known = self.budget.filter(|b| b.current_at(chrono::Utc::now()));
                 reporter.begin_backfill(&self.summary.backfills[turn.report].repository);
-                // A signal drops the chunk, and with it its open transaction.
+                // A signal drops the chunk (and a store transaction, if one
+                // is open), then gives its claim up for the next run.
                 let outcome = tokio::select! {
                     biased;
                     signal = shutdown.received() => {
                         reporter.end_backfill();
                         self.summary.interrupted = Some(signal);
+                        let _ = claims::release_all(pool, &self.holder).await;
                         return Ok(());
                     }
-                    outcome = process_chunk(pool, github, turn.id, &self.settings, known) => outcome,
+                    outcome = process_chunk(pool, github, turn.id, &self.settings, known, &self.holder) => outcome,
                 };
                 let outcome = outcome.inspect_err(|_| reporter.end_backfill())?;
                 let flow = self.record(turn, outcome, reporter);
@@ -220,6 +228,11 @@ impl<'a> Run<'a> {
             }
             ChunkOutcome::Skipped => {
                 report.note = Some("taken by another run".into());
+                Flow::Done
+            }
+            ChunkOutcome::NotStored { repository, reason } => {
+                report.note = Some("taken over by another run".into());
+                reporter.warn(&format!("{repository}: chunk not stored, nothing written: {reason}"));
                 Flow::Done
             }
             ChunkOutcome::RateLimited { repository, until } => {

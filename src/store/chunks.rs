@@ -1,6 +1,7 @@
 //! `backfill_chunks` rows and the state changes that go with them. Both are
-//! written inside the transaction that holds the backfill's row lock, so the
-//! next chunk number is simply the highest plus one.
+//! written in a short transaction that first confirms the claim and so locks
+//! the backfill's state row (`claims::confirm`), so the next chunk number is
+//! simply the highest plus one.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -36,6 +37,16 @@ pub struct Advance {
 
 /// The metadata keys a pause sets, and that an advance or a resume clears.
 const PAUSE_KEYS: &str = "- 'paused_until' - 'pause_reason' - 'pause_kind'";
+
+/// A pause by hand that came while a chunk was fetched: the chunk is
+/// stored, and the pause holds.
+fn paused_by_hand() -> String {
+    format!(
+        "coalesce(status = '{}' AND metadata->>'pause_kind' = '{}', false)",
+        BackfillStatus::Paused,
+        PauseKind::Manual.as_str()
+    )
+}
 
 pub async fn insert_chunk(
     tx: &mut PgConnection,
@@ -74,11 +85,13 @@ pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance)
            last_processed_cursor = coalesce($2, last_processed_cursor), \
            processed_prs = (SELECT count(*) FROM pull_requests WHERE repository_id = $3), \
            last_processed_pr_number = coalesce($4, last_processed_pr_number), \
-           last_processed_at = now(), total_prs = $5, status = $6, \
+           last_processed_at = now(), total_prs = $5, \
+           status = CASE WHEN {by_hand} THEN status ELSE $6 END, \
            chunk_size = $7, consecutive_errors = 0, \
-           metadata = (coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS}) || $8, \
+           metadata = CASE WHEN {by_hand} THEN metadata ELSE coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS} END || $8, \
            updated_at = now() \
-         WHERE id = $1 RETURNING processed_prs"
+         WHERE id = $1 RETURNING processed_prs",
+        by_hand = paused_by_hand()
     );
     Ok(unnamed::scalar(&sql)
         .bind(backfill.id)
@@ -149,19 +162,22 @@ pub async fn mark_failed(tx: &mut PgConnection, backfill: &Backfill, error: &str
 }
 
 /// Pauses a backfill until the rate limit resets; a later run resumes it.
+/// A pause by hand stays one: it never turns into a pause that ends by itself.
 pub async fn pause_for_rate_limit(tx: &mut PgConnection, backfill: &Backfill, until: DateTime<Utc>) -> StoreResult<()> {
-    unnamed::statement(
+    let sql = format!(
         "UPDATE progressive_backfill_state SET status = $3, updated_at = now(), \
-           metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', $4::text, \
+           metadata = coalesce(metadata, '{{}}'::jsonb) || jsonb_build_object('pause_kind', $4::text, \
              'paused_until', $2::timestamptz, 'pause_reason', 'GitHub rate limit exhausted') \
-         WHERE id = $1",
-    )
-    .bind(backfill.id)
-    .bind(until)
-    .bind(BackfillStatus::Paused.as_str())
-    .bind(PauseKind::RateLimit.as_str())
-    .execute(&mut *tx)
-    .await?;
+         WHERE id = $1 AND NOT {}",
+        paused_by_hand()
+    );
+    unnamed::statement(&sql)
+        .bind(backfill.id)
+        .bind(until)
+        .bind(BackfillStatus::Paused.as_str())
+        .bind(PauseKind::RateLimit.as_str())
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! PostgreSQL: the contract's tables, read and written with plain SQL.
 
 pub mod chunks;
+pub mod claims;
 mod error;
 pub mod metadata;
 pub mod state;
@@ -17,7 +18,8 @@ pub use error::{StoreError, StoreResult};
 pub use metadata::{Metadata, PauseKind};
 pub use state::Backfill;
 
-/// The tables the tool reads and writes; all must exist before `run`.
+/// The tables the tool reads and writes (the contract's, then its own);
+/// all must exist before `run`.
 pub const TABLES: &[&str] = &[
     "repositories",
     "contributors",
@@ -26,6 +28,7 @@ pub const TABLES: &[&str] = &[
     "comments",
     "progressive_backfill_state",
     "backfill_chunks",
+    "backfill_claims",
 ];
 
 /// Parses the URL without echoing it: it may hold a password.

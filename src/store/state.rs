@@ -1,5 +1,5 @@
 //! `repositories` and `progressive_backfill_state`: which backfills exist,
-//! which one a run may take, and claiming it.
+//! and which ones a run may take.
 
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -85,7 +85,7 @@ const BACKFILL_COLUMNS: &str = "s.id, s.repository_id, coalesce(r.owner, split_p
 
 /// Work a run may take: active backfills, and those paused for the rate
 /// limit whose pause has run out.
-fn runnable_filter() -> String {
+pub(super) fn runnable_filter() -> String {
     format!(
         "(coalesce(s.status, '{active}') = '{active}' OR (s.status = '{paused}' \
          AND s.metadata->>'pause_kind' = '{rate_limit}' AND (s.metadata->>'paused_until')::timestamptz <= now()))",
@@ -122,26 +122,17 @@ pub async fn find(pool: &PgPool, ident: &str) -> StoreResult<Option<Backfill>> {
 
 /// Reads one backfill by its state id, without locking it.
 pub async fn get(pool: &PgPool, id: Uuid) -> StoreResult<Option<Backfill>> {
-    let sql = format!(
-        "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
-         WHERE s.id = $1"
-    );
     let mut tx = pool.begin().await?;
-    let found = unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await?;
+    let found = get_in(&mut tx, id).await?;
     tx.commit().await?;
     Ok(found)
 }
 
-/// Locks the backfill for this transaction, unless another process holds it.
-/// The lock lives exactly as long as the transaction: a crashed run releases
-/// it with its connection, and a transaction-mode pooler keeps it intact.
-/// (An advisory lock would need a session of its own held for the whole
-/// chunk, which a transaction pooler does not give.)
-pub async fn claim(tx: &mut PgConnection, id: Uuid, only_runnable: bool) -> StoreResult<Option<Backfill>> {
-    let filter = if only_runnable { format!("AND {}", runnable_filter()) } else { String::new() };
+/// The same, inside a transaction the caller holds.
+pub async fn get_in(tx: &mut PgConnection, id: Uuid) -> StoreResult<Option<Backfill>> {
     let sql = format!(
         "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
-         WHERE s.id = $1 {filter} FOR UPDATE OF s SKIP LOCKED"
+         WHERE s.id = $1"
     );
     Ok(unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await?)
 }

@@ -84,6 +84,15 @@ impl Cluster {
         self.pg_ctl(&["restart", "-m", "immediate", "-w", "-t", "30"]);
     }
 
+    /// Kills the server the way a crash does, and leaves it down.
+    pub fn stop_immediately(&self) {
+        self.pg_ctl(&["stop", "-m", "immediate", "-w", "-t", "30"]);
+    }
+
+    pub fn start_again(&self) {
+        self.pg_ctl(&["start", "-w", "-t", "30"]);
+    }
+
     fn pg_ctl(&self, args: &[&str]) {
         let options = format!("-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off", self.port, self.dir.display());
         let out = as_postgres(&self.bin.join("pg_ctl"))
