@@ -8,6 +8,7 @@ use graphql_parser::query::{Definition, Field, FragmentDefinition, Selection, Se
 use serde_json::{json, Map, Value};
 
 use crate::data::{Actor, ActorKind, IssueComment, PullRequest, Repository, Review, ReviewComment};
+use crate::partial::{shape, Site};
 use crate::world::{NodeRef, World};
 
 type Doc<'a> = graphql_parser::query::Document<'a, String>;
@@ -102,6 +103,8 @@ pub struct Exec<'w> {
     pub fragments: HashMap<&'w str, &'w FragmentDefinition<'w, String>>,
     pub rate: RateSnapshot,
     pub errors: Vec<GqlError>,
+    /// Connections and nullable objects answered, for partial answers.
+    pub(crate) sites: Vec<Site>,
 }
 
 pub fn fragments<'a>(doc: &'a Doc<'a>) -> HashMap<&'a str, &'a FragmentDefinition<'a, String>> {
@@ -171,6 +174,10 @@ impl<'w> Exec<'w> {
                     let mut here = path.to_vec();
                     here.push(json!(key));
                     let value = self.field(obj, f, &here);
+                    if let Some((nullable, connection)) = shape(obj.typename(), &f.name) {
+                        let (line, column) = (f.position.line, f.position.column);
+                        self.sites.push(Site { path: here, nullable, connection, line, column });
+                    }
                     merge(out, key, value);
                 }
                 Selection::InlineFragment(i) => {

@@ -5,10 +5,14 @@
 //! the `x-ratelimit-*` headers and opaque cursors, and can misbehave on demand.
 //! Tests, the demo command and the benchmark all use it.
 
+#[cfg(test)]
+mod chaos_tests;
 pub mod cost;
 pub mod data;
 mod exec;
+pub mod limits;
 mod paging;
+mod partial;
 pub mod rest;
 mod server;
 pub mod world;
@@ -17,6 +21,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
 pub use data::RepoSpec;
+pub use limits::SecondaryPoints;
 pub use paging::encode_cursor;
 pub use world::{Chaos, Control, Fault, RequestRecord, World};
 

@@ -6,6 +6,7 @@ use graphql_parser::query::{Field, Selection, SelectionSet};
 use serde_json::{json, Map, Value};
 
 use crate::exec::{field_arg, Exec, GqlError, Obj};
+use crate::partial::Site;
 
 /// Opaque cursors, as GitHub's are: clients must not be able to read them.
 pub fn encode_cursor(index: usize) -> String {
@@ -36,6 +37,27 @@ impl<'w> Exec<'w> {
             }
         }
         out
+    }
+
+    fn edge(&mut self, index: usize, o: Obj<'w>, f: &'w Field<'w, String>, path: &[Value], j: usize) -> Value {
+        let mut edge = Map::new();
+        for ef in self.fields(&f.selection_set) {
+            let k = ef.alias.clone().unwrap_or_else(|| ef.name.clone());
+            let v = match ef.name.as_str() {
+                "cursor" => json!(encode_cursor(index)),
+                "node" => {
+                    let here = [path, &[json!(j), json!(&k)]].concat();
+                    let v = self.select(o, &ef.selection_set, &here);
+                    let (line, column) = (ef.position.line, ef.position.column);
+                    // An edge's `node` is nullable in GitHub's schema.
+                    self.sites.push(Site { path: here, nullable: true, connection: false, line, column });
+                    v
+                }
+                _ => Value::Null,
+            };
+            edge.insert(k, v);
+        }
+        Value::Object(edge)
     }
 
     pub(crate) fn connection(
@@ -93,27 +115,17 @@ impl<'w> Exec<'w> {
                     }
                     Value::Object(info)
                 }
-                "nodes" => {
-                    Value::Array(window.iter().map(|(_, o)| self.select(*o, &sf.selection_set, &here)).collect())
-                }
-                "edges" => Value::Array(
+                // Paths name each item by its index, as GraphQL error paths do.
+                "nodes" => Value::Array(
                     window
                         .iter()
-                        .map(|(i, o)| {
-                            let mut edge = Map::new();
-                            for ef in self.fields(&sf.selection_set) {
-                                let k = ef.alias.clone().unwrap_or_else(|| ef.name.clone());
-                                let v = match ef.name.as_str() {
-                                    "cursor" => json!(encode_cursor(*i)),
-                                    "node" => self.select(*o, &ef.selection_set, &here),
-                                    _ => Value::Null,
-                                };
-                                edge.insert(k, v);
-                            }
-                            Value::Object(edge)
-                        })
+                        .enumerate()
+                        .map(|(j, (_, o))| self.select(*o, &sf.selection_set, &[here.as_slice(), &[json!(j)]].concat()))
                         .collect(),
                 ),
+                "edges" => {
+                    Value::Array(window.iter().enumerate().map(|(j, (i, o))| self.edge(*i, *o, sf, &here, j)).collect())
+                }
                 _ => Value::Null,
             };
             out.insert(key, value);

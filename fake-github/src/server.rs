@@ -2,6 +2,7 @@
 //! answers, headers and failure modes included.
 
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,6 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cost::{Cost, CostWalk};
 use crate::exec::{fragments, Exec, GqlError, RateSnapshot};
+use crate::partial;
 use crate::world::{Control, Fault, RequestRecord, World};
 
 pub struct Shared {
@@ -111,7 +113,8 @@ fn fault_response(fault: &Fault) -> Response {
             }
             json_response(StatusCode::OK, json!({ "data": null, "errors": [error] }), None)
         }
-        Fault::Truncated => StatusCode::OK.into_response(),
+        // Served on top of a normal answer, never instead of one.
+        Fault::Truncated | Fault::Partial { .. } => StatusCode::OK.into_response(),
     }
 }
 
@@ -136,13 +139,24 @@ impl Drop for InFlight {
 
 pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let received = Utc::now();
-    let _in_flight = InFlight::enter(&state);
-    let (latency, token_ok, fault) = {
+    let in_flight = InFlight::enter(&state);
+    let (latency, token_ok, fault, pick) = {
         let mut c = lock_control(&state);
         let token_ok = c.token.as_ref().is_none_or(|t| token_of(&headers).as_ref() == Some(t));
-        let fault = if token_ok { c.next_fault() } else { Some(Fault::Unauthorized) };
-        (c.latency, token_ok, fault)
+        let fault = if !token_ok {
+            Some(Fault::Unauthorized)
+        } else if c.too_many_in_flight() {
+            Some(Fault::SecondaryLimit { retry_after: Some(1) })
+        } else {
+            c.next_fault()
+        };
+        let pick = matches!(fault, Some(Fault::Partial { .. })).then(|| c.draw());
+        (c.latency, token_ok, fault, pick)
     };
+    if matches!(fault, Some(Fault::SecondaryLimit { .. })) {
+        // Refused at the door: it holds no place among those in flight.
+        drop(in_flight);
+    }
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -157,22 +171,28 @@ pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: By
         rate_limited: false,
         fault,
     };
-    if let Some(f) = fault.as_ref().filter(|f| **f != Fault::Truncated) {
+    let partial = match &fault {
+        Some(Fault::Partial { path }) => Some((path.as_slice(), pick.unwrap_or(0))),
+        _ => None,
+    };
+    if let Some(f) = fault.as_ref().filter(|f| partial.is_none() && **f != Fault::Truncated) {
         let resp = fault_response(f);
         let op = if token_ok { operation_name(&body) } else { None };
         lock_control(&state).log.push(record(resp.status().as_u16(), op, 0, Cost::default(), Some(f.clone())));
         return resp;
     }
-    let (resp, op, points, cost) = execute(&state, &body);
-    let status = resp.status().as_u16();
+    let out = execute(&state, &body, partial);
+    let status = out.resp.status().as_u16();
     let rate_limited =
-        status == 200 && points == 0 && resp.headers().get("x-ratelimit-remaining").is_some_and(|v| v == "0");
-    let entry = RequestRecord { rate_limited, ..record(status, op, points, cost, fault.clone()) };
+        status == 200 && out.points == 0 && out.resp.headers().get("x-ratelimit-remaining").is_some_and(|v| v == "0");
+    let truncated = fault == Some(Fault::Truncated);
+    let logged = if truncated { fault } else { out.fault };
+    let entry = RequestRecord { rate_limited, ..record(status, out.op, out.points, out.cost, logged) };
     lock_control(&state).log.push(entry);
-    if fault == Some(Fault::Truncated) {
-        return truncate(resp).await;
+    if truncated {
+        return truncate(out.resp).await;
     }
-    resp
+    out.resp
 }
 
 async fn truncate(resp: Response) -> Response {
@@ -191,21 +211,29 @@ fn error_body(errors: &[GqlError]) -> Value {
     json!({ "errors": errors.iter().map(GqlError::to_json).collect::<Vec<_>>() })
 }
 
-/// Parses, costs, charges and runs one request.
-fn execute(state: &Shared, body: &[u8]) -> (Response, Option<String>, i64, Cost) {
+/// What one executed request answered, cost and (when it misbehaved) why.
+struct Outcome {
+    resp: Response,
+    op: Option<String>,
+    points: i64,
+    cost: Cost,
+    fault: Option<Fault>,
+}
+
+impl Outcome {
+    fn uncharged(resp: Response, op: Option<String>, cost: Cost) -> Outcome {
+        Outcome { resp, op, points: 0, cost, fault: None }
+    }
+}
+
+/// Parses, costs, charges and runs one request; `partial` (a wanted path and
+/// a random pick) fails one connection of the answer.
+fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>) -> Outcome {
     let request: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
-            return (
-                json_response(
-                    StatusCode::BAD_REQUEST,
-                    json!({ "message": format!("Problems parsing JSON: {e}") }),
-                    None,
-                ),
-                None,
-                0,
-                Cost::default(),
-            )
+            let body = json!({ "message": format!("Problems parsing JSON: {e}") });
+            return Outcome::uncharged(json_response(StatusCode::BAD_REQUEST, body, None), None, Cost::default());
         }
     };
     let op_name = request.get("operationName").and_then(Value::as_str).map(str::to_string);
@@ -215,12 +243,8 @@ fn execute(state: &Shared, body: &[u8]) -> (Response, Option<String>, i64, Cost)
     let doc = match graphql_parser::parse_query::<String>(text) {
         Ok(d) => d,
         Err(e) => {
-            return (
-                json_response(StatusCode::OK, error_body(&[GqlError::new(None, format!("Parse error: {e}"))]), None),
-                op_name,
-                0,
-                Cost::default(),
-            )
+            let body = error_body(&[GqlError::new(None, format!("Parse error: {e}"))]);
+            return Outcome::uncharged(json_response(StatusCode::OK, body, None), op_name, Cost::default());
         }
     };
     let frags = fragments(&doc);
@@ -233,54 +257,78 @@ fn execute(state: &Shared, body: &[u8]) -> (Response, Option<String>, i64, Cost)
     });
     let Some(selection) = operation else {
         let e = GqlError::new(None, "No query operation with that name in the document");
-        return (json_response(StatusCode::OK, error_body(&[e]), None), op_name, 0, Cost::default());
+        return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, Cost::default());
     };
     let mut walk = CostWalk { vars, fragments: &frags, cost: Cost::default() };
     if let Err(e) = walk.walk(selection, 1, 1, 0) {
-        return (json_response(StatusCode::OK, error_body(&[e]), None), op_name, 0, walk.cost);
+        return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, walk.cost);
     }
     let cost = walk.cost;
     let points = cost.points();
-    let rate = {
-        let mut c = lock_control(state);
-        let now = Utc::now();
-        c.budget.refresh(now);
-        let b = &mut c.budget;
-        let allowed = b.remaining >= points;
-        if allowed {
-            b.remaining -= points;
-        }
-        let snapshot = RateSnapshot {
-            cost: points,
-            limit: b.limit,
-            remaining: if allowed { b.remaining } else { 0 },
-            used: b.limit - b.remaining,
-            reset_at: b.reset_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            node_count: cost.nodes as i64,
-        };
-        if !allowed {
-            let e = GqlError::new(Some("RATE_LIMITED"), "API rate limit exceeded for user ID 1.");
-            return (
-                json_response(StatusCode::OK, json!({ "data": null, "errors": [e.to_json()] }), Some(&snapshot)),
-                op_name,
-                0,
-                cost,
-            );
-        }
-        // Charged, then killed: what a query running past GitHub's 10 s costs.
-        if c.chaos.timeout_above_nodes.is_some_and(|n| cost.nodes > n) {
-            let mut resp = fault_response(&Fault::BadGateway);
-            add_rate_headers(resp.headers_mut(), &snapshot);
-            return (resp, op_name, points, cost);
-        }
-        snapshot
+    let rate = match charge(state, cost, points) {
+        Charged::Yes(snapshot) => snapshot,
+        Charged::Refused(resp, fault) => return Outcome { resp, op: op_name, points: 0, cost, fault },
+        Charged::TimedOut(resp) => return Outcome { resp, op: op_name, points, cost, fault: Some(Fault::BadGateway) },
     };
     let world = state.world.read().unwrap_or_else(|e| e.into_inner());
-    let mut exec = Exec { world: &world, vars, fragments: frags.clone(), rate, errors: Vec::new() };
-    let data = exec.run(selection);
-    let mut out = json!({ "data": data });
-    if !exec.errors.is_empty() {
-        out["errors"] = Value::Array(exec.errors.iter().map(GqlError::to_json).collect());
+    let mut exec = Exec { world: &world, vars, fragments: frags.clone(), rate, errors: Vec::new(), sites: Vec::new() };
+    let mut data = exec.run(selection);
+    let mut errors: Vec<Value> = exec.errors.iter().map(GqlError::to_json).collect();
+    let mut fault = None;
+    if let Some((path, error)) = partial.and_then(|(want, pick)| partial::apply(&mut data, &exec.sites, want, pick)) {
+        errors.push(error);
+        fault = Some(Fault::Partial { path });
     }
-    (json_response(StatusCode::OK, out, Some(&exec.rate)), op_name, points, cost)
+    let mut out = json!({ "data": data });
+    if !errors.is_empty() {
+        out["errors"] = Value::Array(errors);
+    }
+    Outcome { resp: json_response(StatusCode::OK, out, Some(&exec.rate)), op: op_name, points, cost, fault }
+}
+
+enum Charged {
+    Yes(RateSnapshot),
+    /// Not charged: a secondary or the primary limit said no.
+    Refused(Response, Option<Fault>),
+    /// Charged, then killed: what a query running past GitHub's 10 s costs.
+    TimedOut(Response),
+}
+
+/// Decides, under one lock so concurrent requests cannot both slip in,
+/// whether the limits let a request of this cost run, and charges it.
+fn charge(state: &Shared, cost: Cost, points: i64) -> Charged {
+    let mut c = lock_control(state);
+    let now = Instant::now();
+    if let Err(secs) = c.admit_points(now, points) {
+        let fault = Fault::SecondaryLimit { retry_after: Some(secs) };
+        return Charged::Refused(fault_response(&fault), Some(fault));
+    }
+    c.budget.refresh(Utc::now());
+    let b = &mut c.budget;
+    let allowed = b.remaining >= points;
+    if allowed {
+        b.remaining -= points;
+    }
+    let snapshot = RateSnapshot {
+        cost: points,
+        limit: b.limit,
+        remaining: if allowed { b.remaining } else { 0 },
+        used: b.limit - b.remaining,
+        reset_at: b.reset_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        node_count: cost.nodes as i64,
+    };
+    if !allowed {
+        let e = GqlError::new(Some("RATE_LIMITED"), "API rate limit exceeded for user ID 1.");
+        let body = json!({ "data": null, "errors": [e.to_json()] });
+        return Charged::Refused(json_response(StatusCode::OK, body, Some(&snapshot)), None);
+    }
+    c.charge_points(now, points);
+    let chaos = &c.chaos;
+    if chaos.timeout_above_nodes.is_some_and(|n| cost.nodes > n) || chaos.timeout_above_cost.is_some_and(|n| points > n)
+    {
+        let mut resp = fault_response(&Fault::BadGateway);
+        add_rate_headers(resp.headers_mut(), &snapshot);
+        return Charged::TimedOut(resp);
+    }
+    Charged::Yes(snapshot)
 }

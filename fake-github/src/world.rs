@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::data::{self, Actor, IssueComment, PullRequest, RepoSpec, Repository, Review, ReviewComment, Rng};
+use crate::limits::{PointsWindow, SecondaryPoints};
 
 pub enum NodeRef<'w> {
     Repo(&'w Repository),
@@ -99,6 +100,11 @@ pub enum Fault {
     NodeLimit,
     /// HTTP 200, no data, one error with this `type` and message.
     GraphqlError { kind: Option<String>, message: String },
+    /// HTTP 200 with one connection failed for `RESOURCE_LIMITS_EXCEEDED`: the
+    /// response path of that connection (`["repository", "pullRequests"]`).
+    /// Queued with an empty path (or one the answer lacks), a connection of
+    /// the answer is picked at random; the log holds the one that failed.
+    Partial { path: Vec<serde_json::Value> },
 }
 
 /// Faults that strike at random (from a seed, so a failing run can be
@@ -117,6 +123,11 @@ pub struct Chaos {
     /// Queries asking for more nodes than this time out after being charged,
     /// as GitHub's do when they run past 10 seconds.
     pub timeout_above_nodes: Option<u64>,
+    /// Likewise for queries costing more points than this.
+    pub timeout_above_cost: Option<i64>,
+    /// Answers (executed, HTTP 200) that come back partial: one connection
+    /// null for `RESOURCE_LIMITS_EXCEEDED`, as GitHub answers heavy queries.
+    pub partial_percent: u64,
 }
 
 /// One request as the fake saw it.
@@ -181,8 +192,14 @@ pub struct Control {
     /// Requests being answered now, and the most there ever were at once.
     pub in_flight: u32,
     pub max_in_flight: u32,
+    /// GitHub's points-per-minute secondary limit, shared by every client.
+    pub secondary_points: Option<SecondaryPoints>,
+    /// Requests arriving while more than this many are in flight are refused
+    /// with a secondary limit (GitHub allows 100).
+    pub max_concurrent: Option<u32>,
+    pub(crate) points_window: PointsWindow,
     seen: u64,
-    rng: Option<Rng>,
+    rng: Option<(u64, Rng)>,
 }
 
 impl Control {
@@ -197,12 +214,27 @@ impl Control {
         if chaos.secondary_every.is_some_and(|n| n > 0 && self.seen.is_multiple_of(n)) {
             return Some(Fault::SecondaryLimit { retry_after: chaos.secondary_retry_after });
         }
-        let rng = self.rng.get_or_insert_with(|| Rng::new(chaos.seed));
+        // A seed set after the first request (a test's `add` looks the
+        // repository up first) still takes effect.
+        if self.rng.as_ref().is_none_or(|(seed, _)| *seed != chaos.seed) {
+            self.rng = Some((chaos.seed, Rng::new(chaos.seed)));
+        }
+        let (_, rng) = self.rng.as_mut()?;
         let roll = rng.below(100);
         if roll < chaos.bad_gateway_percent {
             return Some(if rng.chance(50) { Fault::BadGateway } else { Fault::BadGatewayHtml });
         }
-        (roll < chaos.bad_gateway_percent + chaos.truncated_percent).then_some(Fault::Truncated)
+        let truncated = chaos.bad_gateway_percent + chaos.truncated_percent;
+        if roll < truncated {
+            return Some(Fault::Truncated);
+        }
+        (roll < truncated + chaos.partial_percent).then_some(Fault::Partial { path: Vec::new() })
+    }
+
+    /// A draw from the same seeded sequence as the faults.
+    pub(crate) fn draw(&mut self) -> u64 {
+        let seed = self.chaos.seed;
+        self.rng.get_or_insert_with(|| (seed, Rng::new(seed))).1.next_u64()
     }
 }
 
@@ -219,6 +251,9 @@ impl Default for Control {
             app: None,
             in_flight: 0,
             max_in_flight: 0,
+            secondary_points: None,
+            max_concurrent: None,
+            points_window: PointsWindow::default(),
             seen: 0,
             rng: None,
         }

@@ -3,14 +3,15 @@
 //! Usage: fake-github [--port N] [--repo OWNER/NAME] [--prs N] [--seed N] [--token T]
 //!          [--budget POINTS] [--window SECS] [--latency-ms MS]
 //!          [--fail-percent P] [--truncate-percent P] [--secondary-every N] [--retry-after SECS]
-//!          [--timeout-above-nodes N] [--chaos-seed N]
+//!          [--timeout-above-nodes N] [--timeout-above-cost POINTS] [--partial-percent P]
+//!          [--secondary-points POINTS] [--secondary-window SECS] [--max-concurrent N] [--chaos-seed N]
 //! Prints the GraphQL URL on its first line of output.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use fake_github::world::Budget;
-use fake_github::{Chaos, FakeGithub, RepoSpec, World};
+use fake_github::{Chaos, FakeGithub, RepoSpec, SecondaryPoints, World};
 
 fn value<T: std::str::FromStr>(args: &[String], flag: &str, default: T) -> Result<T, String> {
     match args.iter().position(|a| a == flag) {
@@ -39,12 +40,20 @@ async fn serve(args: Vec<String>) -> Result<(), String> {
         secondary_every: Some(value(&args, "--secondary-every", 0)?).filter(|n| *n > 0),
         secondary_retry_after: Some(value(&args, "--retry-after", 0)?).filter(|n| *n > 0),
         timeout_above_nodes: Some(value(&args, "--timeout-above-nodes", 0)?).filter(|n| *n > 0),
+        timeout_above_cost: Some(value(&args, "--timeout-above-cost", 0)?).filter(|n| *n > 0),
+        partial_percent: value(&args, "--partial-percent", 0)?,
     };
+    let secondary_points: i64 = value(&args, "--secondary-points", 0)?;
+    let secondary_window: u64 = value(&args, "--secondary-window", 60)?;
+    let max_concurrent: u32 = value(&args, "--max-concurrent", 0)?;
     fake.with_control(|c| {
         c.token = Some(token).filter(|t| !t.is_empty());
         c.budget = Budget::new(budget, Duration::from_secs(window));
         c.latency = Duration::from_millis(latency);
         c.chaos = chaos;
+        c.secondary_points = (secondary_points > 0)
+            .then(|| SecondaryPoints { points: secondary_points, window: Duration::from_secs(secondary_window) });
+        c.max_concurrent = Some(max_concurrent).filter(|n| *n > 0);
     });
     println!("{}", fake.graphql_url());
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
