@@ -74,6 +74,15 @@ pub struct Cli {
     #[arg(long, env = "BACKFILL_RETRY_DELAY", global = true, value_name = "DURATION", default_value = "1s", value_parser = interval)]
     pub retry_delay: Duration,
 
+    /// GitHub's secondary limit of GraphQL points per minute for one token.
+    #[arg(long, env = "BACKFILL_POINTS_PER_MINUTE", global = true, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(10..=100_000))]
+    pub points_per_minute: u32,
+
+    /// How many runners share this token (a matrix on one token): each keeps
+    /// to its share of the points per minute, so that together they stay under.
+    #[arg(long, env = "BACKFILL_RUNNERS_PER_TOKEN", global = true, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runners_per_token: u32,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -212,7 +221,13 @@ impl Cli {
             processor_type: config::processor_type(),
             rest_url: config::rest_url(),
             route: if self.transaction_pooler { Route::TransactionPooler } else { Route::Direct },
-            client: config::client_settings(self.request_interval, self.max_retries, self.retry_delay),
+            client: config::client_settings(
+                self.request_interval,
+                self.max_retries,
+                self.retry_delay,
+                self.points_per_minute,
+                self.runners_per_token,
+            ),
         })
     }
 }

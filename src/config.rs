@@ -86,11 +86,21 @@ pub fn rest_url() -> Option<String> {
     given(std::env::var("GITHUB_API_URL").ok().as_deref())
 }
 
-pub fn client_settings(request_interval: Duration, max_retries: u32, retry_delay: Duration) -> ClientSettings {
+/// `runners_per_token`: processes that share one token, and so its
+/// secondary limit of points per minute, evenly.
+pub fn client_settings(
+    request_interval: Duration,
+    max_retries: u32,
+    retry_delay: Duration,
+    points_per_minute: u32,
+    runners_per_token: u32,
+) -> ClientSettings {
     ClientSettings {
         request_interval,
         retry: RetryPolicy { max_retries, base: retry_delay, ..RetryPolicy::default() },
         deadline: None,
+        points_per_minute: (points_per_minute / runners_per_token.max(1)).max(1),
+        shared_token: runners_per_token > 1,
     }
 }
 

@@ -18,6 +18,7 @@ fn kind(e: &GithubError) -> String {
         GithubError::AppRejected => "AppRejected".into(),
         GithubError::TooLarge(_) => "TooLarge".into(),
         GithubError::Unreachable(_) => "Unreachable".into(),
+        GithubError::ResourceLimits(_) => "ResourceLimits".into(),
         GithubError::Other(m) => format!("Other({m})"),
     }
 }
@@ -28,6 +29,7 @@ fn no_retries(url: &str, token: &str) -> GithubClient {
         request_interval: Duration::ZERO,
         retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() },
         deadline: None,
+        ..ClientSettings::default()
     };
     GithubClient::new(url, token, settings).expect("client")
 }
@@ -91,6 +93,7 @@ async fn transient_failures_are_retried_and_retry_after_is_honoured() {
         request_interval: Duration::ZERO,
         retry: RetryPolicy { max_retries: 4, base: Duration::from_millis(5), ..RetryPolicy::default() },
         deadline: None,
+        ..ClientSettings::default()
     };
     let client = GithubClient::new(&fake.graphql_url(), "any", settings).expect("client");
     let faults =

@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::plan::{next_ceiling, plan_chunk, Plan, PlanInput};
+use super::learn::{self, CutOff};
+use super::plan::{plan_chunk, Plan, PlanInput};
 use super::RunError;
 use crate::budget::Budget;
 use crate::github::{fetch_page, FetchedPage, GithubClient, GithubError, PageRequest};
@@ -29,16 +30,19 @@ pub enum ChunkOutcome {
     Stored(StoredChunk),
     /// Another process holds it, or it stopped being runnable.
     Skipped,
-    /// The rate limit is spent: paused until the reset.
+    /// The rate limit is spent: paused until the reset, for `reason`.
     RateLimited {
         repository: String,
         until: DateTime<Utc>,
+        reason: String,
+        points: i64,
     },
     /// The chunk failed and was recorded; `paused` after three in a row.
     Failed {
         repository: String,
         error: String,
         paused: bool,
+        points: i64,
     },
     /// GitHub no longer has (or shows) the repository: the backfill is `failed`.
     BackfillFailed {
@@ -49,6 +53,7 @@ pub enum ChunkOutcome {
     NotStored {
         repository: String,
         reason: String,
+        points: i64,
     },
 }
 
@@ -68,6 +73,7 @@ pub fn plan_input(backfill: &Backfill, settings: &ChunkSettings, budget: Option<
         prs_left: (backfill.total_prs > 0).then(|| i64::from(backfill.total_prs) - i64::from(backfill.processed_prs)),
         points_per_pr: meta.points_per_pr,
         budget,
+        across_windows: meta.span_windows == Some(true),
     }
 }
 
@@ -77,9 +83,15 @@ struct Start {
     instant: Instant,
     at: DateTime<Utc>,
     calls_before: u32,
+    points_before: i64,
 }
 
 impl Start {
+    /// Points the chunk's requests cost so far, failed ones included.
+    fn points(&self, github: &GithubClient) -> i64 {
+        github.points_spent() - self.points_before
+    }
+
     fn record(&self, github: &GithubClient, settings: &ChunkSettings, page: Option<&FetchedPage>) -> ChunkRecord {
         ChunkRecord {
             started_at: self.at,
@@ -101,7 +113,12 @@ pub async fn process_chunk(
     budget: Option<Budget>,
     holder: &Holder,
 ) -> Result<ChunkOutcome, RunError> {
-    let start = Start { instant: Instant::now(), at: Utc::now(), calls_before: github.requests_sent() };
+    let start = Start {
+        instant: Instant::now(),
+        at: Utc::now(),
+        calls_before: github.requests_sent(),
+        points_before: github.points_spent(),
+    };
     let Some(backfill) = claims::take(pool, id, holder).await? else {
         return Ok(ChunkOutcome::Skipped);
     };
@@ -124,6 +141,17 @@ struct Chunk<'a> {
     start: Start,
 }
 
+/// The transaction of `Chunk::guarded`, or out of the function with the
+/// chunk not stored when the claim (or the cursor) says no.
+macro_rules! held_or_return {
+    ($chunk:expr, $check_cursor:expr) => {
+        match $chunk.guarded($check_cursor).await? {
+            Guarded::Held(tx) => tx,
+            Guarded::Refused(why) => return Ok($chunk.not_stored(why)),
+        }
+    };
+}
+
 /// A short transaction that may write for the chunk, or why it may not.
 enum Guarded<'c> {
     Held(Transaction<'c, Postgres>),
@@ -136,11 +164,17 @@ impl Chunk<'_> {
         let budget = budget.or_else(|| backfill.metadata.budget_seen(Utc::now()));
         let size = match plan_chunk(&plan_input(backfill, self.settings, budget)) {
             Plan::Fetch { size, .. } => size,
-            Plan::WaitForReset { .. } => {
+            Plan::WaitForReset { expected_cost, remaining } => {
                 let until = budget.and_then(|b| b.reset_at).unwrap_or_else(budget_reset_fallback);
-                return self.pause_for_rate_limit(until).await;
+                let reason = format!(
+                    "GitHub rate limit too low for the next chunk ({expected_cost} points needed, {remaining} left)"
+                );
+                return self.pause_for_rate_limit(until, CutOff::before(reason)).await;
             }
         };
+        // A repository whose smallest chunk costs more than a whole window
+        // fetches across resets; any other waits only inside the time budget.
+        self.github.wait_across_resets(backfill.metadata.span_windows == Some(true));
         // No transaction is open while GitHub is asked; the heartbeat keeps
         // the claim, and stops the fetch if another run has taken it over.
         let fetched = tokio::select! {
@@ -149,7 +183,7 @@ impl Chunk<'_> {
         };
         match fetched {
             Ok(page) => self.store(&page).await,
-            Err(e) => self.record_error(&e).await,
+            Err(e) => self.record_error(&e, size).await,
         }
     }
 
@@ -169,18 +203,17 @@ impl Chunk<'_> {
             Verdict::CursorMoved => "another run stored a chunk from the same cursor first",
             Verdict::ClaimLost | Verdict::Held => "another run took the backfill over after this run's claim lapsed",
         };
-        ChunkOutcome::NotStored { repository: self.backfill.full_name.clone(), reason: reason.to_string() }
+        let points = self.start.points(self.github);
+        ChunkOutcome::NotStored { repository: self.backfill.full_name.clone(), reason: reason.to_string(), points }
     }
 
     /// The store phase, one short transaction: the claim and cursor checked,
     /// the page, its chunk row, the advanced state, the claim given up.
     async fn store(&self, page: &FetchedPage) -> Result<ChunkOutcome, RunError> {
         let record = self.start.record(self.github, self.settings, Some(page));
-        let mut tx = match self.guarded(true).await? {
-            Guarded::Held(tx) => tx,
-            Guarded::Refused(why) => return Ok(self.not_stored(why)),
-        };
-        let (chunk_number, processed) = match write_chunk(&mut tx, self.backfill, page, &record).await {
+        let mut tx = held_or_return!(self, true);
+        let points = self.start.points(self.github);
+        let (chunk_number, processed) = match write_chunk(&mut tx, self.backfill, page, &record, points).await {
             Ok(written) => written,
             // PostgreSQL refused the data (a constraint of an existing
             // database, say): the chunk fails like any other, and the run goes on.
@@ -202,47 +235,49 @@ impl Chunk<'_> {
             completed: !page.has_next_page,
             chunk_size: page.size,
             requests: record.api_calls as u32,
-            points: page.points,
+            points,
             budget: page.budget,
             elapsed: self.start.instant.elapsed(),
         }))
     }
 
-    async fn pause_for_rate_limit(&self, until: DateTime<Utc>) -> Result<ChunkOutcome, RunError> {
-        let mut tx = match self.guarded(false).await? {
-            Guarded::Held(tx) => tx,
-            Guarded::Refused(why) => return Ok(self.not_stored(why)),
-        };
-        chunks::pause_for_rate_limit(&mut tx, self.backfill, until).await?;
+    /// Paused until the reset, with what the attempt taught (when one was
+    /// cut off) and the points it spent remembered.
+    async fn pause_for_rate_limit(&self, until: DateTime<Utc>, cut: CutOff) -> Result<ChunkOutcome, RunError> {
+        let mut tx = held_or_return!(self, false);
+        let points = self.start.points(self.github);
+        let learned = Metadata { points_spent: learn::points_spent(&self.backfill.metadata, points), ..cut.learned };
+        chunks::pause_for_rate_limit(&mut tx, self.backfill, until, &cut.reason, &learned).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(ChunkOutcome::RateLimited { repository: self.backfill.full_name.clone(), until })
+        let repository = self.backfill.full_name.clone();
+        Ok(ChunkOutcome::RateLimited { repository, until, reason: cut.reason, points })
     }
 
     /// A failed chunk: its row and the error counters.
     async fn record_failure(&self, record: &ChunkRecord, error: String) -> Result<ChunkOutcome, RunError> {
-        let mut tx = match self.guarded(false).await? {
-            Guarded::Held(tx) => tx,
-            Guarded::Refused(why) => return Ok(self.not_stored(why)),
-        };
-        let paused = chunks::fail_chunk(&mut tx, self.backfill, record, &error).await?;
+        let mut tx = held_or_return!(self, false);
+        let points = self.start.points(self.github);
+        let spent =
+            Metadata { points_spent: learn::points_spent(&self.backfill.metadata, points), ..Metadata::default() };
+        let paused = chunks::fail_chunk(&mut tx, self.backfill, record, &error, &spent).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(ChunkOutcome::Failed { repository: self.backfill.full_name.clone(), error, paused })
+        Ok(ChunkOutcome::Failed { repository: self.backfill.full_name.clone(), error, paused, points })
     }
 
     /// A fetch that failed: what it means for the backfill, recorded.
-    async fn record_error(&self, error: &GithubError) -> Result<ChunkOutcome, RunError> {
+    async fn record_error(&self, error: &GithubError, size: i64) -> Result<ChunkOutcome, RunError> {
         let message = error.to_string();
         let repository = self.backfill.full_name.clone();
         match error {
             GithubError::BadCredentials => Err(RunError::BadCredentials),
             GithubError::RateLimited { reset_at } => {
-                self.pause_for_rate_limit(reset_at.unwrap_or_else(budget_reset_fallback)).await
+                let points = self.start.points(self.github);
+                let limit = self.github.budget_seen().map(|b| b.limit);
+                let cut = learn::from_cut_off(&self.backfill.metadata, size, points, limit);
+                self.pause_for_rate_limit(reset_at.unwrap_or_else(budget_reset_fallback), cut).await
             }
             GithubError::NotFound(_) | GithubError::Forbidden(_) => {
-                let mut tx = match self.guarded(false).await? {
-                    Guarded::Held(tx) => tx,
-                    Guarded::Refused(why) => return Ok(self.not_stored(why)),
-                };
+                let mut tx = held_or_return!(self, false);
                 chunks::mark_failed(&mut tx, self.backfill, &message).await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 Ok(ChunkOutcome::BackfillFailed { repository, error: message })
@@ -271,6 +306,8 @@ async fn fetch(github: &GithubClient, backfill: &Backfill, size: i64) -> Result<
         name: &backfill.name,
         after: backfill.last_processed_cursor.as_deref(),
         size,
+        after_number: backfill.last_processed_pr_number,
+        detail_ids: backfill.metadata.max_detail_ids.and_then(|n| usize::try_from(n).ok()),
     };
     fetch_page(github, &request).await
 }
@@ -282,6 +319,7 @@ async fn write_chunk(
     backfill: &Backfill,
     page: &FetchedPage,
     record: &ChunkRecord,
+    points: i64,
 ) -> Result<(Option<i32>, i32), StoreError> {
     upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
     let chunk_number = if record.pr_numbers.is_empty() {
@@ -295,7 +333,7 @@ async fn write_chunk(
         total_prs: page.total_count as i32,
         completed: !page.has_next_page,
         chunk_size: page.size as i32,
-        learned: learned(&backfill.metadata, page),
+        learned: learn::from_stored(&backfill.metadata, page, points),
     };
     let processed = chunks::advance(tx, backfill, &advance).await?;
     Ok((chunk_number, processed))
@@ -304,22 +342,4 @@ async fn write_chunk(
 /// When GitHub has not said when the budget comes back, assume an hour.
 fn budget_reset_fallback() -> DateTime<Utc> {
     Utc::now() + Duration::hours(1)
-}
-
-/// What a stored chunk taught about the repository, for its metadata.
-fn learned(meta: &Metadata, page: &FetchedPage) -> Metadata {
-    let mut out = Metadata::default();
-    let prs = page.prs.len();
-    if prs > 0 && page.points > 0 {
-        let this = page.points as f64 / prs as f64;
-        // A moving average: one heavy chunk should not halve the next ones.
-        let avg = match meta.points_per_pr {
-            Some(prev) if prev.is_finite() && prev > 0.0 => prev * 0.7 + this * 0.3,
-            _ => this,
-        };
-        out.points_per_pr = Some((avg * 10_000.0).round() / 10_000.0);
-    }
-    out.max_chunk_size = next_ceiling(meta.max_chunk_size, page.size, page.shrunk);
-    out.rate_limit = page.budget;
-    out
 }

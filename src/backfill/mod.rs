@@ -6,6 +6,7 @@
 mod alarm;
 pub mod chunk;
 mod dry_run;
+mod learn;
 mod pick;
 pub mod plan;
 
@@ -230,22 +231,28 @@ impl<'a> Run<'a> {
                 report.note = Some("taken by another run".into());
                 Flow::Done
             }
-            ChunkOutcome::NotStored { repository, reason } => {
+            ChunkOutcome::NotStored { repository, reason, points } => {
+                summary.points += points;
+                report.points += points;
                 report.note = Some("taken over by another run".into());
                 reporter.warn(&format!("{repository}: chunk not stored, nothing written: {reason}"));
                 Flow::Done
             }
-            ChunkOutcome::RateLimited { repository, until } => {
+            ChunkOutcome::RateLimited { repository, until, reason, points } => {
+                summary.points += points;
+                report.points += points;
                 summary.rate_limited_until = Some(until);
                 let until = until.format("%Y-%m-%d %H:%M:%S UTC");
                 report.note = Some(format!("rate limit, until {until}"));
                 reporter.warn(&format!(
-                    "{repository}: GitHub rate limit exhausted: paused until {until}; a later run resumes automatically"
+                    "{repository}: GitHub rate limit exhausted: paused until {until} ({reason}); a later run resumes automatically"
                 ));
                 // Sending more would only spend requests on refusals.
                 Flow::StopRun
             }
-            ChunkOutcome::Failed { repository, error, paused } => {
+            ChunkOutcome::Failed { repository, error, paused, points } => {
+                summary.points += points;
+                report.points += points;
                 summary.failed_chunks += 1;
                 report.needs_attention |= paused;
                 report.note = Some(format!("chunk failed: {error}"));
@@ -267,6 +274,8 @@ impl<'a> Run<'a> {
     /// The run's summary, with each backfill's state as stored at the end.
     async fn settle(mut self, pool: &PgPool, github: &GithubClient) -> Result<RunSummary, RunError> {
         self.summary.requests = github.requests_sent();
+        // The budget as GitHub last stated it, also when no chunk was stored.
+        self.summary.budget = github.budget_seen().or(self.summary.budget);
         for (id, report) in self.ids.iter().zip(self.summary.backfills.iter_mut()) {
             if let Some(b) = state::get(pool, *id).await? {
                 report.processed_prs = i64::from(b.processed_prs);

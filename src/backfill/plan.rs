@@ -12,6 +12,8 @@
 //!    far (0.06 points per PR until measured), at least one point. If the
 //!    budget GitHub last reported, less a reserve of 1% of the limit, cannot
 //!    pay for it, shrink the chunk until it can; below 5 PRs, wait for the reset.
+//! 5. A repository whose smallest chunk costs more than a whole window
+//!    fetches across resets: it starts whenever the budget has a point to spend.
 
 use crate::budget::Budget;
 
@@ -33,6 +35,9 @@ pub struct PlanInput {
     pub points_per_pr: Option<f64>,
     /// Budget as last reported by GitHub.
     pub budget: Option<Budget>,
+    /// Even the smallest chunk costs more than a whole window: its fetch
+    /// waits for resets, so it needs only some budget to begin with.
+    pub across_windows: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +73,12 @@ pub fn plan_chunk(input: &PlanInput) -> Plan {
         return Plan::Fetch { size, expected_cost: expected_cost(size, per_pr) };
     };
     let spendable = remaining - limit / 100;
+    if input.across_windows {
+        return match spendable {
+            s if s >= 1 => Plan::Fetch { size, expected_cost: expected_cost(size, per_pr) },
+            _ => Plan::WaitForReset { expected_cost: 1, remaining },
+        };
+    }
     while size > MIN_CHUNK && expected_cost(size, per_pr) > spendable {
         size -= 1;
     }
@@ -93,6 +104,20 @@ pub fn next_ceiling(ceiling: Option<i64>, used: i64, shrunk: bool) -> Option<i64
     } else {
         Some(c)
     }
+}
+
+/// The most ids per details request to start a repository's chunk with:
+/// after a chunk that had to cut them (timeouts, partial answers), the
+/// fewest it cut to; after a clean one, twice as many, back up to all a
+/// request can carry (a chunk grows them back itself after clean answers,
+/// so a start too small costs little and one too large costs timeouts).
+pub fn next_detail_ids(ceiling: Option<i64>, cut_to: Option<usize>) -> Option<i64> {
+    let most = crate::github::fetch::MAX_DETAIL_IDS as i64;
+    if let Some(n) = cut_to {
+        return Some((n as i64).clamp(1, most));
+    }
+    let grown = ceiling?.saturating_mul(2).min(most);
+    (grown < most).then_some(grown)
 }
 
 #[cfg(test)]
@@ -121,6 +146,22 @@ mod tests {
         }
     }
 
+    #[test]
+    fn detail_ids_shrink_at_once_and_grow_back_slowly() {
+        let cases = [
+            (None, None, None),
+            (None, Some(300), Some(300)),
+            (Some(300), Some(75), Some(75)),
+            (Some(100), None, Some(200)),
+            (Some(1), None, Some(2)),
+            (Some(300), None, None),
+            (None, Some(0), Some(1)),
+        ];
+        for (ceiling, shrunk_to, want) in cases {
+            assert_eq!(next_detail_ids(ceiling, shrunk_to), want, "{ceiling:?} {shrunk_to:?}");
+        }
+    }
+
     fn input(
         fixed: Option<i64>,
         ceiling: Option<i64>,
@@ -130,7 +171,7 @@ mod tests {
         budget: Option<(i64, i64)>,
     ) -> PlanInput {
         let budget = budget.map(|(remaining, limit)| Budget { limit, remaining, used: None, reset_at: None });
-        PlanInput { fixed_size: fixed, ceiling, prs_left: left, points_per_pr: per_pr, budget }
+        PlanInput { fixed_size: fixed, ceiling, prs_left: left, points_per_pr: per_pr, budget, across_windows: false }
     }
 
     #[test]
@@ -159,6 +200,15 @@ mod tests {
             // nonsense measurements fall back to the default
             (input(None, None, None, Some(f64::NAN), None), Fetch { size: 50, expected_cost: 3 }),
             (input(None, None, None, Some(-1.0), None), Fetch { size: 50, expected_cost: 3 }),
+            // a chunk bigger than any window: no need to fit, only to begin
+            (
+                PlanInput { across_windows: true, ..input(None, Some(5), None, Some(1.6), Some((3, 5))) },
+                Fetch { size: 5, expected_cost: 8 },
+            ),
+            (
+                PlanInput { across_windows: true, ..input(None, Some(5), None, Some(1.6), Some((0, 5))) },
+                WaitForReset { expected_cost: 1, remaining: 0 },
+            ),
         ];
         for (i, (given, want)) in cases.iter().enumerate() {
             assert_eq!(&plan_chunk(given), want, "case {i}: {given:?}");

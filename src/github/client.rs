@@ -1,44 +1,25 @@
 //! One GraphQL POST, classified: every failure becomes a `GithubError` of the
 //! right kind, and every answer carries the rate-limit numbers GitHub sent.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use graphql_client::QueryBody;
-use reqwest::header::{HeaderMap, ACCEPT, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use tokio::time::Instant;
 
+pub use super::answer::Reply;
+use super::answer::{budget_from_headers, parse, status_error, transport_error};
 use super::error::GithubError;
-use super::pacing::Pacer;
+use super::pacing::{Pacer, Turn};
 use super::retry::{next_step, Next, RetryPolicy};
-use super::wire::{ApiError, Envelope};
+use super::wire::Costed;
 use crate::budget::Budget;
 use crate::report::{NoticeLevel, Notifier};
-use crate::text::one_line;
-
-/// The budget in GitHub's `x-ratelimit-*` headers, when it sent them.
-fn budget_from_headers(h: &HeaderMap) -> Option<Budget> {
-    let num = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
-    Some(Budget {
-        limit: num("x-ratelimit-limit")?,
-        remaining: num("x-ratelimit-remaining")?,
-        used: num("x-ratelimit-used"),
-        reset_at: num("x-ratelimit-reset").and_then(|s| Utc.timestamp_opt(s, 0).single()),
-    })
-}
-
-/// A successful HTTP exchange: data (possibly partial) and any `errors[]`.
-#[derive(Debug)]
-pub struct Reply<T> {
-    pub data: Option<T>,
-    pub errors: Vec<ApiError>,
-    /// The budget from the headers (the body's `rateLimit` is the caller's).
-    pub budget: Option<Budget>,
-}
 
 pub struct GithubClient {
     http: reqwest::Client,
@@ -46,6 +27,10 @@ pub struct GithubClient {
     token: String,
     /// Every request sent, answered or not: what a chunk's `api_calls_made` counts.
     sent: AtomicU32,
+    /// Points spent by every answered request (`points_spent`).
+    spent: AtomicI64,
+    /// `wait_across_resets`.
+    across_resets: AtomicBool,
     /// Failures in a row across requests: the backoff keeps growing while
     /// GitHub keeps failing, even when the caller retries with a smaller query.
     failures: AtomicU32,
@@ -64,11 +49,22 @@ pub struct ClientSettings {
     pub retry: RetryPolicy,
     /// No retry is scheduled to end after this (the run's time budget).
     pub deadline: Option<Instant>,
+    /// This process's share of GitHub's secondary limit of points per
+    /// minute (2,000 for the token, divided among the runners that share it).
+    pub points_per_minute: u32,
+    /// Other runners use the same token (`--runners-per-token` above 1).
+    pub shared_token: bool,
 }
 
 impl Default for ClientSettings {
     fn default() -> ClientSettings {
-        ClientSettings { request_interval: Duration::from_millis(250), retry: RetryPolicy::default(), deadline: None }
+        ClientSettings {
+            request_interval: Duration::from_millis(250),
+            retry: RetryPolicy::default(),
+            deadline: None,
+            points_per_minute: POINTS_PER_MINUTE,
+            shared_token: false,
+        }
     }
 }
 
@@ -78,6 +74,9 @@ impl std::fmt::Debug for GithubClient {
         f.debug_struct("GithubClient").field("url", &self.url).field("token", &"<redacted>").finish()
     }
 }
+
+/// GitHub's secondary limit on GraphQL points per minute, for one token.
+pub const POINTS_PER_MINUTE: u32 = 2_000;
 
 /// GitHub kills queries after 10 s; anything much slower is a dead connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -95,8 +94,10 @@ impl GithubClient {
             url: url.to_string(),
             token: token.to_string(),
             sent: AtomicU32::new(0),
+            spent: AtomicI64::new(0),
+            across_resets: AtomicBool::new(false),
             failures: AtomicU32::new(0),
-            pacer: Pacer::new(settings.request_interval),
+            pacer: Pacer::new(settings.request_interval, settings.points_per_minute, settings.shared_token),
             settings,
             notify: Box::new(|_, _| {}),
             rest_url: rest_url_for(url),
@@ -157,40 +158,83 @@ impl GithubClient {
     /// later. A primary rate limit (in `errors[]` or already known to be
     /// spent) is `Err(RateLimited)`; other `errors[]` are left to the caller,
     /// who knows which of them (a deleted node, say) are harmless.
-    pub async fn query<V: Serialize, T: DeserializeOwned>(&self, body: &QueryBody<V>) -> Result<Reply<T>, GithubError> {
-        self.query_with(body, false).await
+    pub async fn query<V: Serialize, T: DeserializeOwned + Costed>(
+        &self,
+        body: &QueryBody<V>,
+    ) -> Result<Reply<T>, GithubError> {
+        self.query_with(body, false, &|_: &Reply<T>| Ok(())).await
     }
 
     /// Like `query`, but a timeout or a too-large query comes back to the
     /// caller (after the backoff is set) so that it can ask for less.
-    pub async fn query_or_shrink<V: Serialize, T: DeserializeOwned>(
+    pub async fn query_or_shrink<V: Serialize, T: DeserializeOwned + Costed>(
         &self,
         body: &QueryBody<V>,
     ) -> Result<Reply<T>, GithubError> {
-        self.query_with(body, true).await
+        self.query_with(body, true, &|_: &Reply<T>| Ok(())).await
     }
 
-    async fn query_with<V: Serialize, T: DeserializeOwned>(
+    /// Like `query` (`can_shrink`: `query_or_shrink`), with `check` judging
+    /// an answer that came back: what it refuses (a partial answer the caller
+    /// cannot repair) is retried, or handed back to shrink, like any failure.
+    pub async fn query_checked<V: Serialize, T: DeserializeOwned + Costed>(
         &self,
         body: &QueryBody<V>,
         can_shrink: bool,
+        check: &(dyn Fn(&Reply<T>) -> Result<(), GithubError> + Sync),
+    ) -> Result<Reply<T>, GithubError> {
+        self.query_with(body, can_shrink, check).await
+    }
+
+    async fn query_with<V: Serialize, T: DeserializeOwned + Costed>(
+        &self,
+        body: &QueryBody<V>,
+        can_shrink: bool,
+        check: &(dyn Fn(&Reply<T>) -> Result<(), GithubError> + Sync),
     ) -> Result<Reply<T>, GithubError> {
         let mut retries = 0;
         loop {
             let mut turn = self.pacer.wait_turn().await;
             if let Some(reset_at) = turn.exhausted_until(Utc::now()) {
-                return Err(GithubError::RateLimited { reset_at: Some(reset_at) });
+                match self.reset_wait(Some(reset_at)) {
+                    Some(wait) => {
+                        turn.hold_off(wait);
+                        continue;
+                    }
+                    None => return Err(GithubError::RateLimited { reset_at: Some(reset_at) }),
+                }
             }
             let (budget, result) = self.send(body).await;
-            let cost = budget.and_then(|b| turn.record(b));
+            // The drop in `remaining` since the last answer of the window.
+            let drop = budget.and_then(|b| turn.record(b));
             let error = match result {
                 Ok(reply) => {
-                    self.failures.store(0, Ordering::Relaxed);
+                    let cost = reply.data.as_ref().and_then(Costed::cost).or(drop);
+                    self.charge(&mut turn, cost).await;
                     self.detail(body.operation_name, cost, reply.budget);
-                    return Ok(reply);
+                    match check(&reply) {
+                        Ok(()) => {
+                            self.failures.store(0, Ordering::Relaxed);
+                            return Ok(reply);
+                        }
+                        Err(e) => e,
+                    }
                 }
-                Err(e) => e,
+                Err(e) => {
+                    // GitHub charges what it ran, timeouts included; with no
+                    // earlier answer in the window to measure the drop
+                    // against, a query that ran is taken to have cost the least a query costs.
+                    let ran = matches!(e, GithubError::Timeout(_) | GithubError::ServerError(_));
+                    self.charge(&mut turn, drop.or(ran.then_some(1))).await;
+                    e
+                }
             };
+            if let GithubError::RateLimited { reset_at } = &error {
+                if let Some(wait) = self.reset_wait(*reset_at) {
+                    turn.hold_off(wait);
+                    continue;
+                }
+            }
             let failures = self.failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
             let time_left = self.settings.deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match next_step(&self.settings.retry, &error, failures, retries, rand::random(), time_left) {
@@ -207,6 +251,50 @@ impl GithubClient {
                 Next::GiveUp => return Err(error),
             }
         }
+    }
+
+    /// Lets requests wait for the primary limit's reset and go on, rather than
+    /// fail: for a chunk that cannot fit in one window. Without it, a reset
+    /// is waited for only when it comes inside the run's time budget.
+    pub fn wait_across_resets(&self, on: bool) {
+        self.across_resets.store(on, Ordering::Relaxed);
+    }
+
+    /// How long to wait for the primary limit's reset before going on, when
+    /// waiting is allowed: a chunk cut off mid-way keeps what it fetched.
+    fn reset_wait(&self, reset_at: Option<DateTime<Utc>>) -> Option<Duration> {
+        // GitHub's reset is a whole second; a little more, so the window has turned.
+        let wait = (reset_at? - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(500);
+        let in_budget = self.settings.deadline.is_some_and(|d| Instant::now() + wait < d);
+        if !(in_budget || self.across_resets.load(Ordering::Relaxed)) {
+            return None;
+        }
+        let until = reset_at?.format("%H:%M:%S UTC");
+        (self.notify)(
+            NoticeLevel::Warning,
+            &format!(
+                "GitHub's rate limit is spent: waiting {wait:.1?} for the reset at {until}, then the chunk goes on"
+            ),
+        );
+        Some(wait)
+    }
+
+    /// Counts what a request cost, and holds the pacing's points to it.
+    async fn charge(&self, turn: &mut Turn, cost: Option<i64>) {
+        let Some(cost) = cost.filter(|c| *c > 0) else { return };
+        self.spent.fetch_add(cost, Ordering::Relaxed);
+        self.pacer.settle(turn, cost).await;
+    }
+
+    /// The budget as GitHub's last answer stated it.
+    pub fn budget_seen(&self) -> Option<Budget> {
+        self.pacer.budget_seen()
+    }
+
+    /// Points this client's requests cost so far, failed ones included
+    /// (from `rateLimit.cost`, or the drop in the budget when no body said).
+    pub fn points_spent(&self) -> i64 {
+        self.spent.load(Ordering::Relaxed)
     }
 
     fn detail(&self, operation: &str, cost: Option<i64>, budget: Option<Budget>) {
@@ -255,63 +343,5 @@ pub fn rest_url_for(graphql_url: &str) -> String {
         format!("{base}/v3")
     } else {
         base.to_string()
-    }
-}
-
-fn parse<T: DeserializeOwned>(bytes: &[u8], budget: Option<Budget>) -> Result<Reply<T>, GithubError> {
-    let reset_at = budget.and_then(|b| b.reset_at);
-    let envelope: Envelope<T> = serde_json::from_slice(bytes)
-        .map_err(|e| GithubError::ServerError(format!("unreadable answer ({} bytes): {e}", bytes.len())))?;
-    if envelope.errors.iter().any(|e| matches!(e.kind.as_deref(), Some("RATE_LIMITED" | "RATE_LIMIT"))) {
-        return Err(GithubError::RateLimited { reset_at });
-    }
-    // No data at all: the whole query failed (a timeout, too many nodes), so
-    // the error is the answer, and the retry policy gets to see it.
-    if envelope.data.is_none() {
-        if let Some(e) = GithubError::from_api_errors(&envelope.errors, reset_at) {
-            return Err(e);
-        }
-    }
-    Ok(Reply { data: envelope.data, errors: envelope.errors, budget })
-}
-
-fn transport_error(e: reqwest::Error) -> GithubError {
-    // reqwest's messages name the URL, never the headers, so the token stays out.
-    let text = one_line(&e.to_string());
-    if e.is_timeout() {
-        GithubError::Timeout(text)
-    } else if e.is_connect() {
-        GithubError::Unreachable(text)
-    } else if e.is_body() || e.is_decode() || e.is_request() {
-        GithubError::ServerError(text)
-    } else {
-        GithubError::Other(text)
-    }
-}
-
-fn status_error(status: u16, headers: &HeaderMap, budget: Option<Budget>, body: &[u8]) -> GithubError {
-    let text = String::from_utf8_lossy(body);
-    let message = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
-        .unwrap_or_else(|| format!("HTTP {status}"));
-    let retry_after = headers
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    match status {
-        401 => GithubError::BadCredentials,
-        403 | 429 if text.to_lowercase().contains("secondary rate limit") || retry_after.is_some() => {
-            GithubError::SecondaryLimit { retry_after, message: one_line(&message) }
-        }
-        403 | 429 if budget.is_some_and(|b| b.remaining == 0) => {
-            GithubError::RateLimited { reset_at: budget.and_then(|b| b.reset_at) }
-        }
-        403 => GithubError::Forbidden(one_line(&message)),
-        404 => GithubError::NotFound(one_line(&message)),
-        502 | 504 => GithubError::Timeout(format!("HTTP {status}")),
-        500..=599 => GithubError::ServerError(format!("HTTP {status}")),
-        _ => GithubError::Other(format!("HTTP {status}: {}", one_line(&message))),
     }
 }

@@ -43,6 +43,12 @@ pub enum GithubError {
     #[error("GitHub rejected the App credentials: check the app id, private key and installation id")]
     AppRejected,
 
+    /// GitHub stopped the query at its resource limits (`RESOURCE_LIMITS_EXCEEDED`,
+    /// HTTP 200 with nulls) where the caller could not ask again for the
+    /// failed part alone: like a timeout, a smaller request is the remedy.
+    #[error("GitHub answered only in part (resource limits exceeded): {0}")]
+    ResourceLimits(String),
+
     /// The query asked for too many nodes (`MAX_NODE_LIMIT_EXCEEDED`).
     #[error("GitHub refused the query as too large: {0}")]
     TooLarge(String),
@@ -53,6 +59,11 @@ pub enum GithubError {
     #[error("GitHub error: {0}")]
     Other(String),
 }
+
+/// The names GitHub has given the primary limit's error: `RATE_LIMITED` (the
+/// documented `type`), `RATE_LIMIT` (the newer `type`), `graphql_rate_limit`
+/// (the newer `code`), `RATE_LIMIT_EXCEEDED` (seen in `extensions.code`).
+pub const RATE_LIMIT_NAMES: &[&str] = &["RATE_LIMITED", "RATE_LIMIT", "graphql_rate_limit", "RATE_LIMIT_EXCEEDED"];
 
 fn until(reset_at: &Option<DateTime<Utc>>) -> String {
     reset_at.map(|t| format!(" until {}", t.format("%Y-%m-%d %H:%M:%S UTC"))).unwrap_or_default()
@@ -67,25 +78,42 @@ impl GithubError {
                 | GithubError::ServerError(_)
                 | GithubError::SecondaryLimit { .. }
                 | GithubError::Unreachable(_)
+                | GithubError::ResourceLimits(_)
         )
     }
 
     /// Whether a smaller query is the remedy (fewer PRs, fewer ids).
     pub fn asks_for_less(&self) -> bool {
-        matches!(self, GithubError::Timeout(_) | GithubError::TooLarge(_))
+        matches!(self, GithubError::Timeout(_) | GithubError::TooLarge(_) | GithubError::ResourceLimits(_))
     }
 
-    /// Classifies `errors[]` of an HTTP 200 answer by their `type`.
+    /// Classifies `errors[]` of an HTTP 200 answer: by their names first
+    /// (`type`, `code`, `extensions.code`, in any of the spellings GitHub has
+    /// sent), and only then by the message text.
     pub fn from_api_errors(errors: &[super::wire::ApiError], reset_at: Option<DateTime<Utc>>) -> Option<GithubError> {
-        let first = errors.first()?;
+        errors.first()?;
         let message = one_line(&errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "));
-        Some(match first.kind.as_deref().unwrap_or("") {
-            "RATE_LIMITED" | "RATE_LIMIT" => GithubError::RateLimited { reset_at },
-            "NOT_FOUND" => GithubError::NotFound(message),
-            "FORBIDDEN" => GithubError::Forbidden(message),
-            "MAX_NODE_LIMIT_EXCEEDED" => GithubError::TooLarge(message),
-            _ if message.contains("Something went wrong while executing your query") => GithubError::Timeout(message),
-            _ => GithubError::Other(message),
+        let named =
+            |names: &[&str]| errors.iter().any(|e| e.names().any(|n| names.iter().any(|m| n.eq_ignore_ascii_case(m))));
+        let text = message.to_lowercase();
+        Some(if named(RATE_LIMIT_NAMES) {
+            GithubError::RateLimited { reset_at }
+        } else if named(&["RESOURCE_LIMITS_EXCEEDED"]) {
+            GithubError::ResourceLimits(message)
+        } else if named(&["MAX_NODE_LIMIT_EXCEEDED"]) {
+            GithubError::TooLarge(message)
+        } else if named(&["NOT_FOUND"]) {
+            GithubError::NotFound(message)
+        } else if named(&["FORBIDDEN"]) {
+            GithubError::Forbidden(message)
+        } else if text.contains("secondary rate limit") {
+            GithubError::SecondaryLimit { retry_after: None, message }
+        } else if text.contains("api rate limit exceeded") || text.contains("rate limit exceeded") {
+            GithubError::RateLimited { reset_at }
+        } else if text.contains("something went wrong while executing your query") {
+            GithubError::Timeout(message)
+        } else {
+            GithubError::Other(message)
         })
     }
 }

@@ -7,7 +7,13 @@
 //! reviews in one `PullRequestDetails` request (`nodes(ids:)` is a list, not a
 //! connection, so it multiplies nothing). PRs with more reviews or comments
 //! than the page held are refetched 100 at a time in the same request, and a
-//! connection longer than 100 is followed with its cursor to the end.
+//! connection longer than 100 is followed with its cursor to the end
+//! (`details`).
+//!
+//! A request GitHub times out on, or answers only in part (`partial`), is
+//! asked again smaller: the page down to a single PR, the `nodes(ids:)`
+//! request down to a single id. The sizes that worked are handed back so the
+//! planner remembers them for the repository.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,13 +21,11 @@ use graphql_client::GraphQLQuery;
 
 use super::client::{GithubClient, Reply};
 use super::error::GithubError;
-use super::follow::{resume, tail_nodes, Continuation};
+use super::follow::{resume, Continuation};
 use super::model::{self, PullRequest};
-use super::queries::{
-    issue_comments_page, pull_request_details, pull_request_page, review_comments_page, reviews_page,
-    IssueCommentsPage, PullRequestDetails, PullRequestPage, ReviewCommentsPage, ReviewsPage,
-};
-use super::wire::{self, ApiError, Connection, NodeData};
+use super::partial;
+use super::queries::{pull_request_page, PullRequestPage};
+use super::wire::{self, ApiError, Connection};
 use crate::budget::Budget;
 
 /// Reviews and issue comments asked for inline with each PR. They add nodes
@@ -29,11 +33,11 @@ use crate::budget::Budget;
 pub const INLINE_REVIEWS: i64 = 30;
 pub const INLINE_COMMENTS: i64 = 40;
 /// Ids per `nodes(ids:)` list, GitHub's maximum.
-const IDS_PER_LIST: usize = 100;
+pub(super) const IDS_PER_LIST: usize = 100;
 /// The `nodes(ids:)` lists in one `PullRequestDetails` request.
-const DETAIL_LISTS: usize = 6;
-/// The smallest page asked for after timeouts (the contract's smallest chunk).
-pub const MIN_PAGE: i64 = 5;
+pub(super) const DETAIL_LISTS: usize = 6;
+/// The most ids one `PullRequestDetails` request carries.
+pub const MAX_DETAIL_IDS: usize = DETAIL_LISTS * IDS_PER_LIST;
 /// A chunk that needs more requests than this is not converging (a cursor
 /// that does not advance): fail it rather than spend the budget.
 const MAX_REQUESTS_PER_CHUNK: u32 = 2_000;
@@ -44,6 +48,11 @@ pub struct PageRequest<'a> {
     pub name: &'a str,
     pub after: Option<&'a str>,
     pub size: i64,
+    /// The number of the PR before `after`, to name the next one in errors.
+    pub after_number: Option<i32>,
+    /// Ids per `PullRequestDetails` request known to work for the
+    /// repository (all it can carry when none is known).
+    pub detail_ids: Option<usize>,
 }
 
 /// A page of PRs with everything that hangs off them, and what it cost.
@@ -54,6 +63,7 @@ pub struct FetchedPage {
     pub end_cursor: Option<String>,
     pub total_count: i64,
     pub requests: u32,
+    /// Points the fetch cost, failed and partial answers included.
     pub points: i64,
     /// The budget after the last request, from `rateLimit` or the headers.
     pub budget: Option<Budget>,
@@ -63,10 +73,13 @@ pub struct FetchedPage {
     pub size: i64,
     /// Whether timeouts made the page smaller than asked.
     pub shrunk: bool,
+    /// Ids per details request at the end, when timeouts or partial answers
+    /// made it smaller than it began.
+    pub detail_ids: Option<usize>,
 }
 
 impl FetchedPage {
-    fn count(&mut self, headers: Option<Budget>, body: Option<&wire::RateLimit>) {
+    pub(super) fn count(&mut self, headers: Option<Budget>, body: Option<&wire::RateLimit>) {
         self.requests += 1;
         self.budget = headers;
         if let Some(r) = body {
@@ -78,19 +91,30 @@ impl FetchedPage {
 }
 
 #[derive(Default)]
-struct Assembly {
-    page: FetchedPage,
-    pr_index: HashMap<String, usize>,
-    review_pr: HashMap<String, usize>,
+pub(super) struct Assembly {
+    pub(super) page: FetchedPage,
+    pub(super) pr_index: HashMap<String, usize>,
+    pub(super) review_pr: HashMap<String, usize>,
     seen_reviews: HashSet<i64>,
     seen_comments: HashSet<i64>,
-    reviews_of: Vec<String>,
-    comments_of: Vec<String>,
-    review_comments_of: Vec<String>,
-    continuations: Vec<Continuation>,
+    pub(super) reviews_of: Vec<String>,
+    pub(super) comments_of: Vec<String>,
+    pub(super) review_comments_of: Vec<String>,
+    pub(super) continuations: Vec<Continuation>,
     /// Ids in one `PullRequestDetails` request, over all its lists; halved
-    /// when GitHub times out on one.
-    ids_per_request: usize,
+    /// when GitHub times out on one or answers it in part.
+    pub(super) ids_per_request: usize,
+    /// Where `ids_per_request` began, and grows back to after clean answers:
+    /// a timeout that was load, not size, should not slow the whole chunk.
+    pub(super) ids_ceiling: usize,
+    /// The fewest ids a request was cut to, when one was.
+    pub(super) ids_cut_to: Option<usize>,
+    /// How many ids the last request that timed out carried.
+    pub(super) last_cut_from: Option<usize>,
+    /// Details answers in a row that came back whole.
+    pub(super) clean_in_a_row: u32,
+    /// Partial answers per id: an id that keeps failing alone fails the chunk.
+    pub(super) strikes: HashMap<String, u32>,
 }
 
 fn page_query(req: &PageRequest<'_>, size: i64) -> graphql_client::QueryBody<pull_request_page::Variables> {
@@ -105,24 +129,15 @@ fn page_query(req: &PageRequest<'_>, size: i64) -> graphql_client::QueryBody<pul
 }
 
 pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<FetchedPage, GithubError> {
-    // A page GitHub times out on is asked again at half the size, down to
-    // MIN_PAGE; from there on the client retries it as it is.
-    let mut size = req.size.max(MIN_PAGE);
-    let reply: Reply<wire::PageData> = loop {
-        let body = page_query(req, size);
-        if size <= MIN_PAGE {
-            break client.query(&body).await?;
-        }
-        match client.query_or_shrink(&body).await {
-            Err(e) if e.asks_for_less() => size = (size / 2).max(MIN_PAGE),
-            other => break other?,
-        }
-    };
-    let mut asm = Assembly { ids_per_request: DETAIL_LISTS * IDS_PER_LIST, ..Assembly::default() };
+    let spent_before = client.points_spent();
+    let (reply, size) = ask_page(client, req).await?;
+    let first_ids = req.detail_ids.unwrap_or(MAX_DETAIL_IDS).clamp(1, MAX_DETAIL_IDS);
+    let mut asm = Assembly { ids_per_request: first_ids, ids_ceiling: first_ids, ..Assembly::default() };
     asm.page.size = size;
     asm.page.shrunk = size < req.size;
     let data = reply.data.as_ref();
     asm.page.count(reply.budget, data.and_then(|d| d.rate_limit.as_ref()));
+    let holes = partial::page_holes(&reply.errors).unwrap_or_default();
     let Some(connection) = reply.data.and_then(|d| d.repository).map(|r| r.pull_requests) else {
         return Err(GithubError::from_api_errors(&reply.errors, reply.budget.and_then(|b| b.reset_at))
             .unwrap_or_else(|| GithubError::NotFound(format!("repository {}/{}", req.owner, req.name))));
@@ -131,16 +146,22 @@ pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<
     asm.page.has_next_page = connection.page_info.has_next_page;
     asm.page.end_cursor = connection.page_info.end_cursor;
     asm.page.total_count = connection.total_count;
-    for mut wire_pr in connection.nodes.into_iter().flatten() {
+    for (at, wire_pr) in connection.nodes.into_iter().enumerate() {
+        let Some(mut wire_pr) = wire_pr else { continue };
         let pr = model::pull_request(&mut wire_pr)?;
         let idx = asm.page.prs.len();
         asm.pr_index.insert(pr.node_id.clone(), idx);
         asm.page.prs.push(pr);
-        if let Some(reviews) = wire_pr.reviews {
-            if reviews.page_info.has_next_page {
-                asm.reviews_of.push(wire_pr.id.clone());
+        match wire_pr.reviews {
+            // Nulled by a partial answer: fetched again alone, from the start.
+            _ if holes.contains(&at) => asm.reviews_of.push(wire_pr.id.clone()),
+            None => asm.reviews_of.push(wire_pr.id.clone()),
+            Some(reviews) => {
+                if reviews.page_info.has_next_page {
+                    asm.reviews_of.push(wire_pr.id.clone());
+                }
+                asm.add_reviews(idx, reviews, None, Vec::new())?;
             }
-            asm.add_reviews(idx, reviews, None, Vec::new())?;
         }
         if wire_pr.comments.page_info.has_next_page {
             asm.comments_of.push(wire_pr.id.clone());
@@ -159,26 +180,83 @@ pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<
             asm.fetch_details(client).await?;
         }
     }
+    // What the chunk ended with, when it had to cut: the size that worked.
+    asm.page.detail_ids = asm.ids_cut_to.map(|_| asm.ids_per_request).filter(|n| *n < first_ids);
+    asm.page.points = client.points_spent() - spent_before;
     Ok(asm.page)
 }
 
+/// The page itself. One GitHub times out on, or answers in part where the
+/// hole cannot be filled alone, is asked again at half the size, down to a
+/// single PR; from there the client retries it, and a PR whose request keeps
+/// failing alone is named in the error.
+async fn ask_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<(Reply<wire::PageData>, i64), GithubError> {
+    let repairable = |reply: &Reply<wire::PageData>| {
+        let prs = reply.data.as_ref().and_then(|d| d.repository.as_ref()).map(|r| &r.pull_requests.nodes);
+        match partial::page_holes(&reply.errors) {
+            // A PR nulled without a partial-answer error to say so is no
+            // more complete than one with it.
+            Some(_) if prs.is_none_or(|nodes| nodes.iter().all(Option::is_some)) => Ok(()),
+            _ if partial::any(&reply.errors) || prs.is_some() => {
+                Err(GithubError::ResourceLimits(crate::text::one_line(&partial_message(&reply.errors))))
+            }
+            // No repository and no partial answer: not found, or forbidden.
+            _ => Ok(()),
+        }
+    };
+    let mut size = req.size.max(1);
+    loop {
+        let body = page_query(req, size);
+        if size <= 1 {
+            let after = req.after_number.map_or_else(|| "the first PR".to_string(), |n| format!("the PR after #{n}"));
+            return match client.query_checked(&body, false, &repairable).await {
+                Ok(reply) => Ok((reply, size)),
+                Err(e) if e.asks_for_less() => {
+                    Err(GithubError::Other(format!("{after}, asked alone, still failed: {e}")))
+                }
+                Err(e) => Err(e),
+            };
+        }
+        match client.query_checked(&body, true, &repairable).await {
+            Err(e) if e.asks_for_less() => size = (size / 2).max(1),
+            other => return other.map(|reply| (reply, size)),
+        }
+    }
+}
+
+/// The messages of the partial-answer errors, with where each struck.
+pub(super) fn partial_message(errors: &[ApiError]) -> String {
+    let parts: Vec<String> = errors
+        .iter()
+        .filter(|e| e.is_resource_limit())
+        .map(|e| {
+            let path: Vec<String> =
+                e.path.iter().map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string)).collect();
+            format!("{} (at {})", e.message, path.join("."))
+        })
+        .collect();
+    parts.join("; ")
+}
+
 /// Errors that come with usable data: a node deleted since the page was
-/// read is gone for good and is skipped; anything else fails the chunk.
-fn fail_on_errors(errors: &[ApiError]) -> Result<(), GithubError> {
-    let serious: Vec<ApiError> = errors.iter().filter(|e| e.kind.as_deref() != Some("NOT_FOUND")).cloned().collect();
+/// read is gone for good and is skipped, and partial answers were dealt
+/// with by the caller; anything else fails the chunk.
+pub(super) fn fail_on_errors(errors: &[ApiError]) -> Result<(), GithubError> {
+    let serious: Vec<ApiError> =
+        errors.iter().filter(|e| e.kind.as_deref() != Some("NOT_FOUND") && !e.is_resource_limit()).cloned().collect();
     match GithubError::from_api_errors(&serious, None) {
         Some(e) => Err(e),
         None => Ok(()),
     }
 }
 
-fn take_ids(list: &mut Vec<String>, n: usize) -> Vec<String> {
+pub(super) fn take_ids(list: &mut Vec<String>, n: usize) -> Vec<String> {
     let n = n.min(list.len());
     list.drain(..n).collect()
 }
 
 impl Assembly {
-    fn has_work(&self) -> bool {
+    pub(super) fn has_work(&self) -> bool {
         !(self.reviews_of.is_empty()
             && self.comments_of.is_empty()
             && self.review_comments_of.is_empty()
@@ -189,7 +267,7 @@ impl Assembly {
     /// items before it; the connection is then followed to its end. `None`
     /// for the page's inline window, which `reviews_of` restarts instead.
     /// `tail`: the connection's last items, fetched alongside.
-    fn add_reviews(
+    pub(super) fn add_reviews(
         &mut self,
         pr: usize,
         conn: Connection<wire::Review>,
@@ -212,7 +290,7 @@ impl Assembly {
         Ok(())
     }
 
-    fn add_issue_comments(
+    pub(super) fn add_issue_comments(
         &mut self,
         pr: usize,
         conn: Connection<wire::IssueComment>,
@@ -233,7 +311,7 @@ impl Assembly {
         Ok(())
     }
 
-    fn add_review_comments(
+    pub(super) fn add_review_comments(
         &mut self,
         review: &str,
         conn: Connection<wire::ReviewComment>,
@@ -252,120 +330,5 @@ impl Assembly {
             self.continuations.push(Continuation::ReviewComments { review: review.to_string(), after, got });
         }
         Ok(())
-    }
-
-    /// One request for everything that can be asked by id alone.
-    async fn fetch_details(&mut self, client: &GithubClient) -> Result<(), GithubError> {
-        let mut room = self.ids_per_request;
-        let mut take = |list: &mut Vec<String>| {
-            let ids = take_ids(list, IDS_PER_LIST.min(room));
-            room -= ids.len();
-            ids
-        };
-        let vars = pull_request_details::Variables {
-            reviews_of: take(&mut self.reviews_of),
-            comments_of: take(&mut self.comments_of),
-            review_comments_a: take(&mut self.review_comments_of),
-            review_comments_b: take(&mut self.review_comments_of),
-            review_comments_c: take(&mut self.review_comments_of),
-            review_comments_d: take(&mut self.review_comments_of),
-        };
-        let sent_ids = self.ids_per_request - room;
-        let body = PullRequestDetails::build_query(vars);
-        let sent = if sent_ids > 1 { client.query_or_shrink(&body).await } else { client.query(&body).await };
-        let reply: Reply<wire::DetailsData> = match sent {
-            Err(e) if e.asks_for_less() => {
-                // Put the ids back, in order, and ask for half as many at a time.
-                let v = body.variables;
-                let review_comments =
-                    [v.review_comments_a, v.review_comments_b, v.review_comments_c, v.review_comments_d].concat();
-                self.reviews_of.splice(0..0, v.reviews_of);
-                self.comments_of.splice(0..0, v.comments_of);
-                self.review_comments_of.splice(0..0, review_comments);
-                self.ids_per_request = (sent_ids / 2).max(1);
-                return Ok(());
-            }
-            other => other?,
-        };
-        let Some(data) = reply.data else {
-            return Err(GithubError::from_api_errors(&reply.errors, reply.budget.and_then(|b| b.reset_at))
-                .unwrap_or_else(|| GithubError::ServerError("an answer without data".into())));
-        };
-        self.page.count(reply.budget, data.rate_limit.as_ref());
-        fail_on_errors(&reply.errors)?;
-        for item in data.reviews_of.into_iter().flatten() {
-            if let (Some(id), Some(conn)) = (item.id, item.reviews) {
-                if let Some(&pr) = self.pr_index.get(&id) {
-                    self.add_reviews(pr, conn, Some(0), Vec::new())?;
-                }
-            }
-        }
-        for item in data.comments_of.into_iter().flatten() {
-            if let (Some(id), Some(conn)) = (item.id, item.comments) {
-                if let Some(&pr) = self.pr_index.get(&id) {
-                    self.add_issue_comments(pr, conn, Some(0), Vec::new())?;
-                }
-            }
-        }
-        let lists = [data.review_comments_a, data.review_comments_b, data.review_comments_c, data.review_comments_d];
-        for item in lists.into_iter().flatten().flatten() {
-            if let (Some(id), Some(conn)) = (item.id, item.comments) {
-                self.add_review_comments(&id, conn, 0, Vec::new())?;
-            }
-        }
-        Ok(())
-    }
-
-    /// One request for a connection past its first 100 items (and its last 100).
-    async fn follow_one(&mut self, client: &GithubClient) -> Result<(), GithubError> {
-        let Some(next) = self.continuations.pop() else { return Ok(()) };
-        match next {
-            Continuation::Reviews { pr, after, got } => {
-                let body = ReviewsPage::build_query(reviews_page::Variables { id: pr.clone(), after: Some(after) });
-                let node: Option<wire::ReviewsOfPr> = self.node_query(client, &body).await?;
-                if let (Some(node), Some(&idx)) = (node, self.pr_index.get(&pr)) {
-                    if let Some(conn) = node.reviews {
-                        self.add_reviews(idx, conn, Some(got), tail_nodes(node.tail))?;
-                    }
-                }
-            }
-            Continuation::IssueComments { pr, after, got } => {
-                let body = IssueCommentsPage::build_query(issue_comments_page::Variables {
-                    id: pr.clone(),
-                    after: Some(after),
-                });
-                let node: Option<wire::CommentsOfPr> = self.node_query(client, &body).await?;
-                if let (Some(node), Some(&idx)) = (node, self.pr_index.get(&pr)) {
-                    if let Some(conn) = node.comments {
-                        self.add_issue_comments(idx, conn, Some(got), tail_nodes(node.tail))?;
-                    }
-                }
-            }
-            Continuation::ReviewComments { review, after, got } => {
-                let body = ReviewCommentsPage::build_query(review_comments_page::Variables {
-                    id: review.clone(),
-                    after: Some(after),
-                });
-                let node: Option<wire::CommentsOfReview> = self.node_query(client, &body).await?;
-                if let Some(node) = node {
-                    if let Some(conn) = node.comments {
-                        self.add_review_comments(&review, conn, got, tail_nodes(node.tail))?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    async fn node_query<V: serde::Serialize, T: serde::de::DeserializeOwned>(
-        &mut self,
-        client: &GithubClient,
-        body: &graphql_client::QueryBody<V>,
-    ) -> Result<Option<T>, GithubError> {
-        let reply: Reply<NodeData<T>> = client.query(body).await?;
-        let rate_limit = reply.data.as_ref().and_then(|d| d.rate_limit.as_ref());
-        self.page.count(reply.budget, rate_limit);
-        fail_on_errors(&reply.errors)?;
-        Ok(reply.data.and_then(|d| d.node))
     }
 }

@@ -1,7 +1,9 @@
 //! Everything that talks to GitHub's GraphQL API.
 
+mod answer;
 pub mod app;
 pub mod client;
+mod details;
 pub mod error;
 pub mod fetch;
 mod follow;
@@ -9,6 +11,7 @@ pub mod issues;
 pub mod lookup;
 pub mod model;
 pub mod pacing;
+pub mod partial;
 pub mod queries;
 pub mod retry;
 pub mod wire;

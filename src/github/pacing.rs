@@ -1,6 +1,6 @@
 //! Keeps one process polite: one request in flight at a time, requests spaced
-//! by a configurable interval, never more than GitHub's 2,000 points a
-//! minute, and nothing at all before a wait GitHub asked for is over.
+//! by a configurable interval, never more than its share of GitHub's 2,000
+//! points a minute, and nothing at all before a wait GitHub asked for is over.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -12,16 +12,17 @@ use tokio::time::Instant;
 
 use crate::budget::Budget;
 
-/// GitHub's secondary limit is 2,000 points a minute. A burst of 200 on top of
-/// 1,800 a minute keeps every sliding minute at or under that.
-const POINTS_PER_MINUTE: u32 = 1_800;
-const POINTS_BURST: u32 = 200;
+/// Of a minute's points, the share that may come at once: 90% spread over
+/// the minute plus a burst of 10% keeps every sliding minute at or under the
+/// limit (GCRA: at most burst + rate x window in any window).
+const BURST_PERCENT: u32 = 10;
 
 pub struct Pacer {
     /// Held for the whole exchange: the one-request-in-flight rule.
     turn: Mutex<Turn>,
     spacing: Option<DefaultDirectRateLimiter>,
     points: DefaultDirectRateLimiter,
+    burst: u32,
 }
 
 #[derive(Debug, Default)]
@@ -32,6 +33,8 @@ pub struct Turn {
     last_cost: u32,
     /// The budget as the last answer's headers gave it.
     last_budget: Option<Budget>,
+    /// Points taken from the per-minute limiter for the request in flight.
+    charged: u32,
 }
 
 impl Turn {
@@ -61,13 +64,40 @@ impl Turn {
 }
 
 impl Pacer {
-    /// `interval`: the least time between two requests (zero: no spacing).
-    pub fn new(interval: Duration) -> Pacer {
+    /// `interval`: the least time between two requests (zero: no spacing);
+    /// `points_per_minute`: this process's share of the secondary limit;
+    /// `shared`: other processes spend the same token's points, so this one
+    /// starts as if it had just spent its burst (a runner that starts again
+    /// and again would otherwise bring a fresh burst each time).
+    pub fn new(interval: Duration, points_per_minute: u32, shared: bool) -> Pacer {
         let spacing = Quota::with_period(interval).map(RateLimiter::direct);
-        let per_minute = NonZeroU32::new(POINTS_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
-        let burst = NonZeroU32::new(POINTS_BURST).unwrap_or(NonZeroU32::MIN);
-        let points = RateLimiter::direct(Quota::per_minute(per_minute).allow_burst(burst));
-        Pacer { turn: Mutex::new(Turn::default()), spacing, points }
+        let burst = (points_per_minute * BURST_PERCENT / 100).max(1);
+        let rate = NonZeroU32::new(points_per_minute.saturating_sub(burst)).unwrap_or(NonZeroU32::MIN);
+        let burst_cells = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        let points = RateLimiter::direct(Quota::per_minute(rate).allow_burst(burst_cells));
+        if shared {
+            // Cannot fail: a new limiter holds its whole burst.
+            let _ = points.check_n(burst_cells);
+        }
+        Pacer { turn: Mutex::new(Turn::default()), spacing, points, burst }
+    }
+
+    /// The budget the last answer's headers stated (none while a request is in flight).
+    pub fn budget_seen(&self) -> Option<Budget> {
+        self.turn.try_lock().ok().and_then(|t| t.last_budget)
+    }
+
+    /// After the answer: a request that cost more than was taken for it
+    /// takes the rest before the next one may go.
+    pub async fn settle(&self, turn: &mut Turn, cost: i64) {
+        let cost = u32::try_from(cost.max(1)).unwrap_or(u32::MAX);
+        turn.last_cost = cost;
+        let extra = cost.saturating_sub(turn.charged).min(self.burst);
+        turn.charged = turn.charged.saturating_add(extra);
+        if let Some(n) = NonZeroU32::new(extra) {
+            // Cannot fail: `n` is within the burst.
+            let _ = self.points.until_n_ready(n).await;
+        }
     }
 
     /// Waits until a request may go out, and returns the turn: the caller
@@ -80,11 +110,13 @@ impl Pacer {
         if let Some(spacing) = &self.spacing {
             spacing.until_ready().await;
         }
-        let expected = turn.last_cost.clamp(1, POINTS_BURST);
+        let mut turn = turn;
+        let expected = turn.last_cost.clamp(1, self.burst);
         if let Some(n) = NonZeroU32::new(expected) {
             // Cannot fail: `n` is within the burst.
             let _ = self.points.until_n_ready(n).await;
         }
+        turn.charged = expected;
         turn
     }
 }
@@ -95,7 +127,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hold_off_delays_the_next_turn() {
-        let pacer = Pacer::new(Duration::ZERO);
+        let pacer = Pacer::new(Duration::ZERO, 2_000, false);
         pacer.wait_turn().await.hold_off(Duration::from_millis(150));
         let start = Instant::now();
         drop(pacer.wait_turn().await);
@@ -127,7 +159,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_are_spaced() {
-        let pacer = Pacer::new(Duration::from_millis(100));
+        let pacer = Pacer::new(Duration::from_millis(100), 2_000, false);
         let start = Instant::now();
         for _ in 0..3 {
             drop(pacer.wait_turn().await);

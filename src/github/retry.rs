@@ -5,9 +5,11 @@
 //! - Secondary limit: wait `retry-after` (a minute when GitHub gives none),
 //!   plus an exponentially growing, jittered extra, so that a crowd of
 //!   clients told the same `retry-after` do not return in one burst.
-//! - Timeout (502/504, "Something went wrong", read timeout) and a query too
-//!   large: retry smaller, after the backoff (at once for "too large", which
-//!   is not a load problem).
+//! - Timeout (502/504, "Something went wrong", read timeout), a partial
+//!   answer over GitHub's resource limits, and a query too large: retry
+//!   smaller, after the backoff (at once for "too large", which is not a
+//!   load problem). GitHub charges for timeouts, so the caller splits the
+//!   request before it is sent again.
 //! - Server error, truncated or malformed body, reset connection: the same
 //!   request again after the backoff.
 //! - Anything else (bad token, not found, primary limit) will not change by
@@ -72,7 +74,7 @@ pub fn next_step(
         GithubError::SecondaryLimit { retry_after, .. } => {
             (retry_after.unwrap_or(policy.secondary_default) + backoff, false)
         }
-        GithubError::Timeout(_) => (backoff, true),
+        GithubError::Timeout(_) | GithubError::ResourceLimits(_) => (backoff, true),
         GithubError::TooLarge(_) => (Duration::ZERO, true),
         GithubError::ServerError(_) | GithubError::Unreachable(_) => (backoff, false),
         GithubError::RateLimited { .. }
@@ -144,6 +146,7 @@ mod tests {
             (E::Timeout("502".into()), 1, 0, 0.0, None, retry(0.5, true)),
             (E::Timeout("502".into()), 2, 1, 1.0, None, retry(2.0, true)),
             (E::TooLarge("nodes".into()), 1, 0, 0.0, None, retry(0.0, true)),
+            (E::ResourceLimits("partial".into()), 1, 0, 0.0, None, retry(0.5, true)),
             // bad bodies and resets: the same request after the backoff
             (E::ServerError("truncated".into()), 1, 0, 1.0, None, retry(1.0, false)),
             (E::Unreachable("reset".into()), 3, 0, 0.0, None, retry(2.0, false)),

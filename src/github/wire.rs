@@ -14,14 +14,61 @@ pub struct Envelope<T> {
     pub errors: Vec<ApiError>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ApiError {
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// The newer spelling of some kinds (`graphql_rate_limit`).
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default)]
+    pub extensions: Option<ErrorExtensions>,
     #[serde(default)]
     pub message: String,
     #[serde(default)]
     pub path: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ErrorExtensions {
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+impl ApiError {
+    /// Every name the error goes by: `type`, `code`, `extensions.code`.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        [self.kind.as_deref(), self.code.as_deref(), self.extensions.as_ref().and_then(|x| x.code.as_deref())]
+            .into_iter()
+            .flatten()
+    }
+
+    /// A query over GitHub's resource limits: HTTP 200, nulls at `path`.
+    pub fn is_resource_limit(&self) -> bool {
+        self.names().any(|n| n.eq_ignore_ascii_case("RESOURCE_LIMITS_EXCEEDED"))
+    }
+}
+
+/// What an answer cost, as its own `rateLimit` says: every document asks for it.
+pub trait Costed {
+    fn cost(&self) -> Option<i64>;
+}
+
+macro_rules! costed {
+    ($($t:ty),*) => {
+        $(impl Costed for $t {
+            fn cost(&self) -> Option<i64> {
+                self.rate_limit.as_ref().map(|r| r.cost)
+            }
+        })*
+    };
+}
+costed!(RepositoryLookupData, RateLimitData, PageData, DetailsData);
+
+impl<T> Costed for NodeData<T> {
+    fn cost(&self) -> Option<i64> {
+        self.rate_limit.as_ref().map(|r| r.cost)
+    }
 }
 
 /// `rateLimit { cost limit remaining used resetAt nodeCount }`: what the

@@ -17,15 +17,27 @@ pub struct StatusLine {
     pub percent: f64,
     pub chunks_done: i64,
     pub chunks_failed: i64,
+    /// Points every attempt spent, dropped ones included.
+    pub points_spent: Option<i64>,
     pub last_run: Option<DateTime<Utc>>,
     pub error: Option<String>,
     pub paused_until: Option<String>,
 }
 
 pub fn status_table(rows: &[StatusLine]) -> String {
-    let header =
-        ["REPOSITORY", "STATUS", "PROCESSED", "PERCENT", "CHUNKS", "FAILED", "LAST RUN", "PAUSED UNTIL", "ERROR"];
-    let body: Vec<[String; 9]> = rows
+    let header = [
+        "REPOSITORY",
+        "STATUS",
+        "PROCESSED",
+        "PERCENT",
+        "CHUNKS",
+        "FAILED",
+        "POINTS",
+        "LAST RUN",
+        "PAUSED UNTIL",
+        "ERROR",
+    ];
+    let body: Vec<[String; 10]> = rows
         .iter()
         .map(|r| {
             [
@@ -35,6 +47,7 @@ pub fn status_table(rows: &[StatusLine]) -> String {
                 format!("{:.1}%", r.percent),
                 r.chunks_done.to_string(),
                 r.chunks_failed.to_string(),
+                r.points_spent.map_or_else(|| "-".into(), |p| p.to_string()),
                 r.last_run.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
                 r.paused_until.clone().unwrap_or_else(|| "-".into()),
                 r.error.as_deref().map_or_else(|| "-".into(), one_line),

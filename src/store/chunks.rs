@@ -117,9 +117,23 @@ pub async fn fail_chunk(
     backfill: &Backfill,
     record: &ChunkRecord,
     error: &str,
+    learned: &Metadata,
 ) -> StoreResult<bool> {
     insert_chunk(tx, backfill, record, ChunkStatus::Failed, Some(error)).await?;
+    remember(tx, backfill, learned).await?;
     record_failure(tx, backfill, error).await
+}
+
+/// Merges what was learned (points spent, sizes) into the metadata.
+pub async fn remember(tx: &mut PgConnection, backfill: &Backfill, learned: &Metadata) -> StoreResult<()> {
+    unnamed::statement(
+        "UPDATE progressive_backfill_state SET metadata = coalesce(metadata, '{}'::jsonb) || $2 WHERE id = $1",
+    )
+    .bind(backfill.id)
+    .bind(learned.to_json())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 /// Counts a failed chunk; pauses the backfill at the third in a row.
@@ -162,12 +176,20 @@ pub async fn mark_failed(tx: &mut PgConnection, backfill: &Backfill, error: &str
 }
 
 /// Pauses a backfill until the rate limit resets; a later run resumes it.
-/// A pause by hand stays one: it never turns into a pause that ends by itself.
-pub async fn pause_for_rate_limit(tx: &mut PgConnection, backfill: &Backfill, until: DateTime<Utc>) -> StoreResult<()> {
+/// A pause by hand stays one: it never turns into a pause that ends by
+/// itself (what was learned is kept either way).
+pub async fn pause_for_rate_limit(
+    tx: &mut PgConnection,
+    backfill: &Backfill,
+    until: DateTime<Utc>,
+    reason: &str,
+    learned: &Metadata,
+) -> StoreResult<()> {
+    remember(tx, backfill, learned).await?;
     let sql = format!(
         "UPDATE progressive_backfill_state SET status = $3, updated_at = now(), \
            metadata = coalesce(metadata, '{{}}'::jsonb) || jsonb_build_object('pause_kind', $4::text, \
-             'paused_until', $2::timestamptz, 'pause_reason', 'GitHub rate limit exhausted') \
+             'paused_until', $2::timestamptz, 'pause_reason', $5::text) \
          WHERE id = $1 AND NOT {}",
         paused_by_hand()
     );
@@ -176,6 +198,7 @@ pub async fn pause_for_rate_limit(tx: &mut PgConnection, backfill: &Backfill, un
         .bind(until)
         .bind(BackfillStatus::Paused.as_str())
         .bind(PauseKind::RateLimit.as_str())
+        .bind(reason)
         .execute(&mut *tx)
         .await?;
     Ok(())

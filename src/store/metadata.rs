@@ -18,6 +18,10 @@ pub struct Metadata {
     /// The largest page known to work for this repository (after timeouts).
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
     pub max_chunk_size: Option<i64>,
+    /// The most ids per `nodes(ids:)` request known to work (after timeouts
+    /// and partial answers).
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub max_detail_ids: Option<i64>,
     /// Points per PR measured so far (a moving average).
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
     pub points_per_pr: Option<f64>,
@@ -30,6 +34,13 @@ pub struct Metadata {
     pub paused_until: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
     pub pause_reason: Option<String>,
+    /// Points every attempt at a chunk spent, dropped ones included.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub points_spent: Option<i64>,
+    /// Even the smallest chunk cost more than a whole rate-limit window: its
+    /// fetch waits for resets and goes on.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub span_windows: Option<bool>,
     /// Started by `run --discover` rather than `add`.
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
     pub discovered: Option<bool>,

@@ -24,6 +24,7 @@ pub struct Backfill {
     pub total_prs: i32,
     pub processed_prs: i32,
     pub last_processed_cursor: Option<String>,
+    pub last_processed_pr_number: Option<i32>,
     pub status: BackfillStatus,
     pub chunk_size: Option<i32>,
     pub consecutive_errors: i32,
@@ -51,6 +52,7 @@ impl<'r> FromRow<'r, PgRow> for Backfill {
             total_prs: row.try_get("total_prs")?,
             processed_prs: row.try_get("processed_prs")?,
             last_processed_cursor: row.try_get("last_processed_cursor")?,
+            last_processed_pr_number: row.try_get("last_processed_pr_number")?,
             status: status_of(row, "status")?,
             chunk_size: row.try_get("chunk_size")?,
             consecutive_errors: row.try_get("consecutive_errors")?,
@@ -70,6 +72,7 @@ impl<'r> FromRow<'r, PgRow> for StatusLine {
             percent: row.try_get("percent")?,
             chunks_done: row.try_get("chunks_done")?,
             chunks_failed: row.try_get("chunks_failed")?,
+            points_spent: row.try_get("points_spent")?,
             last_run: row.try_get("last_run")?,
             error: row.try_get("error")?,
             paused_until: row.try_get("paused_until")?,
@@ -79,7 +82,7 @@ impl<'r> FromRow<'r, PgRow> for StatusLine {
 
 const BACKFILL_COLUMNS: &str = "s.id, s.repository_id, coalesce(r.owner, split_part(r.full_name, '/', 1)) AS owner, \
      coalesce(r.name, split_part(r.full_name, '/', 2)) AS name, coalesce(r.full_name, r.owner || '/' || r.name) AS full_name, \
-     s.total_prs, coalesce(s.processed_prs, 0) AS processed_prs, s.last_processed_cursor, \
+     s.total_prs, coalesce(s.processed_prs, 0) AS processed_prs, s.last_processed_cursor, s.last_processed_pr_number, \
      s.status::text AS status, s.chunk_size, coalesce(s.consecutive_errors, 0) AS consecutive_errors, \
      coalesce(s.metadata, '{}'::jsonb) AS metadata";
 
@@ -217,6 +220,8 @@ pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> StoreResult<Vec<Sta
                 ELSE CASE WHEN s.status = '{completed}' THEN 100.0 ELSE 0.0 END END AS percent, \
            (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_completed}') AS chunks_done, \
            (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_failed}') AS chunks_failed, \
+           CASE WHEN jsonb_typeof(s.metadata->'points_spent') = 'number' \
+                THEN (s.metadata->>'points_spent')::numeric::bigint END AS points_spent, \
            s.last_processed_at AS last_run, s.last_error AS error, s.metadata->>'paused_until' AS paused_until \
          FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE $1::text IS NULL OR r.id::text = $1 OR lower(r.full_name) = lower($1) \
