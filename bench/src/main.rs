@@ -76,7 +76,14 @@ async fn fetch_all(graphql: &str) -> Result<Vec<FetchedPage>, String> {
     let mut pages = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let request = PageRequest { owner: "bench", name: "repo", after: after.as_deref(), size: 50 };
+        let request = PageRequest {
+            owner: "bench",
+            name: "repo",
+            after: after.as_deref(),
+            size: 50,
+            after_number: None,
+            detail_ids: None,
+        };
         let page = fetch_page(&client, &request).await.map_err(|e| e.to_string())?;
         let (more, next) = (page.has_next_page, page.end_cursor.clone());
         pages.push(page);
