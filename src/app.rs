@@ -27,8 +27,7 @@ async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
     let pool = store::connect(config.database.clone(), config.route).await?;
     match command {
         Command::Migrate => {
-            store::migrate(&pool, config.route).await?;
-            reporter.info("database schema is up to date");
+            migrate(config, &pool, &reporter).await?;
             Ok(Exit::Success)
         }
         Command::Add { repository, chunk_size } => add(config, &pool, &reporter, &repository, chunk_size).await,
@@ -50,9 +49,20 @@ impl From<RunError> for AppError {
         match e {
             RunError::Usage(m) => AppError::usage(m),
             RunError::BadCredentials => github_error(GithubError::BadCredentials, ""),
+            RunError::Config(m) => AppError::usage(m),
+            RunError::GithubDown(_) => AppError::failure(e.to_string()),
             RunError::Store(e) => e.into(),
         }
     }
+}
+
+async fn migrate(config: &Config, pool: &PgPool, reporter: &Reporter) -> Result<(), AppError> {
+    match store::migrate(pool, config.route).await? {
+        0 => reporter.info("the database schema was already up to date"),
+        1 => reporter.info("applied 1 migration: the database schema is up to date"),
+        n => reporter.info(&format!("applied {n} migrations: the database schema is up to date")),
+    }
+    Ok(())
 }
 
 /// `run`, `add` and `status` need the tables; say how to get them.
@@ -72,7 +82,9 @@ async fn require_schema(pool: &PgPool) -> Result<(), AppError> {
 
 fn github_error(e: GithubError, what: &str) -> AppError {
     match e {
-        GithubError::BadCredentials | GithubError::AppRejected => AppError::usage(e.to_string()),
+        GithubError::BadCredentials | GithubError::AppRejected | GithubError::WrongEndpoint => {
+            AppError::usage(e.to_string())
+        }
         GithubError::NotFound(_) | GithubError::Forbidden(_) => {
             AppError::usage(format!("{what} was not found on GitHub, or the token cannot see it"))
         }
@@ -135,6 +147,9 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
     // Retries never plan past the time budget.
     let deadline = args.time_budget.map(|b| tokio::time::Instant::now() + b);
     let client = github_client(config, reporter, deadline).await?;
+    if args.migrate && !store::missing_tables(pool).await?.is_empty() {
+        migrate(config, pool, reporter).await?;
+    }
     require_schema(pool).await?;
     let options = RunOptions {
         repository: args.repository_id,
@@ -161,6 +176,9 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
 async fn status(pool: &PgPool, reporter: &Reporter, ident: Option<&str>, json: bool) -> Result<Exit, AppError> {
     require_schema(pool).await?;
     let rows = state::statuses(pool, ident).await?;
+    if let (Some(ident), true) = (ident, rows.is_empty()) {
+        return Err(AppError::usage(format!("no backfill for '{ident}': start one with `backfill add OWNER/NAME`")));
+    }
     if json {
         let text = serde_json::to_string(&rows).map_err(|e| AppError::failure(e.to_string()))?;
         reporter.result(&text);
@@ -178,7 +196,7 @@ async fn set_status(pool: &PgPool, reporter: &Reporter, ident: &str, status: Bac
     require_schema(pool).await?;
     let backfill =
         state::find(pool, ident).await?.ok_or_else(|| AppError::usage(format!("no backfill for '{ident}'")))?;
-    chunks::set_status_by_hand(pool, backfill.id, status).await?;
-    reporter.info(&format!("{}: {status}", backfill.full_name));
+    let now = chunks::set_status_by_hand(pool, backfill.id, status).await?;
+    reporter.info(&format!("{}: {now}", backfill.full_name));
     Ok(Exit::Success)
 }

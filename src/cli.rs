@@ -106,7 +106,7 @@ pub enum Command {
         /// A repositories.id UUID or OWNER/NAME.
         #[arg(long, value_name = "ID")]
         repository_id: Option<String>,
-        /// JSON lines instead of a table.
+        /// One JSON array of all the backfills instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -144,6 +144,11 @@ pub struct RunArgs {
     #[arg(long, env = "BACKFILL_DRY_RUN")]
     pub dry_run: bool,
 
+    /// First apply the migrations if the database lacks the tables (a new
+    /// adopter's first scheduled run).
+    #[arg(long, env = "BACKFILL_MIGRATE", conflicts_with = "dry_run")]
+    pub migrate: bool,
+
     /// First start backfills for tracked repositories that have none and
     /// hold under 95% of their PRs.
     #[arg(long, env = "BACKFILL_DISCOVER")]
@@ -167,10 +172,29 @@ fn chunk_size(s: &str) -> Result<i64, String> {
     }
 }
 
+/// Longest `--time-budget`: a run, not a season.
+const WEEK: Duration = Duration::from_secs(7 * 24 * 3_600);
+
+/// humantime reads `M` as months and `y` as years: `25M` would be 25 months.
+fn in_months_or_years(s: &str) -> bool {
+    s.split(|c: char| !c.is_ascii_alphabetic())
+        .any(|unit| matches!(unit, "M" | "month" | "months" | "y" | "year" | "years"))
+}
+
+/// humantime, minus months and years (which nobody means in a flag like these).
+fn human(s: &str, what: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if in_months_or_years(s) {
+        return Err(format!("'{s}' is in months or years (M is months, m minutes): write 25m for 25 minutes"));
+    }
+    humantime::parse_duration(s).map_err(|_| what.to_string())
+}
+
 fn duration(s: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(s.trim()) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err("must be a duration such as 90s, 25m or 1h30m".to_string()),
+    let what = "must be a duration from 1s to 7d, such as 90s, 1h30m or 25m (write 25m for minutes, not 25M)";
+    match human(s, what)? {
+        d if !d.is_zero() && d <= WEEK => Ok(d),
+        _ => Err(what.to_string()),
     }
 }
 
@@ -183,22 +207,49 @@ fn owner_name(s: &str) -> Result<String, String> {
 }
 
 fn lease(s: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(s.trim()) {
-        Ok(d) if (Duration::from_secs(1)..=Duration::from_secs(600)).contains(&d) => Ok(d),
-        _ => Err("must be a duration from 1s to 10m, such as 30s".to_string()),
+    let what = "must be a duration from 1s to 10m, such as 30s";
+    match human(s, what)? {
+        d if (Duration::from_secs(1)..=Duration::from_secs(600)).contains(&d) => Ok(d),
+        _ => Err(what.to_string()),
     }
 }
 
 fn interval(s: &str) -> Result<Duration, String> {
-    match humantime::parse_duration(s.trim()) {
-        Ok(d) if d <= Duration::from_secs(60) => Ok(d),
-        _ => Err("must be a duration from 0s to 60s, such as 250ms".to_string()),
+    let what = "must be a duration from 0s to 60s, such as 250ms";
+    match human(s, what)? {
+        d if d <= Duration::from_secs(60) => Ok(d),
+        _ => Err(what.to_string()),
     }
 }
 
 /// Parses the command line; a usage error comes back as one line.
 pub fn parse() -> Result<Cli, clap::Error> {
     Cli::try_parse()
+}
+
+/// A usage error as one line, without clap's `error: ` and with its
+/// suggestion if it has one: `unrecognized subcommand 'statsu' (did you
+/// mean 'status'?) (see `backfill --help`)`.
+pub fn usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first).trim_end();
+    let kinds = [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg, ContextKind::SuggestedValue];
+    let suggested: Vec<String> = kinds
+        .into_iter()
+        .filter_map(|k| e.get(k))
+        .flat_map(|v| match v {
+            ContextValue::String(s) => vec![s.clone()],
+            ContextValue::Strings(v) => v.clone(),
+            _ => Vec::new(),
+        })
+        .map(|s| format!("'{s}'"))
+        .collect();
+    match suggested.is_empty() {
+        true => format!("{first} (see `backfill --help`)"),
+        false => format!("{first} (did you mean {}?) (see `backfill --help`)", suggested.join(" or ")),
+    }
 }
 
 impl Cli {
@@ -251,13 +302,69 @@ mod tests {
         for (input, ok) in sizes {
             assert_eq!(chunk_size(input).is_ok(), ok, "chunk size {input:?}");
         }
-        let durations = [("25m", true), ("1h30m", true), ("90s", true), ("0s", false), ("soon", false), ("10", false)];
-        for (input, ok) in durations {
-            assert_eq!(duration(input).is_ok(), ok, "duration {input:?}");
-        }
-        let intervals = [("0s", true), ("250ms", true), ("60s", true), ("61s", false), ("fast", false)];
+        let intervals = [("0s", true), ("250ms", true), ("60s", true), ("61s", false), ("fast", false), ("1M", false)];
         for (input, ok) in intervals {
             assert_eq!(interval(input).is_ok(), ok, "interval {input:?}");
+        }
+        let leases = [("30s", true), ("1s", true), ("10m", true), ("0s", false), ("11m", false), ("1M", false)];
+        for (input, ok) in leases {
+            assert_eq!(lease(input).is_ok(), ok, "lease {input:?}");
+        }
+    }
+
+    #[test]
+    fn time_budgets_are_minutes_to_a_week_never_months() {
+        let m = Duration::from_secs(60);
+        let cases: [(&str, Option<Duration>); 16] = [
+            ("25m", Some(25 * m)),
+            (" 25m ", Some(25 * m)),
+            ("90s", Some(Duration::from_secs(90))),
+            ("1h30m", Some(90 * m)),
+            ("1h 30m", Some(90 * m)),
+            ("25min", Some(25 * m)),
+            ("7d", Some(7 * 24 * 60 * m)),
+            ("1w", Some(7 * 24 * 60 * m)),
+            ("25M", None),
+            ("1month", None),
+            ("2 months", None),
+            ("1y", None),
+            ("8d", None),
+            ("0s", None),
+            ("soon", None),
+            ("10", None),
+        ];
+        for (input, want) in cases {
+            let got = duration(input);
+            assert_eq!(got.as_ref().ok().copied(), want, "time budget {input:?}: {got:?}");
+            if let Err(message) = got {
+                assert!(message.contains("25m"), "{input:?}: {message}");
+                assert_eq!(message.lines().count(), 1, "{message}");
+            }
+        }
+        let months = duration("25M").err().unwrap_or_default();
+        assert!(months.contains("months") && months.contains("write 25m for 25 minutes"), "{months}");
+    }
+
+    #[test]
+    fn usage_errors_keep_clap_suggestions_on_one_line() {
+        let cases: [(&[&str], &str); 5] = [
+            (
+                &["backfill", "statsu"],
+                "unrecognized subcommand 'statsu' (did you mean 'status'?) (see `backfill --help`)",
+            ),
+            (&["backfill", "run", "--dry-rn"], "(did you mean '--dry-run'?)"),
+            (&["backfill", "--verbos", "run"], "(did you mean '--verbose'?)"),
+            (&["backfill", "frobnicate"], "unrecognized subcommand 'frobnicate' (see `backfill --help`)"),
+            (&["backfill", "run", "--time-budget", "25M"], "write 25m for 25 minutes"),
+        ];
+        for (args, want) in cases {
+            let line = match Cli::try_parse_from(args) {
+                Ok(_) => String::new(),
+                Err(e) => usage_error(&e),
+            };
+            assert!(line.contains(want), "{args:?}: {line:?} should contain {want:?}");
+            assert_eq!(line.lines().count(), 1, "{line:?}");
+            assert!(!line.starts_with("error:"), "{line:?}");
         }
     }
 }

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use backfill::exit::Exit;
+use backfill::report::actions::record_failure;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -14,9 +15,9 @@ async fn main() -> ExitCode {
             return Exit::Success.into();
         }
         Err(e) => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{first} (see `backfill --help`)");
+            let message = backfill::cli::usage_error(&e);
+            eprintln!("error: {message}");
+            record_failure(&message);
             return Exit::Usage.into();
         }
     };
@@ -24,7 +25,7 @@ async fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("error: {e}");
-            backfill::report::actions::annotate_error(&e.message);
+            record_failure(&e.message);
             e.exit.into()
         }
     }

@@ -127,3 +127,58 @@ async fn outside_actions_nothing_of_this_is_written(pool: PgPool) {
     assert!(!wf.summary().exists() && !wf.output().exists());
     assert!(!String::from_utf8_lossy(&out.stdout).contains("::"), "{}", text(&out));
 }
+
+/// A port on 127.0.0.1 that nothing listens on: bound, read, let go.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// The binary alone, in a workflow, with no database behind the URL.
+async fn run_without_database(wf: &Workflow, args: &[&str], database_url: &str) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_backfill"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("GITHUB_TOKEN", common::TOKEN)
+        .env("BACKFILL_NO_PROGRESS", "true")
+        .envs(wf.env())
+        .kill_on_drop(true);
+    tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+        .await
+        .expect("backfill finished within two minutes")
+        .expect("backfill binary runs")
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_reach_the_database_still_writes_its_outputs_and_summary() {
+    let port = closed_port();
+    let wf = Workflow::new();
+    let out = run_without_database(&wf, &["run"], &format!("postgres://backfill:secret@127.0.0.1:{port}/db")).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let outputs = wf.outputs();
+    let want = [("status", "failed"), ("prs_stored", "0"), ("chunks", "0"), ("failed_chunks", "0")];
+    for (k, v) in want {
+        assert_eq!(outputs.get(k).map(String::as_str), Some(v), "output {k}: {outputs:?}");
+    }
+    assert_eq!(outputs.get("rate_limit_remaining").map(String::as_str), Some(""), "{outputs:?}");
+    let md = std::fs::read_to_string(wf.summary()).expect("summary written");
+    assert!(md.starts_with("### backfill run\n\n") && md.contains("**failed**"), "{md}");
+    let reason = stderr(&out).trim_end().strip_prefix("error: ").map(str::to_string).unwrap_or_default();
+    assert!(!reason.is_empty() && md.contains(&reason), "the summary says why ({reason:?}):\n{md}");
+    assert!(md.contains("127.0.0.1") && md.contains(&port.to_string()), "the reason names host and port:\n{md}");
+    assert!(!text(&out).contains("secret") && !md.contains("secret"), "no password:\n{}\n{md}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("::error title=backfill::")).count(), 1, "{stdout}");
+}
+
+#[tokio::test]
+async fn a_usage_error_in_a_workflow_sets_status_failed() {
+    let wf = Workflow::new();
+    let out = run_without_database(&wf, &["run", "--time-budget", "25M"], "postgres://127.0.0.1/db").await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(wf.outputs().get("status").map(String::as_str), Some("failed"));
+    let md = std::fs::read_to_string(wf.summary()).expect("summary written");
+    assert!(md.contains("### backfill run") && md.contains("write 25m for 25 minutes"), "{md}");
+}

@@ -189,3 +189,38 @@ async fn a_vanished_repository_fails_alone(pool: PgPool) {
     let stays = h.processed_prs("acme/stays").await;
     assert_eq!(stays, 50);
 }
+
+/// The binary with no database or GitHub: for what clap decides alone.
+async fn parse_only(args: &[&str]) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_backfill"));
+    cmd.args(args).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).kill_on_drop(true);
+    tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .expect("backfill finished within a minute")
+        .expect("backfill binary runs")
+}
+
+#[tokio::test]
+async fn mistyped_commands_and_flags_get_a_did_you_mean_on_the_same_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["statsu"], "error: unrecognized subcommand 'statsu' (did you mean 'status'?) (see `backfill --help`)"),
+        (&["run", "--dry-rn"], "(did you mean '--dry-run'?)"),
+        (&["run", "--max-chunk", "2"], "(did you mean '--max-chunks'?)"),
+        (&["--verbos", "run"], "(did you mean '--verbose'?)"),
+    ];
+    for (args, needle) in cases {
+        one_line_error(&parse_only(args).await, 2, needle);
+    }
+}
+
+#[tokio::test]
+async fn a_time_budget_in_months_is_refused_and_minutes_are_suggested() {
+    for budget in ["25M", "1y", "2months", "8d"] {
+        let out = parse_only(&["run", "--time-budget", budget]).await;
+        one_line_error(&out, 2, "write 25m for");
+    }
+    let out = parse_only(&["status", "--help"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("JSON array") && !help.contains("JSON lines"), "{help}");
+}

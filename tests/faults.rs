@@ -169,17 +169,17 @@ async fn a_query_over_the_node_limit_is_asked_again_smaller(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_github_that_keeps_failing_fails_the_chunk_and_then_pauses(pool: PgPool) {
+async fn a_github_that_keeps_failing_fails_the_run_but_never_the_backfill(pool: PgPool) {
     let h = Harness::start(pool, &[spec("down", "repo", 60)]).await;
     h.add("down/repo").await;
     h.fake.with_control(|c| c.chaos.bad_gateway_percent = 100);
-    for run in 1..=3 {
+    for run in 1..=4 {
         let before = h.fake.requests().len();
         let out = h.backfill(&["run", "--max-retries", "2", "--retry-delay", "10ms"]).await;
         assert_eq!(out.status.code(), Some(1), "run {run}:\n{}", text(&out));
         let err = stderr(&out);
         assert!(err.contains("retry 2 of 2"), "retries are reported:\n{err}");
-        assert!(err.lines().any(|l| l.starts_with("error: down/repo: chunk failed")), "one clear line:\n{err}");
+        assert!(err.lines().any(|l| l.starts_with("error: GitHub could not be reached")), "one clear line:\n{err}");
         // Timeouts are charged, so each one splits the page before it is
         // asked again: 50 -> 25 -> 12 -> 6 -> 3 -> 1, then two retries of the one PR.
         assert_eq!(h.fake.requests().len() - before, 8, "bounded attempts in run {run}");
@@ -189,13 +189,19 @@ async fn a_github_that_keeps_failing_fails_the_chunk_and_then_pauses(pool: PgPoo
             .fetch_all(&h.pool)
             .await
             .expect("chunks");
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 4, "every attempt is on record");
     assert!(rows
         .iter()
         .all(|r| r.0 == "failed" && r.1 == Some(8) && r.2.as_deref().is_some_and(|e| e.contains("timed out"))));
-    assert_eq!(h.status_of("down/repo").await, "paused");
-    assert_eq!(h.state_field("down/repo", "s.consecutive_errors").await.as_deref(), Some("3"));
+    // GitHub's trouble is not the backfill's: it stays active, nothing counts towards a pause.
+    assert_eq!(h.status_of("down/repo").await, "active");
+    assert_eq!(h.state_field("down/repo", "s.consecutive_errors").await.as_deref(), Some("0"));
     assert_eq!(h.processed_prs("down/repo").await, 0);
+
+    h.fake.with_control(|c| c.chaos.bad_gateway_percent = 0);
+    h.ok(&["run", "--time-budget", "1m"]).await;
+    assert_eq!(h.status_of("down/repo").await, "completed");
+    assert_eq!(h.state_field("down/repo", "s.last_error").await, None, "a good chunk clears the last error");
 }
 
 #[sqlx::test(migrations = false)]

@@ -19,6 +19,7 @@ fn kind(e: &GithubError) -> String {
         GithubError::TooLarge(_) => "TooLarge".into(),
         GithubError::Unreachable(_) => "Unreachable".into(),
         GithubError::ResourceLimits(_) => "ResourceLimits".into(),
+        GithubError::WrongEndpoint => "WrongEndpoint".into(),
         GithubError::Other(m) => format!("Other({m})"),
     }
 }

@@ -49,12 +49,13 @@ async fn run_to_completion(h: &Harness, args: &[&str], env: &[(&str, &str)], wit
     runs
 }
 
-/// The `P` of the closing line `run finished: ..., P points used, L points left`.
+/// The `P` of the closing line `run finished: ..., P points used, L points left`
+/// (`1 point used` for one).
 fn points_used(out: &Output) -> i64 {
     let err = stderr(out);
     let line = err.lines().find(|l| l.contains("run finished:")).unwrap_or_else(|| panic!("no closing line:\n{err}"));
     line.split(", ")
-        .find_map(|part| part.strip_suffix(" points used"))
+        .find_map(|part| part.strip_suffix(" points used").or_else(|| part.strip_suffix(" point used")))
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or_else(|| panic!("no points in the closing line: {line}"))
 }

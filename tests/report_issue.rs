@@ -5,6 +5,7 @@ mod common;
 
 use common::{spec, text, Harness};
 use fake_github::rest::Issue;
+use fake_github::Fault;
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = false)]
@@ -36,9 +37,12 @@ async fn failures_open_one_issue_per_backfill_and_comment_after(pool: PgPool) {
     assert!(open[0].body.contains("was marked failed"), "{}", open[0].body);
     assert!(open[0].body.contains("https://github.example/acme/ops/actions/runs/4242"), "{}", open[0].body);
 
-    // Runs 2 to 4: GitHub fails acme/flaky's chunks, and it is paused: its own issue.
-    h.fake.with_control(|c| c.chaos.bad_gateway_percent = 100);
+    // Runs 2 to 4: acme/flaky's chunks fail for a reason of their own (not
+    // GitHub being down, which never pauses), and it is paused: its own issue.
+    let own_failure =
+        || Fault::GraphqlError { kind: Some("UNPROCESSABLE".into()), message: "the query is wrong".into() };
     for _ in 0..3 {
+        h.fake.with_control(|c| c.faults.push_back(own_failure()));
         h.backfill_with(&run, &actions).await;
     }
     assert_eq!(h.status_of("acme/flaky").await, "paused");
@@ -48,11 +52,12 @@ async fn failures_open_one_issue_per_backfill_and_comment_after(pool: PgPool) {
     assert_eq!(flaky.title, "backfill: acme/flaky needs attention");
     assert!(flaky.body.contains("paused after repeated failures"), "{}", flaky.body);
     assert!(flaky.body.contains("| Chunk | 4 |"), "the chunk that failed last: {}", flaky.body);
-    assert!(flaky.body.contains("timed out"), "the error: {}", flaky.body);
+    assert!(flaky.body.contains("the query is wrong"), "the error: {}", flaky.body);
 
     // Resumed, it fails three more times: a comment on the open issue, no new one.
     h.ok(&["resume", "acme/flaky"]).await;
     for _ in 0..3 {
+        h.fake.with_control(|c| c.faults.push_back(own_failure()));
         h.backfill_with(&run, &actions).await;
     }
     let open = issues(&h);

@@ -270,6 +270,20 @@ impl Chunk<'_> {
         let repository = self.backfill.full_name.clone();
         match error {
             GithubError::BadCredentials => Err(RunError::BadCredentials),
+            GithubError::WrongEndpoint => Err(RunError::Config(message)),
+            // GitHub's own trouble: the attempt is on record, the backfill
+            // is not held against it, and the run stops (the others would fare no better).
+            e if e.is_githubs() => {
+                let mut tx = held_or_return!(self, false);
+                let record = self.start.record(self.github, self.settings, None);
+                let spent = Metadata {
+                    points_spent: learn::points_spent(&self.backfill.metadata, self.start.points(self.github)),
+                    ..Metadata::default()
+                };
+                chunks::record_outage(&mut tx, self.backfill, &record, &message, &spent).await?;
+                tx.commit().await.map_err(StoreError::from)?;
+                Err(RunError::GithubDown(message))
+            }
             GithubError::RateLimited { reset_at } => {
                 let points = self.start.points(self.github);
                 let limit = self.github.budget_seen().map(|b| b.limit);

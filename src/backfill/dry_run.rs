@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::chunk::{plan_input, ChunkSettings};
 use super::plan::{plan_chunk, Plan};
 use super::{RunError, RunOptions};
-use crate::github::{rate_limit, GithubClient};
+use crate::github::GithubClient;
 use crate::report::Reporter;
 use crate::store::state;
 
@@ -20,15 +20,13 @@ pub async fn print_plans(
     reporter: &Reporter,
 ) -> Result<(), RunError> {
     let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type };
-    let seen = match rate_limit(github).await {
-        Ok(budget) => budget,
-        Err(e) => {
-            reporter.warn(&format!("cannot read the rate limit from GitHub: {e}"));
-            None
-        }
-    };
+    let seen = super::pick::check_credentials(github, reporter).await?;
     for id in ids {
         let Some(b) = state::get(pool, *id).await? else { continue };
+        if b.total_prs == 0 && b.processed_prs == 0 {
+            reporter.result(&format!("{}: the repository has no pull requests yet: nothing to fetch", b.full_name));
+            continue;
+        }
         // Without an answer from GitHub, what the last run saw.
         let budget = seen.or_else(|| b.metadata.budget_seen(Utc::now()));
         let line = match plan_chunk(&plan_input(&b, &settings, budget)) {

@@ -47,6 +47,14 @@ pub enum RunError {
     Usage(String),
     #[error("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN")]
     BadCredentials,
+    /// A setting is wrong (the GraphQL URL): nothing was marked.
+    #[error("{0}")]
+    Config(String),
+    /// GitHub is down, overloaded or too slow: nothing was paused or marked failed.
+    #[error(
+        "GitHub could not be reached ({0}): no backfill was paused or marked failed, and the next run tries again"
+    )]
+    GithubDown(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -67,6 +75,12 @@ pub async fn run(
     }
     let ids = pick::backfills(pool, opts, reporter).await?;
     if ids.is_empty() {
+        // Nothing would show a rejected token or a wrong URL; one cheap
+        // request does. Not while a backfill waits out a pause: the budget
+        // may be spent, and the run that resumes it asks soon enough.
+        if opts.dry_run || !state::any_paused(pool).await? {
+            pick::check_credentials(github, reporter).await?;
+        }
         reporter.info("no backfill to run");
         let summary = RunSummary::default();
         reporter.finish(&summary);

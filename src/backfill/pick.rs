@@ -5,6 +5,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{RunError, RunOptions};
+use crate::budget::Budget;
+use crate::github::{rate_limit, GithubClient, GithubError};
 use crate::report::Reporter;
 use crate::status::BackfillStatus;
 use crate::store::state;
@@ -34,13 +36,28 @@ pub async fn backfills(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) ->
             Ok(Vec::new())
         }
         BackfillStatus::Active => Ok(vec![backfill.id]),
-        _ if backfill.metadata.rate_pause_over(Utc::now()) => Ok(vec![backfill.id]),
+        _ if backfill.metadata.pause_over(Utc::now()) => Ok(vec![backfill.id]),
         other => {
             reporter.info(&format!(
                 "{}: {other}, skipped (`backfill resume {}` to run it again)",
                 backfill.full_name, backfill.full_name
             ));
             Ok(Vec::new())
+        }
+    }
+}
+
+/// One cheap request, the budget alone: a rejected token or a URL that is
+/// not GitHub's GraphQL API stops the run as a configuration error; any
+/// other failure is only worth a warning here. Returns the budget GitHub stated.
+pub async fn check_credentials(github: &GithubClient, reporter: &Reporter) -> Result<Option<Budget>, RunError> {
+    match rate_limit(github).await {
+        Ok(budget) => Ok(budget),
+        Err(GithubError::BadCredentials) => Err(RunError::BadCredentials),
+        Err(e @ GithubError::WrongEndpoint) => Err(RunError::Config(e.to_string())),
+        Err(e) => {
+            reporter.warn(&format!("cannot read the rate limit from GitHub: {e}"));
+            Ok(None)
         }
     }
 }

@@ -89,7 +89,7 @@ pub(super) fn status_error(status: u16, headers: &HeaderMap, budget: Option<Budg
         // Too many requests, and no more said: wait as for a secondary limit.
         429 => secondary,
         403 => GithubError::Forbidden(one_line(&message)),
-        404 => GithubError::NotFound(one_line(&message)),
+        404 => GithubError::WrongEndpoint,
         502 | 504 => GithubError::Timeout(format!("HTTP {status}")),
         500..=599 => GithubError::ServerError(format!("HTTP {status}")),
         _ => GithubError::Other(format!("HTTP {status}: {}", one_line(&message))),

@@ -140,7 +140,11 @@ impl GithubClient {
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.map_err(transport_error)?;
         if !(200..300).contains(&status) {
-            return Err(status_error(status, &headers, budget_from_headers(&headers), &bytes));
+            return Err(match status_error(status, &headers, budget_from_headers(&headers), &bytes) {
+                // For REST a 404 is the object itself missing (a repository, an installation).
+                GithubError::WrongEndpoint => GithubError::NotFound(format!("{path}: HTTP 404")),
+                other => other,
+            });
         }
         serde_json::from_slice(&bytes).map_err(|e| GithubError::ServerError(format!("unreadable REST answer: {e}")))
     }

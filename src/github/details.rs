@@ -191,7 +191,7 @@ impl Assembly {
     fn name_the_pr(&self, v: &pull_request_details::Variables, e: GithubError) -> GithubError {
         let all = [&v.reviews_of, &v.comments_of, &v.review_comments_a, &v.review_comments_b];
         match all.into_iter().flatten().next() {
-            Some(id) => GithubError::Other(format!("{}, asked alone, still failed: {e}", self.pr_named_by(id))),
+            Some(id) => e.asked_alone(&self.pr_named_by(id)),
             None => e,
         }
     }
@@ -251,9 +251,7 @@ impl Assembly {
             true => Err(GithubError::ResourceLimits(one_line(&partial_message(&reply.errors)))),
         };
         let reply = match client.query_checked(body, false, &whole).await {
-            Err(e) if e.asks_for_less() => {
-                return Err(GithubError::Other(format!("{}, asked alone, still failed: {e}", self.pr_named_by(id))))
-            }
+            Err(e) if e.asks_for_less() => return Err(e.asked_alone(&self.pr_named_by(id))),
             other => other?,
         };
         let rate_limit = reply.data.as_ref().and_then(|d| d.rate_limit.as_ref());

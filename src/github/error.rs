@@ -56,6 +56,11 @@ pub enum GithubError {
     #[error("cannot reach GitHub: {0}")]
     Unreachable(String),
 
+    /// HTTP 404 from the GraphQL endpoint itself (not GraphQL's own
+    /// `NOT_FOUND`): the URL is not GitHub's GraphQL API.
+    #[error("the GraphQL URL answered HTTP 404: it is not GitHub's GraphQL endpoint; check GITHUB_GRAPHQL_URL")]
+    WrongEndpoint,
+
     #[error("GitHub error: {0}")]
     Other(String),
 }
@@ -80,6 +85,33 @@ impl GithubError {
                 | GithubError::Unreachable(_)
                 | GithubError::ResourceLimits(_)
         )
+    }
+
+    /// Whether the failure is GitHub's (down, overloaded, too slow) rather
+    /// than the backfill's: such a failure never pauses or fails a backfill.
+    pub fn is_githubs(&self) -> bool {
+        matches!(
+            self,
+            GithubError::Timeout(_)
+                | GithubError::ServerError(_)
+                | GithubError::SecondaryLimit { .. }
+                | GithubError::Unreachable(_)
+                | GithubError::ResourceLimits(_)
+        )
+    }
+
+    /// The failure of a request already as small as it gets, naming whose
+    /// it was (`who`: a PR). GitHub answering in part even then is the PR's
+    /// own failure; a timeout or an outage stays GitHub's.
+    pub fn asked_alone(self, who: &str) -> GithubError {
+        match self {
+            GithubError::ResourceLimits(m) => {
+                GithubError::Other(format!("{who}, asked alone, still failed: GitHub answered only in part ({m})"))
+            }
+            GithubError::Timeout(m) => GithubError::Timeout(format!("{who}, asked alone: {m}")),
+            GithubError::TooLarge(m) => GithubError::Other(format!("{who}, asked alone, is still too large: {m}")),
+            other => other,
+        }
     }
 
     /// Whether a smaller query is the remedy (fewer PRs, fewer ids).

@@ -209,13 +209,11 @@ async fn ask_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<(Reply
         let body = page_query(req, size);
         if size <= 1 {
             let after = req.after_number.map_or_else(|| "the first PR".to_string(), |n| format!("the PR after #{n}"));
-            return match client.query_checked(&body, false, &repairable).await {
-                Ok(reply) => Ok((reply, size)),
-                Err(e) if e.asks_for_less() => {
-                    Err(GithubError::Other(format!("{after}, asked alone, still failed: {e}")))
-                }
-                Err(e) => Err(e),
-            };
+            return client
+                .query_checked(&body, false, &repairable)
+                .await
+                .map(|reply| (reply, size))
+                .map_err(|e| e.asked_alone(&after));
         }
         match client.query_checked(&body, true, &repairable).await {
             Err(e) if e.asks_for_less() => size = (size / 2).max(1),

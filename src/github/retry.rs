@@ -82,6 +82,7 @@ pub fn next_step(
         | GithubError::Forbidden(_)
         | GithubError::BadCredentials
         | GithubError::AppRejected
+        | GithubError::WrongEndpoint
         | GithubError::Other(_) => return Next::GiveUp,
     };
     if time_left.is_some_and(|left| wait >= left) {

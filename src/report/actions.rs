@@ -4,9 +4,15 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::{BackfillReport, RunSummary};
+use crate::text::{count, human_duration, one_line};
+
+/// Whether this process has written a run's summary and outputs: an error
+/// after that (an interrupted run) must not write a second, contradicting set.
+static RUN_WRITTEN: AtomicBool = AtomicBool::new(false);
 
 pub struct Actions {
     summary: Option<PathBuf>,
@@ -43,24 +49,59 @@ impl Actions {
     /// step outputs. A file that cannot be written is worth a warning, not
     /// a failed run: the data is stored either way.
     pub fn write_run(&self, summary: &RunSummary) {
+        RUN_WRITTEN.store(true, Ordering::SeqCst);
+        self.write(&summary_markdown(summary), &outputs(summary));
+    }
+
+    fn write(&self, markdown: &str, outputs: &str) {
         if let Some(path) = &self.summary {
-            if let Err(e) = append(path, &summary_markdown(summary)) {
+            if let Err(e) = append(path, markdown) {
                 self.warning(&format!("cannot write the step summary: {e}"));
             }
         }
         if let Some(path) = &self.output {
-            if let Err(e) = append(path, &outputs(summary)) {
+            if let Err(e) = append(path, outputs) {
                 self.warning(&format!("cannot write the step outputs: {e}"));
             }
         }
     }
 }
 
-/// An error that ends the command, as an annotation when in Actions.
-pub fn annotate_error(text: &str) {
-    if let Some(a) = Actions::from_env() {
-        a.error(text);
+/// An error that ends the command (any command, a usage error included).
+/// In Actions: an error annotation and, unless the run already wrote its
+/// own, the step outputs with `status=failed` and a step summary that says
+/// why, so that a workflow sees a run that failed before it could start.
+pub fn record_failure(reason: &str) {
+    let Some(a) = Actions::from_env() else { return };
+    a.error(reason);
+    if !RUN_WRITTEN.swap(true, Ordering::SeqCst) {
+        a.write(&failure_markdown(reason), FAILURE_OUTPUTS);
     }
+}
+
+/// The outputs of a run that stored nothing because it failed.
+pub const FAILURE_OUTPUTS: &str = "prs_stored=0\nchunks=0\nfailed_chunks=0\nrate_limit_remaining=\nstatus=failed\n";
+
+pub fn failure_markdown(reason: &str) -> String {
+    format!("### backfill run\n\nOutcome: **failed**: {}\n\n", markdown_text(reason))
+}
+
+/// Plain text in markdown, on one line: nothing in it is read as markup or HTML.
+pub fn markdown_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in one_line(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
@@ -109,7 +150,7 @@ pub fn summary_markdown(s: &RunSummary) -> String {
                 b.chunk_size.map_or_else(|| "-".to_string(), |n| n.to_string()),
                 b.points,
                 cell(&b.status_text()),
-                eta(b).map_or_else(|| "-".to_string(), human),
+                eta(b).map_or_else(|| "-".to_string(), human_duration),
             ));
         }
         md.push('\n');
@@ -121,12 +162,12 @@ pub fn summary_markdown(s: &RunSummary) -> String {
         None => "budget not seen".to_string(),
     };
     md.push_str(&format!(
-        "{} chunks, {} PRs stored, {} failed chunks, {} requests, {} points used; {budget}. Outcome: **{}**.\n\n",
-        s.chunks,
-        s.prs_stored,
-        s.failed_chunks,
-        s.requests,
-        s.points,
+        "{}, {} stored, {}, {}, {} used; {budget}. Outcome: **{}**.\n\n",
+        count(s.chunks, "chunk", "chunks"),
+        count(s.prs_stored, "PR", "PRs"),
+        count(s.failed_chunks, "failed chunk", "failed chunks"),
+        count(s.requests, "request", "requests"),
+        count(s.points, "point", "points"),
         s.outcome()
     ));
     md
@@ -140,15 +181,6 @@ pub fn eta(b: &BackfillReport) -> Option<Duration> {
     }
     let per_pr = b.elapsed.as_secs_f64() / b.prs_stored as f64;
     Some(Duration::from_secs_f64(per_pr * left as f64))
-}
-
-fn human(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3_599 => format!("{}m {}s", s / 60, s % 60),
-        _ => format!("{}h {}m", s / 3_600, s % 3_600 / 60),
-    }
 }
 
 #[cfg(test)]
@@ -179,10 +211,28 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_like_a_person_writes_them() {
-        let cases = [(0, "0s"), (59, "59s"), (61, "1m 1s"), (3_600, "1h 0m"), (90_061, "25h 1m")];
-        for (secs, want) in cases {
-            assert_eq!(human(Duration::from_secs(secs)), want);
+    fn a_reason_stays_plain_text_in_markdown() {
+        let cases = [
+            ("cannot connect to 127.0.0.1:5432", "cannot connect to 127.0.0.1:5432"),
+            ("a <b> & c", "a &lt;b&gt; &amp; c"),
+            ("`x` *y* _z_ [l](u) a|b", "\\`x\\` \\*y\\* \\_z\\_ \\[l\\](u) a\\|b"),
+            ("two\nlines", "two lines"),
+        ];
+        for (given, want) in cases {
+            assert_eq!(markdown_text(given), want, "{given:?}");
         }
+        let md = failure_markdown("no <database>");
+        assert!(md.starts_with("### backfill run\n\n") && md.contains("no &lt;database&gt;"), "{md}");
+    }
+
+    #[test]
+    fn the_summary_sentence_counts_in_the_singular_too() {
+        let one =
+            RunSummary { chunks: 1, prs_stored: 1, failed_chunks: 1, requests: 1, points: 1, ..Default::default() };
+        let md = summary_markdown(&one);
+        assert!(md.contains("1 chunk, 1 PR stored, 1 failed chunk, 1 request, 1 point used;"), "{md}");
+        let md =
+            summary_markdown(&RunSummary { chunks: 2, prs_stored: 50, requests: 3, points: 4, ..Default::default() });
+        assert!(md.contains("2 chunks, 50 PRs stored, 0 failed chunks, 3 requests, 4 points used;"), "{md}");
     }
 }

@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 
 pub mod actions;
+mod lines;
+mod progress;
 mod summary;
 mod table;
 pub use summary::{BackfillReport, RunSummary, StoredChunk};
@@ -118,47 +119,17 @@ impl Reporter {
     }
 
     pub fn chunk_stored(&mut self, c: &StoredChunk) {
-        let left = c.budget.map_or_else(|| "?".to_string(), |b| b.remaining.to_string());
         if let Some(bars) = &self.bars {
-            let bar = self.by_backfill.entry(c.full_name.clone()).or_insert_with(|| {
-                let bar = bars.add(ProgressBar::new(c.total_prs.max(1) as u64));
-                let style = ProgressStyle::with_template(
-                    "{prefix:.bold} [{bar:30.cyan/blue}] {pos}/{len} PRs {rate} eta {eta} {msg}",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} PRs/s", state.per_sec());
-                })
-                .progress_chars("=> ");
-                bar.set_style(style);
-                bar.set_prefix(c.full_name.clone());
-                bar.enable_steady_tick(Duration::from_millis(250));
-                bar.set_position(c.processed_prs.saturating_sub(c.prs as i64).max(0) as u64);
-                bar.reset_eta();
-                bar
-            });
+            let bar = self.by_backfill.entry(c.full_name.clone()).or_insert_with(|| progress::new_bar(bars, c));
             bar.set_length(c.total_prs.max(c.processed_prs).max(1) as u64);
             bar.set_position(c.processed_prs.max(0) as u64);
-            bar.set_message(format!("· {left} points left"));
+            bar.set_message(format!("· {} left", lines::points_left(c.budget)));
             if c.completed {
                 bar.finish_with_message("· completed");
             }
         }
         if self.bars.is_none() && self.verbosity != Verbosity::Quiet || self.verbosity == Verbosity::Verbose {
-            let number = c.chunk_number.map_or_else(|| "-".to_string(), |n| n.to_string());
-            let percent = if c.total_prs > 0 { 100.0 * c.processed_prs as f64 / c.total_prs as f64 } else { 100.0 };
-            let done = if c.completed { ", completed" } else { "" };
-            self.line(&format!(
-                "{}: chunk {number}: {} PRs (size {}) in {:.1}s, {} requests, {} points, {left} left; {}/{} PRs ({percent:.1}%){done}",
-                c.full_name,
-                c.prs,
-                c.chunk_size,
-                c.elapsed.as_secs_f64(),
-                c.requests,
-                c.points,
-                c.processed_prs,
-                c.total_prs,
-            ));
+            self.line(&lines::chunk_line(c));
         }
     }
 
@@ -168,11 +139,7 @@ impl Reporter {
                 bar.abandon();
             }
         }
-        let left = s.budget.map_or_else(|| "?".to_string(), |b| b.remaining.to_string());
-        self.info(&format!(
-            "run finished: {} chunks, {} PRs stored, {} failed chunks, {} requests, {} points used, {left} points left",
-            s.chunks, s.prs_stored, s.failed_chunks, s.requests, s.points
-        ));
+        self.info(&lines::closing_line(s));
         if let Some(a) = &self.actions {
             a.write_run(s);
         }

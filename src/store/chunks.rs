@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::error::StoreResult;
+use super::error::{StoreError, StoreResult};
 use super::metadata::{Metadata, PauseKind};
 use super::state::Backfill;
 use super::unnamed;
@@ -36,7 +36,7 @@ pub struct Advance {
 }
 
 /// The metadata keys a pause sets, and that an advance or a resume clears.
-const PAUSE_KEYS: &str = "- 'paused_until' - 'pause_reason' - 'pause_kind'";
+const PAUSE_KEYS: &str = "- 'paused_until' - 'pause_reason' - 'pause_kind' - 'error_pauses' - 'resume_to'";
 
 /// A pause by hand that came while a chunk was fetched: the chunk is
 /// stored, and the pause holds.
@@ -87,7 +87,7 @@ pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance)
            last_processed_pr_number = coalesce($4, last_processed_pr_number), \
            last_processed_at = now(), total_prs = $5, \
            status = CASE WHEN {by_hand} THEN status ELSE $6 END, \
-           chunk_size = $7, consecutive_errors = 0, \
+           chunk_size = $7, consecutive_errors = 0, last_error = NULL, last_error_at = NULL, \
            metadata = CASE WHEN {by_hand} THEN metadata ELSE coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS} END || $8, \
            updated_at = now() \
          WHERE id = $1 RETURNING processed_prs",
@@ -106,8 +106,8 @@ pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance)
         .await?)
 }
 
-/// After this many failures in a row a backfill stops being retried by
-/// schedule and waits for a person (`backfill resume`).
+/// After this many failures of its own in a row a backfill is paused for a
+/// cooldown (`record_failure`), or until `backfill resume`.
 pub const MAX_CONSECUTIVE_ERRORS: i32 = 3;
 
 /// Records a failed chunk: its `failed` row, then the error counters.
@@ -124,6 +124,29 @@ pub async fn fail_chunk(
     record_failure(tx, backfill, error).await
 }
 
+/// A chunk GitHub could not serve (down, overloaded, too slow): its `failed`
+/// row and the error, but no step towards a pause, which is for failures
+/// of the backfill's own.
+pub async fn record_outage(
+    tx: &mut PgConnection,
+    backfill: &Backfill,
+    record: &ChunkRecord,
+    error: &str,
+    learned: &Metadata,
+) -> StoreResult<()> {
+    insert_chunk(tx, backfill, record, ChunkStatus::Failed, Some(error)).await?;
+    remember(tx, backfill, learned).await?;
+    unnamed::statement(
+        "UPDATE progressive_backfill_state SET error_count = coalesce(error_count, 0) + 1, \
+           last_error = $2, last_error_at = now(), updated_at = now() WHERE id = $1",
+    )
+    .bind(backfill.id)
+    .bind(error)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Merges what was learned (points spent, sizes) into the metadata.
 pub async fn remember(tx: &mut PgConnection, backfill: &Backfill, learned: &Metadata) -> StoreResult<()> {
     unnamed::statement(
@@ -136,8 +159,10 @@ pub async fn remember(tx: &mut PgConnection, backfill: &Backfill, learned: &Meta
     Ok(())
 }
 
-/// Counts a failed chunk; pauses the backfill at the third in a row.
-/// Returns whether it is now paused.
+/// Counts a failed chunk; pauses the backfill at the third in a row, for a
+/// cooldown that doubles with each such pause since the last good chunk
+/// (1 h, 2 h, 4 h, ... at most 24 h), after which a run tries it again by
+/// itself. Returns whether it is now paused.
 async fn record_failure(tx: &mut PgConnection, backfill: &Backfill, error: &str) -> StoreResult<bool> {
     let paused: bool = unnamed::scalar(
         "UPDATE progressive_backfill_state SET \
@@ -147,7 +172,10 @@ async fn record_failure(tx: &mut PgConnection, backfill: &Backfill, error: &str)
            status = CASE WHEN coalesce(consecutive_errors, 0) + 1 >= $3 THEN $4 ELSE status END, \
            metadata = CASE WHEN coalesce(consecutive_errors, 0) + 1 >= $3 \
              THEN coalesce(metadata, '{}'::jsonb) || jsonb_build_object('pause_kind', $5::text, \
-               'pause_reason', format('%s consecutive failed chunks; last: %s', coalesce(consecutive_errors, 0) + 1, $2::text)) \
+               'pause_reason', format('%s consecutive failed chunks; last: %s', coalesce(consecutive_errors, 0) + 1, $2::text), \
+               'paused_until', now() + least(interval '24 hours', \
+                 interval '1 hour' * power(2, least(coalesce((metadata->>'error_pauses')::int, 0), 5))), \
+               'error_pauses', coalesce((metadata->>'error_pauses')::int, 0) + 1) \
              ELSE metadata END \
          WHERE id = $1 RETURNING status = $4",
     )
@@ -204,25 +232,44 @@ pub async fn pause_for_rate_limit(
     Ok(())
 }
 
-/// `pause` and `resume` by hand.
-pub async fn set_status_by_hand(pool: &sqlx::PgPool, state_id: Uuid, status: BackfillStatus) -> StoreResult<()> {
-    let sql = format!(
-        "UPDATE progressive_backfill_state SET status = $2, updated_at = now(), \
-           consecutive_errors = CASE WHEN $3 THEN 0 ELSE consecutive_errors END, \
-           metadata = CASE WHEN $3 THEN coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS} \
-             ELSE coalesce(metadata, '{{}}'::jsonb) || jsonb_build_object('pause_kind', $4::text, 'pause_reason', 'paused by hand') END \
-         WHERE id = $1"
-    );
+/// `pause` and `resume` by hand. A pause remembers the status it paused
+/// (`resume_to`), so that `resume` of a completed backfill leaves it
+/// completed; a resume also forgets the failures in a row and their cooldown.
+/// Returns the status now stored.
+pub async fn set_status_by_hand(
+    pool: &sqlx::PgPool,
+    state_id: Uuid,
+    status: BackfillStatus,
+) -> StoreResult<BackfillStatus> {
+    let (active, completed) = (BackfillStatus::Active, BackfillStatus::Completed);
+    let sql = match status {
+        BackfillStatus::Active => format!(
+            "UPDATE progressive_backfill_state SET updated_at = now(), consecutive_errors = 0, \
+               status = CASE WHEN status = '{completed}' THEN status \
+                 WHEN metadata->>'resume_to' = '{completed}' THEN '{completed}' ELSE '{active}' END, \
+               metadata = coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS} \
+             WHERE id = $1 RETURNING status::text"
+        ),
+        _ => format!(
+            "UPDATE progressive_backfill_state SET updated_at = now(), status = $2, \
+               metadata = coalesce(metadata, '{{}}'::jsonb) || jsonb_build_object('pause_kind', $3::text, \
+                 'pause_reason', 'paused by hand', \
+                 'resume_to', CASE WHEN status IN ('{active}', '{completed}') THEN status::text \
+                   ELSE coalesce(metadata->>'resume_to', '{active}') END) \
+                 - 'paused_until' \
+             WHERE id = $1 RETURNING status::text"
+        ),
+    };
     let mut tx = pool.begin().await?;
-    unnamed::statement(&sql)
+    let stored: Option<String> = unnamed::scalar(&sql)
         .bind(state_id)
         .bind(status.as_str())
-        .bind(status == BackfillStatus::Active)
         .bind(PauseKind::Manual.as_str())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(())
+    BackfillStatus::from_column(stored.as_deref())
+        .ok_or_else(|| StoreError::Inconsistent(format!("'{}' is not a backfill status", stored.unwrap_or_default())))
 }
 
 /// The latest failed chunk of a backfill: its number and error.

@@ -5,8 +5,8 @@ use crate::text::one_line;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// No connection could be opened at all.
-    #[error("cannot connect to PostgreSQL: {0}")]
+    /// No connection could be opened at all: where, and what to check.
+    #[error("cannot connect to PostgreSQL at {0}")]
     Unreachable(String),
     /// The server went away (restart, failover, network, pool exhausted):
     /// what was not committed was rolled back.

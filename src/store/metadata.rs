@@ -41,13 +41,20 @@ pub struct Metadata {
     /// fetch waits for resets and goes on.
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
     pub span_windows: Option<bool>,
+    /// Pauses for repeated failures since the last good chunk: each doubles the cooldown.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub error_pauses: Option<i64>,
+    /// The status a pause by hand returns to on `resume` (a completed backfill stays completed).
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub resume_to: Option<String>,
     /// Started by `run --discover` rather than `add`.
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
     pub discovered: Option<bool>,
 }
 
-/// Why a backfill is paused: a rate-limit pause ends by itself at
-/// `paused_until`; the others wait for `backfill resume`.
+/// Why a backfill is paused: a rate-limit pause and the cooldown after
+/// repeated failures end by themselves at `paused_until`; a pause by hand
+/// waits for `backfill resume`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PauseKind {
@@ -67,9 +74,11 @@ impl PauseKind {
 }
 
 impl Metadata {
-    /// A rate-limit pause whose time is up: the backfill may run again.
-    pub fn rate_pause_over(&self, now: DateTime<Utc>) -> bool {
-        self.pause_kind == Some(PauseKind::RateLimit) && self.paused_until.is_some_and(|t| t <= now)
+    /// A pause that ends by itself (the rate limit's, or the cooldown after
+    /// repeated failures) whose time is up: the backfill may run again.
+    pub fn pause_over(&self, now: DateTime<Utc>) -> bool {
+        matches!(self.pause_kind, Some(PauseKind::RateLimit | PauseKind::Errors))
+            && self.paused_until.is_some_and(|t| t <= now)
     }
 
     /// The budget a previous run saw, while its window lasts.

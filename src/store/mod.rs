@@ -12,7 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::{Connection, PgConnection, PgPool};
 
 pub use error::{StoreError, StoreResult};
 pub use metadata::{Metadata, PauseKind};
@@ -69,20 +69,79 @@ pub async fn connect(options: PgConnectOptions, route: Route) -> StoreResult<PgP
         Route::Direct => options,
         Route::TransactionPooler => options.statement_cache_capacity(0),
     };
+    let place = match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    // One connection first, on its own: the pool would keep retrying and
+    // end in a bare time-out, while this says what went wrong (refused,
+    // timed out, no such host) within seconds.
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(probe)) => {
+            let _ = probe.close().await;
+        }
+        Ok(Err(e)) => return Err(StoreError::Unreachable(format!("{place}: {}", connect_cause(&e)))),
+        Err(_) => {
+            return Err(StoreError::Unreachable(format!(
+                "{place}: no answer within {} s (is the host reachable, and the port open?)",
+                CONNECT_TIMEOUT.as_secs()
+            )))
+        }
+    }
     PgPoolOptions::new()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(15))
         .connect_with(options)
         .await
-        .map_err(|e| StoreError::Unreachable(crate::text::one_line(&e.to_string())))
+        .map_err(|e| StoreError::Unreachable(format!("{place}: {}", connect_cause(&e))))
 }
 
-pub async fn migrate(pool: &PgPool, route: Route) -> StoreResult<()> {
+/// How long the first connection may take before the tool says so.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What to check, from why the connection failed.
+fn connect_cause(e: &sqlx::Error) -> String {
+    let text = crate::text::one_line(&e.to_string());
+    let lower = text.to_lowercase();
+    let hint = if lower.contains("refused") {
+        "connection refused: is PostgreSQL running there, and is the port right?"
+    } else if lower.contains("lookup") || lower.contains("name or service not known") || lower.contains("resolve") {
+        "host name not found: check the host in the database URL"
+    } else if lower.contains("timed out") {
+        "timed out: is the host reachable, and the port open?"
+    } else if lower.contains("password") || lower.contains("authentication") {
+        "authentication failed: check the user and password"
+    } else if lower.contains("does not exist") {
+        "the database or role does not exist: check the database URL"
+    } else {
+        return text;
+    };
+    format!("{hint} ({text})")
+}
+
+/// Applies the migrations the database lacks; returns how many it applied.
+pub async fn migrate(pool: &PgPool, route: Route) -> StoreResult<usize> {
+    let before = applied_migrations(pool).await?;
     let mut migrator = sqlx::migrate!("./migrations");
     // The advisory lock is a session lock: through a transaction pooler it
     // could be taken on one server connection and released on another.
     migrator.set_locking(route == Route::Direct);
-    Ok(migrator.run(pool).await?)
+    migrator.run(pool).await?;
+    Ok(applied_migrations(pool).await?.saturating_sub(before))
+}
+
+/// Migrations recorded as applied (none before the first `migrate`).
+async fn applied_migrations(pool: &PgPool) -> StoreResult<usize> {
+    let mut tx = pool.begin().await?;
+    let exists: bool =
+        unnamed::scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(&mut *tx).await?;
+    let n: i64 = if exists {
+        unnamed::scalar("SELECT count(*) FROM _sqlx_migrations WHERE success").fetch_one(&mut *tx).await?
+    } else {
+        0
+    };
+    tx.commit().await?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// The contract's tables that this database lacks.

@@ -87,14 +87,16 @@ const BACKFILL_COLUMNS: &str = "s.id, s.repository_id, coalesce(r.owner, split_p
      coalesce(s.metadata, '{}'::jsonb) AS metadata";
 
 /// Work a run may take: active backfills, and those paused for the rate
-/// limit whose pause has run out.
+/// limit or for repeated failures whose pause has run out.
 pub(super) fn runnable_filter() -> String {
     format!(
         "(coalesce(s.status, '{active}') = '{active}' OR (s.status = '{paused}' \
-         AND s.metadata->>'pause_kind' = '{rate_limit}' AND (s.metadata->>'paused_until')::timestamptz <= now()))",
+         AND s.metadata->>'pause_kind' IN ('{rate_limit}', '{errors}') \
+         AND (s.metadata->>'paused_until')::timestamptz <= now()))",
         active = BackfillStatus::Active,
         paused = BackfillStatus::Paused,
         rate_limit = PauseKind::RateLimit.as_str(),
+        errors = PauseKind::Errors.as_str(),
     )
 }
 
@@ -109,6 +111,17 @@ pub async fn runnable(pool: &PgPool) -> StoreResult<Vec<Uuid>> {
     let ids = unnamed::scalar(&sql).fetch_all(&mut *tx).await?;
     tx.commit().await?;
     Ok(ids)
+}
+
+/// Whether any backfill is paused (by hand, for failures, or for the rate limit).
+pub async fn any_paused(pool: &PgPool) -> StoreResult<bool> {
+    let mut tx = pool.begin().await?;
+    let paused = unnamed::scalar("SELECT EXISTS (SELECT 1 FROM progressive_backfill_state WHERE status = $1)")
+        .bind(BackfillStatus::Paused.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(paused)
 }
 
 /// Finds a backfill by repository UUID or OWNER/NAME.
