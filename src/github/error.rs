@@ -75,20 +75,9 @@ fn until(reset_at: &Option<DateTime<Utc>>) -> String {
 }
 
 impl GithubError {
-    /// Whether sending the same request again later may succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            GithubError::Timeout(_)
-                | GithubError::ServerError(_)
-                | GithubError::SecondaryLimit { .. }
-                | GithubError::Unreachable(_)
-                | GithubError::ResourceLimits(_)
-        )
-    }
-
     /// Whether the failure is GitHub's (down, overloaded, too slow) rather
-    /// than the backfill's: such a failure never pauses or fails a backfill.
+    /// than the backfill's: the same request may succeed later, and such a
+    /// failure never pauses or fails a backfill.
     pub fn is_githubs(&self) -> bool {
         matches!(
             self,
