@@ -1,25 +1,12 @@
 //! `action.yml` and the workflows parse, declare what the docs promise, and
 //! never paste an expression into shell text (inputs reach scripts through
-//! `env:` only, so no input can inject a command).
+//! `env:` only, so no input can inject a command). `action_scripts.rs` runs
+//! the action's own scripts as a runner does.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::workflow_files::{keys, load, root};
 use yaml_rust2::{Yaml, YamlLoader};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn load(path: &Path) -> Yaml {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut docs = YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{} is not YAML: {e}", path.display()));
-    assert_eq!(docs.len(), 1, "{}: one document", path.display());
-    docs.remove(0)
-}
-
-fn keys(y: &Yaml) -> Vec<String> {
-    y.as_hash().map(|h| h.keys().filter_map(|k| k.as_str().map(str::to_string)).collect()).unwrap_or_default()
-}
 
 /// Every `run:` script in a list of steps, with the step's name.
 fn scripts(steps: &Yaml) -> Vec<(String, String)> {
@@ -47,20 +34,43 @@ fn the_action_declares_its_inputs_and_outputs_and_keeps_inputs_out_of_scripts() 
     let action = load(&root().join("action.yml"));
     assert_eq!(action["runs"]["using"].as_str(), Some("composite"));
     let inputs = keys(&action["inputs"]);
-    for want in
-        ["repository-id", "chunk-size", "max-chunks", "time-budget", "dry-run", "database-url", "github-token", "args"]
-    {
+    for want in [
+        "command",
+        "repository",
+        "repository-id",
+        "chunk-size",
+        "max-chunks",
+        "time-budget",
+        "dry-run",
+        "migrate",
+        "report-issue",
+        "database-url",
+        "github-token",
+        "args",
+    ] {
         assert!(inputs.contains(&want.to_string()), "input {want} in {inputs:?}");
     }
     assert_eq!(action["inputs"]["github-token"]["default"].as_str(), Some("${{ github.token }}"));
+    assert_eq!(action["inputs"]["command"]["default"].as_str(), Some("run"));
+    assert_eq!(action["inputs"]["migrate"]["default"].as_str(), Some("false"));
     let outputs = keys(&action["outputs"]);
-    for want in ["prs_stored", "chunks", "failed_chunks", "rate_limit_remaining", "status"] {
+    for want in ["prs_stored", "chunks", "failed_chunks", "rate_limit_remaining", "status", "repository_id"] {
         assert!(outputs.contains(&want.to_string()), "output {want} in {outputs:?}");
         let value = action["outputs"][want]["value"].as_str().unwrap_or("");
         assert!(value.contains(&format!("steps.run.outputs.{want}")), "output {want} comes from the run step");
     }
     assert_no_expressions_in_scripts("action.yml", &action["runs"]["steps"]);
     let steps = action["runs"]["steps"].as_vec().expect("steps");
+    // Every input reaches a script, and only through a step's env.
+    let mapped: Vec<String> = steps
+        .iter()
+        .flat_map(|s| s["env"].as_hash().into_iter().flat_map(|h| h.values()))
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    for input in &inputs {
+        let expression = format!("${{{{ inputs.{input} }}}}");
+        assert!(mapped.contains(&expression), "input {input} reaches the scripts through env: {mapped:?}");
+    }
     assert!(steps.iter().all(|s| s["shell"].as_str() == Some("bash") || s["uses"].as_str().is_some()), "bash steps");
 }
 
@@ -80,7 +90,7 @@ fn the_workflows_parse_and_keep_expressions_out_of_scripts() {
         names.push(file);
     }
     names.sort();
-    assert_eq!(names, ["backfill-matrix.yml", "ci.yml", "progressive-backfill.yml", "release.yml"]);
+    assert_eq!(names, ["backfill-add.yml", "backfill-matrix.yml", "ci.yml", "progressive-backfill.yml", "release.yml"]);
 
     let wf = load(&dir.join("progressive-backfill.yml"));
     assert_eq!(wf["on"]["schedule"][0]["cron"].as_str(), Some("*/30 * * * *"));
@@ -95,6 +105,47 @@ fn the_workflows_parse_and_keep_expressions_out_of_scripts() {
     let timeout = job["timeout-minutes"].as_i64().unwrap_or(0);
     assert!(budget.is_some_and(|b| b < timeout), "the job timeout ({timeout}m) is above the time budget ({budget:?}m)");
     assert!(step["with"]["database-url"].as_str().is_some_and(|v| v.contains("secrets.DATABASE_URL")));
+    // It grants issues: write, so it uses it: failures are reported in the
+    // workflow's own repository. And a new database's first run migrates.
+    assert_eq!(wf["permissions"]["issues"].as_str(), Some("write"));
+    assert_eq!(step["with"]["report-issue"].as_str(), Some("${{ github.repository }}"));
+    assert_eq!(step["with"]["migrate"].as_bool(), Some(true));
+
+    // Adding a repository: by hand, migrate then add, through the action.
+    let add = load(&dir.join("backfill-add.yml"));
+    assert!(add["on"]["schedule"].is_badvalue(), "backfill-add.yml runs by hand only");
+    let input = &add["on"]["workflow_dispatch"]["inputs"]["repository"];
+    assert_eq!(input["required"].as_bool(), Some(true), "the repository input");
+    let uses: Vec<&Yaml> = add["jobs"]["add"]["steps"]
+        .as_vec()
+        .map(|s| s.iter().filter(|s| s["uses"].as_str() == Some("./")).collect())
+        .unwrap_or_default();
+    let commands: Vec<&str> = uses.iter().filter_map(|s| s["with"]["command"].as_str()).collect();
+    assert_eq!(commands, ["migrate", "add"]);
+    assert_eq!(uses[1]["with"]["repository"].as_str(), Some("${{ inputs.repository }}"));
+    assert!(uses
+        .iter()
+        .all(|s| s["with"]["database-url"].as_str().is_some_and(|v| v.contains("secrets.DATABASE_URL"))));
+
+    // Four runners on one shared token finish no sooner than one: by hand
+    // only, and each keeps to its share of the token's points per minute.
+    let matrix_text = std::fs::read_to_string(dir.join("backfill-matrix.yml")).expect("matrix");
+    let matrix = load(&dir.join("backfill-matrix.yml"));
+    assert!(matrix["on"]["schedule"].is_badvalue(), "backfill-matrix.yml has no schedule");
+    assert!(!matrix["on"]["workflow_dispatch"].is_badvalue());
+    let runners = matrix["jobs"]["backfill"]["strategy"]["matrix"]["runner"].as_vec().map_or(0, Vec::len);
+    let step = &matrix["jobs"]["backfill"]["steps"][1];
+    assert_eq!(
+        step["env"]["BACKFILL_RUNNERS_PER_TOKEN"].as_str(),
+        Some(format!("${{{{ vars.BACKFILL_RUNNERS_PER_TOKEN || '{runners}' }}}}").as_str()),
+        "the default share is the runner count"
+    );
+    let header: String =
+        matrix_text.lines().take_while(|l| l.starts_with('#')).map(|l| l.trim_start_matches('#')).collect();
+    let header = header.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in ["of its own", "BACKFILL_RUNNERS_PER_TOKEN", "shared token", &format!("({runners}, the default")] {
+        assert!(header.contains(want), "the header says {want:?}: {header}");
+    }
 
     let release = load(&dir.join("release.yml"));
     let targets: Vec<&str> = release["jobs"]["build"]["strategy"]["matrix"]["include"]
@@ -112,49 +163,4 @@ fn the_readme_shows_how_to_use_the_action() {
     let step = &yaml[0][0];
     assert!(step["uses"].as_str().is_some_and(|u| u.contains("backfill@")), "{snippet}");
     assert!(step["with"]["database-url"].as_str().is_some(), "{snippet}");
-}
-
-#[test]
-fn the_action_passes_inputs_as_arguments_and_evaluates_none() {
-    let action = load(&root().join("action.yml"));
-    let steps = action["runs"]["steps"].as_vec().expect("steps");
-    let run = steps.iter().find(|s| s["id"].as_str() == Some("run")).and_then(|s| s["run"].as_str()).expect("run step");
-    let dir = std::env::temp_dir().join(format!("backfill-action-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    // Stands in for the binary: prints each argument it gets on a line.
-    let echo = dir.join("print-args");
-    std::fs::write(&echo, "#!/bin/sh\nfor a in \"$@\"; do echo \"[$a]\"; done\n").expect("script");
-    let chmod = std::process::Command::new("chmod").arg("+x").arg(&echo).status();
-    assert!(chmod.is_ok_and(|s| s.success()));
-    let evil = dir.join("evaluated");
-    let out = std::process::Command::new("bash")
-        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", run])
-        .env("BACKFILL_BIN", &echo)
-        .env("IN_REPOSITORY_ID", format!("acme/one; touch {}", evil.display()))
-        .env("IN_CHUNK_SIZE", "20")
-        .env("IN_MAX_CHUNKS", "")
-        .env("IN_TIME_BUDGET", "25m")
-        .env("IN_DRY_RUN", "true")
-        .env("IN_ARGS", format!("-v $(touch {}) --no-progress", evil.display()))
-        .output()
-        .expect("bash runs");
-    let printed = String::from_utf8_lossy(&out.stdout).to_string();
-    let evaluated = evil.exists();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success(), "{printed}{}", String::from_utf8_lossy(&out.stderr));
-    let want = [
-        "[run]".to_string(),
-        format!("[--repository-id]\n[acme/one; touch {}]", evil.display()),
-        "[--chunk-size]\n[20]".to_string(),
-        "[--time-budget]\n[25m]".to_string(),
-        "[--dry-run]".to_string(),
-        "[-v]".to_string(),
-        "[$(touch".to_string(),
-        "[--no-progress]".to_string(),
-    ];
-    for w in want {
-        assert!(printed.contains(&w), "{w} in:\n{printed}");
-    }
-    assert!(!printed.contains("--max-chunks"), "an empty input adds no argument:\n{printed}");
-    assert!(!evaluated, "an input was evaluated by the shell");
 }

@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod action_runner;
 pub mod cluster;
 pub mod consistency;
 pub mod oracle;
+pub mod workflow_files;
 
 use std::process::Output;
 use std::time::{Duration, Instant};
