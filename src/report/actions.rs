@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::{BackfillReport, RunSummary};
-use crate::text::{count, human_duration, one_line};
+use crate::text::{human_duration, one_line};
 
 /// Whether this process has written a run's summary and outputs: an error
 /// after that (an interrupted run) must not write a second, contradicting set.
@@ -161,15 +161,7 @@ pub fn summary_markdown(s: &RunSummary) -> String {
         Some(b) => format!("{} of {} points left{reset}", b.remaining, b.limit),
         None => "budget not seen".to_string(),
     };
-    md.push_str(&format!(
-        "{}, {} stored, {}, {}, {} used; {budget}. Outcome: **{}**.\n\n",
-        count(s.chunks, "chunk", "chunks"),
-        count(s.prs_stored, "PR", "PRs"),
-        count(s.failed_chunks, "failed chunk", "failed chunks"),
-        count(s.requests, "request", "requests"),
-        count(s.points, "point", "points"),
-        s.outcome()
-    ));
+    md.push_str(&format!("{}; {budget}. Outcome: **{}**.\n\n", super::lines::tally(s), s.outcome()));
     md
 }
 

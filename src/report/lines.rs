@@ -30,14 +30,19 @@ pub fn chunk_line(c: &StoredChunk) -> String {
 /// `run finished: 2 chunks, 100 PRs stored, 0 failed chunks, 4 requests,
 /// 4 points used, 4990 points left` (tests read `P points used` out of it).
 pub fn closing_line(s: &RunSummary) -> String {
+    format!("run finished: {}, {} left", tally(s), points_left(s.budget))
+}
+
+/// What a run did, in words: `2 chunks, 100 PRs stored, 0 failed chunks,
+/// 4 requests, 4 points used` (the closing line and the step summary).
+pub fn tally(s: &RunSummary) -> String {
     format!(
-        "run finished: {}, {} stored, {}, {}, {} used, {} left",
+        "{}, {} stored, {}, {}, {} used",
         count(s.chunks, "chunk", "chunks"),
         count(s.prs_stored, "PR", "PRs"),
         count(s.failed_chunks, "failed chunk", "failed chunks"),
         count(s.requests, "request", "requests"),
         count(s.points, "point", "points"),
-        points_left(s.budget),
     )
 }
 
