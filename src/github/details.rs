@@ -88,7 +88,8 @@ impl Assembly {
         let v = &body.variables;
         let mut again: Vec<(List, String)> = Vec::new();
         for (at, item) in data.reviews_of.into_iter().enumerate() {
-            let id = &v.reviews_of[at.min(v.reviews_of.len().saturating_sub(1))];
+            // GitHub answers one item per id asked; anything past that is not ours.
+            let Some(id) = v.reviews_of.get(at) else { break };
             match item.map(|i| (i.id, i.reviews)) {
                 _ if hit("reviewsOf", at) => again.push((List::ReviewsOf, id.clone())),
                 Some((Some(id), Some(conn))) => {
@@ -101,7 +102,7 @@ impl Assembly {
             }
         }
         for (at, item) in data.comments_of.into_iter().enumerate() {
-            let id = &v.comments_of[at.min(v.comments_of.len().saturating_sub(1))];
+            let Some(id) = v.comments_of.get(at) else { break };
             match item.map(|i| (i.id, i.comments)) {
                 _ if hit("commentsOf", at) => again.push((List::CommentsOf, id.clone())),
                 Some((Some(id), Some(conn))) => {
@@ -121,7 +122,7 @@ impl Assembly {
         ];
         for (alias, items, ids) in lists {
             for (at, item) in items.into_iter().enumerate() {
-                let id = &ids[at.min(ids.len().saturating_sub(1))];
+                let Some(id) = ids.get(at) else { break };
                 match item.map(|i| (i.id, i.comments)) {
                     _ if hit(alias, at) => again.push((List::ReviewComments, id.clone())),
                     Some((Some(id), Some(conn))) => self.add_review_comments(&id, conn, 0, Vec::new())?,
