@@ -126,9 +126,9 @@ async fn until_now(h: &Harness) -> String {
 async fn heavy_pages_time_out_and_the_chunk_shrinks_then_grows_back(pool: PgPool) {
     let h = Harness::start(pool, &[spec("heavy", "repo", 200)]).await;
     h.add("heavy/repo").await;
-    // A page of 50 PRs with their inline reviews and comments asks for about
-    // 3,550 nodes, one of 25 for about 1,775.
-    h.fake.with_control(|c| c.chaos.timeout_above_nodes = Some(2_500));
+    // A page of 50 PRs with their inline windows of 100 reviews and 100
+    // comments asks for 10,050 nodes, one of 25 for 5,025, one of 27 for 5,427.
+    h.fake.with_control(|c| c.chaos.timeout_above_nodes = Some(7_500));
     let quick = [("BACKFILL_RETRY_DELAY", "10ms")];
     let out = h.backfill_with(&["run"], &quick).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -153,3 +153,21 @@ fn the_minimal_schema_is_a_faithful_subset() {
     }
     assert!(problems.is_empty(), "queries/schema.graphql: {problems:#?}");
 }
+
+/// The requests `round` puts together (a page alone, follow-ups alone,
+/// both with several lists of each kind) are valid too: every fragment sent
+/// is used, every variable declared and used, against both schemas.
+#[test]
+fn every_request_put_together_validates_against_both_schemas() {
+    let path = root().join("queries/schema.graphql");
+    let minimal =
+        Schema::parse_and_validate(read(&path), &path).unwrap_or_else(|e| panic!("minimal schema: {}", e.errors));
+    let full = github_schema();
+    for (i, doc) in backfill::github::round::examples().into_iter().enumerate() {
+        for (name, schema) in [("GitHub's", &full), ("the minimal", &minimal)] {
+            if let Err(e) = ExecutableDocument::parse_and_validate(schema, doc.clone(), "round.graphql") {
+                panic!("request {i} is not valid against {name} schema:\n{}\n{doc}", e.errors);
+            }
+        }
+    }
+}

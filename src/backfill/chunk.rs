@@ -16,7 +16,7 @@ use super::learn::{self, CutOff};
 use super::plan::{plan_chunk, Plan, PlanInput};
 use super::RunError;
 use crate::budget::Budget;
-use crate::github::{fetch_page, FetchedPage, GithubClient, GithubError, PageRequest};
+use crate::github::{FetchedPage, GithubClient, GithubError, Pipeline};
 use crate::report::StoredChunk;
 use crate::status::ChunkStatus;
 use crate::store::chunks::{self, Advance, ChunkRecord};
@@ -55,6 +55,16 @@ pub enum ChunkOutcome {
         reason: String,
         points: i64,
     },
+}
+
+/// The run's fetch of one backfill: chunks fetched ahead of the one being
+/// stored, kept from one chunk to the next while the run takes them, and
+/// how many more the run means to take after this one (`ahead`), whose
+/// pages may travel with this one's follow-ups.
+#[derive(Default)]
+pub struct Fetcher {
+    pipeline: Option<Pipeline>,
+    pub ahead: usize,
 }
 
 /// Settings for one chunk that come from the command line.
@@ -96,7 +106,10 @@ impl Start {
         ChunkRecord {
             started_at: self.at,
             pr_numbers: page.map(|p| p.prs.iter().map(|pr| pr.number).collect()).unwrap_or_default(),
-            api_calls: github.requests_sent().wrapping_sub(self.calls_before) as i32,
+            // A chunk fetched alongside others counts the requests the fetch
+            // counted to it; a failed one, all sent since it began.
+            api_calls: page.map_or_else(|| github.requests_sent().wrapping_sub(self.calls_before), |p| p.requests)
+                as i32,
             rate_limit_remaining: page.and_then(|p| p.budget).map(|b| b.remaining as i32),
             processor_type: settings.processor_type,
         }
@@ -112,6 +125,7 @@ pub async fn process_chunk(
     settings: &ChunkSettings,
     budget: Option<Budget>,
     holder: &Holder,
+    fetcher: &mut Fetcher,
 ) -> Result<ChunkOutcome, RunError> {
     let start = Start {
         instant: Instant::now(),
@@ -120,11 +134,18 @@ pub async fn process_chunk(
         points_before: github.points_spent(),
     };
     let Some(backfill) = claims::take(pool, id, holder).await? else {
+        fetcher.pipeline = None;
         return Ok(ChunkOutcome::Skipped);
     };
+    // Pages fetched ahead hold only where the stored cursor still is.
+    if fetcher.pipeline.as_ref().is_some_and(|p| p.begins_after() != backfill.last_processed_cursor.as_deref()) {
+        fetcher.pipeline = None;
+    }
     let chunk = Chunk { pool, github, backfill: &backfill, settings, holder, start };
-    let outcome = chunk.plan_fetch_store(budget).await;
+    let outcome = chunk.plan_fetch_store(budget, fetcher).await;
     if !matches!(outcome, Ok(ChunkOutcome::Stored(_))) {
+        // What was fetched ahead is dropped with the chunk's fortunes.
+        fetcher.pipeline = None;
         // Best effort: a claim that cannot be given up lapses by itself.
         let _ = claims::release_all(pool, holder).await;
     }
@@ -159,7 +180,7 @@ enum Guarded<'c> {
 }
 
 impl Chunk<'_> {
-    async fn plan_fetch_store(&self, budget: Option<Budget>) -> Result<ChunkOutcome, RunError> {
+    async fn plan_fetch_store(&self, budget: Option<Budget>, fetcher: &mut Fetcher) -> Result<ChunkOutcome, RunError> {
         let backfill = self.backfill;
         let budget = budget.or_else(|| backfill.metadata.budget_seen(Utc::now()));
         let size = match plan_chunk(&plan_input(backfill, self.settings, budget)) {
@@ -178,7 +199,7 @@ impl Chunk<'_> {
         // No transaction is open while GitHub is asked; the heartbeat keeps
         // the claim, and stops the fetch if another run has taken it over.
         let fetched = tokio::select! {
-            fetched = fetch(self.github, backfill, size) => fetched,
+            fetched = fetch(self.github, backfill, size, fetcher) => fetched,
             () = keep_claim(self.pool, backfill.id, self.holder) => return Ok(self.not_stored(Verdict::ClaimLost)),
         };
         match fetched {
@@ -313,17 +334,24 @@ async fn keep_claim(pool: &PgPool, state_id: Uuid, holder: &Holder) {
     }
 }
 
-/// The fetch phase: the next page after the stored cursor, complete.
-async fn fetch(github: &GithubClient, backfill: &Backfill, size: i64) -> Result<FetchedPage, GithubError> {
-    let request = PageRequest {
-        owner: &backfill.owner,
-        name: &backfill.name,
-        after: backfill.last_processed_cursor.as_deref(),
-        size,
-        after_number: backfill.last_processed_pr_number,
-        detail_ids: backfill.metadata.max_detail_ids.and_then(|n| usize::try_from(n).ok()),
-    };
-    fetch_page(github, &request).await
+/// The fetch phase: the next chunk after the stored cursor, complete,
+/// through the run's pipeline for the backfill (begun here if none is).
+async fn fetch(
+    github: &GithubClient,
+    backfill: &Backfill,
+    size: i64,
+    fetcher: &mut Fetcher,
+) -> Result<FetchedPage, GithubError> {
+    let pipeline = fetcher.pipeline.get_or_insert_with(|| {
+        Pipeline::new(
+            &backfill.owner,
+            &backfill.name,
+            backfill.last_processed_cursor.as_deref(),
+            backfill.last_processed_pr_number,
+            backfill.metadata.max_detail_ids.and_then(|n| usize::try_from(n).ok()),
+        )
+    });
+    pipeline.next_chunk(github, size, fetcher.ahead).await
 }
 
 /// The page, its chunk row and the advanced state; returns the chunk

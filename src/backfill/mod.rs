@@ -10,6 +10,7 @@ mod learn;
 mod pick;
 pub mod plan;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
@@ -21,7 +22,7 @@ use crate::report::{BackfillReport, Reporter, RunSummary};
 use crate::shutdown::Shutdown;
 use crate::store::claims::{self, Holder};
 use crate::store::{state, StoreError};
-use chunk::{process_chunk, ChunkOutcome, ChunkSettings};
+use chunk::{process_chunk, ChunkOutcome, ChunkSettings, Fetcher};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -127,6 +128,8 @@ struct Run<'a> {
     budget: Option<Budget>,
     /// This run, as the holder of its claims.
     holder: Holder,
+    /// Each backfill's fetch, with the pages fetched ahead of its next chunk.
+    fetchers: HashMap<Uuid, Fetcher>,
     summary: RunSummary,
 }
 
@@ -153,6 +156,7 @@ impl<'a> Run<'a> {
             slowest: Duration::ZERO,
             budget: None,
             holder: Holder::new(opts.lease),
+            fetchers: HashMap::new(),
             summary,
         })
     }
@@ -182,6 +186,9 @@ impl<'a> Run<'a> {
                 // A budget whose window has passed says nothing about the new one.
                 let known = self.budget.filter(|b| b.current_at(chrono::Utc::now()));
                 reporter.begin_backfill(&self.summary.backfills[turn.report].repository);
+                let ahead = self.chunks_after(turn);
+                let fetcher = self.fetchers.entry(turn.id).or_default();
+                fetcher.ahead = ahead;
                 // A signal drops the chunk (and a store transaction, if one
                 // is open), then gives its claim up for the next run.
                 let outcome = tokio::select! {
@@ -192,7 +199,7 @@ impl<'a> Run<'a> {
                         let _ = claims::release_all(pool, &self.holder).await;
                         return Ok(());
                     }
-                    outcome = process_chunk(pool, github, turn.id, &self.settings, known, &self.holder) => outcome,
+                    outcome = process_chunk(pool, github, turn.id, &self.settings, known, &self.holder, fetcher) => outcome,
                 };
                 let outcome = outcome.inspect_err(|_| reporter.end_backfill())?;
                 let flow = self.record(turn, outcome, reporter);
@@ -206,6 +213,20 @@ impl<'a> Run<'a> {
             queue = next_pass;
         }
         Ok(())
+    }
+
+    /// How many more chunks of the backfill the run means to take after
+    /// this one: pages are fetched ahead only for chunks it will store.
+    fn chunks_after(&self, turn: Turn) -> usize {
+        let by_count = self.max_chunks.map_or(usize::MAX, |m| m.saturating_sub(turn.taken + 1) as usize);
+        let Some(limit) = self.opts.time_budget else { return by_count };
+        // Two more chunks as long as the slowest so far must still fit.
+        let slowest = if self.slowest.is_zero() { FIRST_CHUNK_ESTIMATE.min(limit / 2) } else { self.slowest };
+        if self.started.elapsed() + slowest * 3 > limit {
+            0
+        } else {
+            by_count
+        }
     }
 
     /// Whether the next chunk, as long as the slowest so far and a half,

@@ -106,13 +106,13 @@ pub fn next_ceiling(ceiling: Option<i64>, used: i64, shrunk: bool) -> Option<i64
     }
 }
 
-/// The most ids per details request to start a repository's chunk with:
+/// The most follow-ups (counted requests) per request to start a repository's chunk with:
 /// after a chunk that had to cut them (timeouts, partial answers), the
 /// fewest it cut to; after a clean one, twice as many, back up to all a
 /// request can carry (a chunk grows them back itself after clean answers,
 /// so a start too small costs little and one too large costs timeouts).
 pub fn next_detail_ids(ceiling: Option<i64>, cut_to: Option<usize>) -> Option<i64> {
-    let most = crate::github::fetch::MAX_DETAIL_IDS as i64;
+    let most = crate::github::pipeline::DEFAULT_FOLLOW_UPS as i64;
     if let Some(n) = cut_to {
         return Some((n as i64).clamp(1, most));
     }

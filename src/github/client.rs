@@ -41,6 +41,18 @@ pub struct GithubClient {
     rest_url: String,
 }
 
+/// A request body: graphql_client's for the fixed documents, `round`'s for
+/// the ones put together per request.
+pub trait Document: Serialize + Sync {
+    fn operation(&self) -> &str;
+}
+
+impl<V: Serialize + Sync> Document for QueryBody<V> {
+    fn operation(&self) -> &str {
+        self.operation_name
+    }
+}
+
 /// How hard the client tries, and how politely.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientSettings {
@@ -162,18 +174,15 @@ impl GithubClient {
     /// later. A primary rate limit (in `errors[]` or already known to be
     /// spent) is `Err(RateLimited)`; other `errors[]` are left to the caller,
     /// who knows which of them (a deleted node, say) are harmless.
-    pub async fn query<V: Serialize, T: DeserializeOwned + Costed>(
-        &self,
-        body: &QueryBody<V>,
-    ) -> Result<Reply<T>, GithubError> {
+    pub async fn query<B: Document, T: DeserializeOwned + Costed>(&self, body: &B) -> Result<Reply<T>, GithubError> {
         self.query_with(body, false, &|_: &Reply<T>| Ok(())).await
     }
 
     /// Like `query`, but a timeout or a too-large query comes back to the
     /// caller (after the backoff is set) so that it can ask for less.
-    pub async fn query_or_shrink<V: Serialize, T: DeserializeOwned + Costed>(
+    pub async fn query_or_shrink<B: Document, T: DeserializeOwned + Costed>(
         &self,
-        body: &QueryBody<V>,
+        body: &B,
     ) -> Result<Reply<T>, GithubError> {
         self.query_with(body, true, &|_: &Reply<T>| Ok(())).await
     }
@@ -181,18 +190,18 @@ impl GithubClient {
     /// Like `query` (`can_shrink`: `query_or_shrink`), with `check` judging
     /// an answer that came back: what it refuses (a partial answer the caller
     /// cannot repair) is retried, or handed back to shrink, like any failure.
-    pub async fn query_checked<V: Serialize, T: DeserializeOwned + Costed>(
+    pub async fn query_checked<B: Document, T: DeserializeOwned + Costed>(
         &self,
-        body: &QueryBody<V>,
+        body: &B,
         can_shrink: bool,
         check: &(dyn Fn(&Reply<T>) -> Result<(), GithubError> + Sync),
     ) -> Result<Reply<T>, GithubError> {
         self.query_with(body, can_shrink, check).await
     }
 
-    async fn query_with<V: Serialize, T: DeserializeOwned + Costed>(
+    async fn query_with<B: Document, T: DeserializeOwned + Costed>(
         &self,
-        body: &QueryBody<V>,
+        body: &B,
         can_shrink: bool,
         check: &(dyn Fn(&Reply<T>) -> Result<(), GithubError> + Sync),
     ) -> Result<Reply<T>, GithubError> {
@@ -215,7 +224,7 @@ impl GithubClient {
                 Ok(reply) => {
                     let cost = reply.data.as_ref().and_then(Costed::cost).or(drop);
                     self.charge(&mut turn, cost).await;
-                    self.detail(body.operation_name, cost, reply.budget);
+                    self.detail(body.operation(), cost, reply.budget);
                     match check(&reply) {
                         Ok(()) => {
                             self.failures.store(0, Ordering::Relaxed);
@@ -308,9 +317,9 @@ impl GithubClient {
     }
 
     /// One exchange, with the budget from the headers whenever GitHub answered.
-    async fn send<V: Serialize, T: DeserializeOwned>(
+    async fn send<B: Document, T: DeserializeOwned>(
         &self,
-        body: &QueryBody<V>,
+        body: &B,
     ) -> (Option<Budget>, Result<Reply<T>, GithubError>) {
         self.sent.fetch_add(1, Ordering::Relaxed);
         let payload = match serde_json::to_vec(body) {

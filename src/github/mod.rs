@@ -3,20 +3,23 @@
 mod answer;
 pub mod app;
 pub mod client;
-mod details;
+pub mod cost;
 pub mod error;
 pub mod fetch;
-mod follow;
 pub mod issues;
 pub mod lookup;
 pub mod model;
 pub mod pacing;
 pub mod partial;
+pub mod pipeline;
 pub mod queries;
 pub mod retry;
+pub mod round;
 pub mod wire;
+pub mod work;
 
 pub use client::{ClientSettings, GithubClient};
 pub use error::GithubError;
-pub use fetch::{fetch_page, FetchedPage, PageRequest};
+pub use fetch::{FetchedPage, PageRequest};
 pub use lookup::{lookup_repository, rate_limit, RepositoryInfo};
+pub use pipeline::{fetch_page, Pipeline};

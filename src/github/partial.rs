@@ -10,34 +10,38 @@ use serde_json::Value;
 
 use super::wire::ApiError;
 
-/// The PRs of a page answer (their index in the page) whose `reviews` GitHub
-/// nulled: those are fetched again alone. `None` when a hole cannot be named
-/// that way (a PR or the repository nulled): the page must be asked again.
-pub fn page_holes(errors: &[ApiError]) -> Option<Vec<usize>> {
+/// Where a partial answer struck, as far as it can be repaired alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hole {
+    /// A PR of the page (its index there) whose `reviews` GitHub nulled:
+    /// they are read again from the start, the page kept.
+    PrReviews(usize),
+    /// A follow-up's alias (and its index, for a `nodes(ids:)` list): that
+    /// follow-up is asked again.
+    Part { alias: String, index: Option<usize> },
+}
+
+/// Every hole of an answer, or `None` when one cannot be named that way
+/// (a PR or the repository nulled): the request must be asked again whole.
+pub fn holes(errors: &[ApiError]) -> Option<Vec<Hole>> {
     let mut holes = Vec::new();
     for e in errors.iter().filter(|e| e.is_resource_limit()) {
-        match e.path.as_slice() {
+        let hole = match e.path.as_slice() {
             [repo, prs, nodes, index, field, ..]
                 if repo == "repository" && prs == "pullRequests" && nodes == "nodes" && field == "reviews" =>
             {
-                holes.push(usize::try_from(index.as_u64()?).ok()?);
+                Hole::PrReviews(usize::try_from(index.as_u64()?).ok()?)
+            }
+            [Value::String(alias), rest @ ..] if alias != "repository" && alias != "rateLimit" => {
+                let index = match rest.first() {
+                    Some(Value::Number(i)) => Some(usize::try_from(i.as_u64()?).ok()?),
+                    _ => None,
+                };
+                Hole::Part { alias: alias.clone(), index }
             }
             _ => return None,
-        }
-    }
-    Some(holes)
-}
-
-/// The items of a `nodes(ids:)` answer (list alias, index) that GitHub
-/// nulled, in place or through the item: those ids are asked again. `None`
-/// when a hole is outside every list: the whole request is asked again.
-pub fn list_holes(errors: &[ApiError]) -> Option<Vec<(String, usize)>> {
-    let mut holes = Vec::new();
-    for e in errors.iter().filter(|e| e.is_resource_limit()) {
-        match e.path.as_slice() {
-            [Value::String(alias), index, ..] => holes.push((alias.clone(), usize::try_from(index.as_u64()?).ok()?)),
-            _ => return None,
-        }
+        };
+        holes.push(hole);
     }
     Some(holes)
 }
@@ -61,39 +65,34 @@ mod tests {
     }
 
     #[test]
-    fn page_holes_name_only_what_can_be_fetched_alone() {
+    fn holes_name_only_what_can_be_asked_again_alone() {
         let other = ApiError { kind: Some("NOT_FOUND".into()), ..ApiError::default() };
+        let part = |alias: &str, index: Option<usize>| Hole::Part { alias: alias.into(), index };
         let cases = [
             (vec![], Some(vec![])),
             (vec![other.clone()], Some(vec![])),
-            (vec![partial(json!(["repository", "pullRequests", "nodes", 3, "reviews"]))], Some(vec![3])),
+            (
+                vec![partial(json!(["repository", "pullRequests", "nodes", 3, "reviews"]))],
+                Some(vec![Hole::PrReviews(3)]),
+            ),
             (
                 vec![
                     partial(json!(["repository", "pullRequests", "nodes", 0, "reviews"])),
-                    partial(json!(["repository", "pullRequests", "nodes", 7, "reviews", "nodes"])),
+                    partial(json!(["repository", "pullRequests", "nodes", 7, "reviews", "nodes", 2, "comments"])),
                 ],
-                Some(vec![0, 7]),
+                Some(vec![Hole::PrReviews(0), Hole::PrReviews(7)]),
             ),
+            (vec![partial(json!(["reviewsOf", 2, "reviews"]))], Some(vec![part("reviewsOf", Some(2))])),
+            (vec![partial(json!(["commentsOf1", 0, "comments", "nodes"]))], Some(vec![part("commentsOf1", Some(0))])),
+            (vec![partial(json!(["more3", "front"]))], Some(vec![part("more3", None)])),
             // a non-null field takes its PR with it: the PR cannot be named
             (vec![partial(json!(["repository", "pullRequests", "nodes", 3, "comments"]))], None),
             (vec![partial(json!(["repository", "pullRequests"]))], None),
+            (vec![partial(json!(["rateLimit"]))], None),
             (vec![partial(json!(["repository", "pullRequests", "nodes", 3, "reviews"])), partial(json!([]))], None),
         ];
         for (errors, want) in cases {
-            assert_eq!(page_holes(&errors), want, "{errors:?}");
-        }
-    }
-
-    #[test]
-    fn list_holes_name_the_item() {
-        let cases = [
-            (vec![partial(json!(["reviewsOf", 2, "reviews"]))], Some(vec![("reviewsOf".to_string(), 2)])),
-            (vec![partial(json!(["commentsOf", 0, "comments", "nodes"]))], Some(vec![("commentsOf".to_string(), 0)])),
-            (vec![partial(json!(["rateLimit"]))], None),
-            (vec![partial(json!([]))], None),
-        ];
-        for (errors, want) in cases {
-            assert_eq!(list_holes(&errors), want, "{errors:?}");
+            assert_eq!(holes(&errors), want, "{errors:?}");
         }
     }
 }

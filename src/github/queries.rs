@@ -29,42 +29,12 @@ pub struct RepositoryLookup;
 )]
 pub struct RateLimitNow;
 
+/// Never sent as it stands (`round` puts each request together from its
+/// fragments); derived so that the build checks them against the schema.
 #[derive(GraphQLQuery)]
 #[graphql(
     schema_path = "queries/schema.graphql",
     query_path = "queries/pull_requests.graphql",
     variables_derives = "Debug"
 )]
-pub struct PullRequestPage;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "queries/schema.graphql",
-    query_path = "queries/pull_requests.graphql",
-    variables_derives = "Debug"
-)]
-pub struct PullRequestDetails;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "queries/schema.graphql",
-    query_path = "queries/pull_requests.graphql",
-    variables_derives = "Debug"
-)]
-pub struct ReviewsPage;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "queries/schema.graphql",
-    query_path = "queries/pull_requests.graphql",
-    variables_derives = "Debug"
-)]
-pub struct IssueCommentsPage;
-
-#[derive(GraphQLQuery)]
-#[graphql(
-    schema_path = "queries/schema.graphql",
-    query_path = "queries/pull_requests.graphql",
-    variables_derives = "Debug"
-)]
-pub struct ReviewCommentsPage;
+pub struct ChunkRound;

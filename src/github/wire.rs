@@ -63,13 +63,7 @@ macro_rules! costed {
         })*
     };
 }
-costed!(RepositoryLookupData, RateLimitData, PageData, DetailsData);
-
-impl<T> Costed for NodeData<T> {
-    fn cost(&self) -> Option<i64> {
-        self.rate_limit.as_ref().map(|r| r.cost)
-    }
-}
+costed!(RepositoryLookupData, RateLimitData);
 
 /// `rateLimit { cost limit remaining used resetAt nodeCount }`: what the
 /// request cost, and the budget it left, decoded straight into `Budget`.
@@ -87,6 +81,9 @@ pub struct RateLimit {
 pub struct PageInfo {
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
+    /// Where a window read from the back goes on from, towards the front.
+    #[serde(default)]
+    pub start_cursor: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +134,9 @@ pub struct Review {
     pub submitted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub commit: Option<Commit>,
+    /// How many comments the review has: only reviews with some are asked for them.
+    #[serde(default)]
+    pub comments: Option<Count>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,65 +230,25 @@ pub struct PullRequestsOf {
     pub pull_requests: Connection<PullRequest>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PageData {
-    pub rate_limit: Option<RateLimit>,
-    pub repository: Option<PullRequestsOf>,
-}
-
 /// A `nodes(ids:)` item: `{}` when the node is not of the fragment's type.
 #[derive(Debug, Deserialize)]
 pub struct ReviewsOfPr {
-    pub id: Option<String>,
     pub reviews: Option<Connection<Review>>,
-    /// The connection's last 100, asked for alongside a continuation.
-    pub tail: Option<Tail<Review>>,
-}
-
-/// The last items of a connection, from `last: 100`.
-#[derive(Debug, Deserialize)]
-pub struct Tail<T> {
-    #[serde(default = "Vec::new")]
-    pub nodes: Vec<Option<T>>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CommentsOfPr {
-    pub id: Option<String>,
     pub comments: Option<Connection<IssueComment>>,
-    pub tail: Option<Tail<IssueComment>>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CommentsOfReview {
-    pub id: Option<String>,
     pub comments: Option<Connection<ReviewComment>>,
-    pub tail: Option<Tail<ReviewComment>>,
 }
 
+/// A connection read from both ends under `node(id:)`.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DetailsData {
-    pub rate_limit: Option<RateLimit>,
-    #[serde(default)]
-    pub reviews_of: Vec<Option<ReviewsOfPr>>,
-    #[serde(default)]
-    pub comments_of: Vec<Option<CommentsOfPr>>,
-    #[serde(default)]
-    pub review_comments_a: Vec<Option<CommentsOfReview>>,
-    #[serde(default)]
-    pub review_comments_b: Vec<Option<CommentsOfReview>>,
-    #[serde(default)]
-    pub review_comments_c: Vec<Option<CommentsOfReview>>,
-    #[serde(default)]
-    pub review_comments_d: Vec<Option<CommentsOfReview>>,
-}
-
-/// The answer of the single-connection `...Page` queries.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeData<T> {
-    pub rate_limit: Option<RateLimit>,
-    pub node: Option<T>,
+pub struct BothEnds<T> {
+    pub front: Option<Connection<T>>,
+    pub back: Option<Connection<T>>,
 }

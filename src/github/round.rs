@@ -1,0 +1,269 @@
+//! One request of a chunk's fetch, put together from the fragments in
+//! `queries/pull_requests.graphql`: the next page (when one is asked), and
+//! follow-ups under aliases. Ids and cursors travel as variables; only
+//! window sizes are written into the text. Only the fragments the request
+//! uses are sent, as GraphQL requires.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::client::Document;
+use super::wire::{PullRequestsOf, RateLimit};
+use super::work::{Conn, Work, WINDOW};
+
+const FRAGMENTS: &str = include_str!("../../queries/pull_requests.graphql");
+
+/// PRs' reviews and issue comments asked inline with each: a window of 100
+/// counts as one request, as one of 30 does, and saves most follow-ups.
+pub const INLINE_REVIEWS: i64 = 100;
+pub const INLINE_COMMENTS: i64 = 100;
+/// Ids per `nodes(ids:)` list, GitHub's maximum.
+const IDS_PER_LIST: usize = 100;
+
+/// The page part of a request.
+#[derive(Debug, Clone)]
+pub struct PageAsk<'a> {
+    pub owner: &'a str,
+    pub name: &'a str,
+    pub after: Option<&'a str>,
+    pub size: i64,
+}
+
+/// What each alias of a request holds: list aliases name the items (by
+/// their index in the request's follow-ups) in list order.
+#[derive(Debug, Default)]
+pub struct Layout {
+    pub lists: Vec<(String, Conn, Vec<usize>)>,
+    pub ends: Vec<(String, usize)>,
+}
+
+impl Layout {
+    /// The follow-up an alias (and, for a list, an index in it) stands for.
+    pub fn item(&self, alias: &str, index: Option<usize>) -> Option<usize> {
+        if let Some((_, _, items)) = self.lists.iter().find(|(a, _, _)| a == alias) {
+            return index.and_then(|i| items.get(i).copied());
+        }
+        self.ends.iter().find(|(a, _)| a == alias).map(|(_, i)| *i)
+    }
+
+    /// The follow-ups a hole at the alias (and index) took out: a whole
+    /// list when no index is named.
+    pub fn struck(&self, alias: &str, index: Option<usize>) -> Vec<usize> {
+        match (self.lists.iter().find(|(a, _, _)| a == alias), index) {
+            (Some((_, _, items)), None) => items.clone(),
+            _ => self.item(alias, index).into_iter().collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoundBody {
+    query: String,
+    variables: Map<String, Value>,
+    #[serde(rename = "operationName")]
+    operation_name: &'static str,
+}
+
+impl Document for RoundBody {
+    fn operation(&self) -> &str {
+        self.operation_name
+    }
+}
+
+/// The answer: the page (when asked) and each alias's raw value.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoundData {
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub repository: Option<PullRequestsOf>,
+    #[serde(flatten)]
+    pub parts: Map<String, Value>,
+}
+
+impl super::wire::Costed for RoundData {
+    fn cost(&self) -> Option<i64> {
+        self.rate_limit.as_ref().map(|r| r.cost)
+    }
+}
+
+fn list_name(conn: Conn) -> &'static str {
+    match conn {
+        Conn::Reviews => "reviewsOf",
+        Conn::IssueComments => "commentsOf",
+        Conn::ReviewComments => "reviewComments",
+    }
+}
+
+/// (type the connection hangs off, field, its connection fragment).
+fn shape(conn: Conn) -> (&'static str, &'static str, &'static str) {
+    match conn {
+        Conn::Reviews => ("PullRequest", "reviews", "ReviewConnectionFields"),
+        Conn::IssueComments => ("PullRequest", "comments", "IssueCommentConnectionFields"),
+        Conn::ReviewComments => ("PullRequestReview", "comments", "ReviewCommentConnectionFields"),
+    }
+}
+
+/// The document for a page (operation `PullRequestPage`) and follow-ups
+/// (alone: `PullRequestDetails`), with where each follow-up's answer sits.
+pub fn document(page: Option<&PageAsk<'_>>, items: &[&Work]) -> (RoundBody, Layout) {
+    let mut vars = Map::new();
+    let mut declared: Vec<String> = Vec::new();
+    let mut selections = String::from("  rateLimit {\n    ...RateLimitFields\n  }\n");
+    let mut used = BTreeSet::from(["RateLimitFields"]);
+    if let Some(p) = page {
+        declared.extend(
+            [
+                "$owner: String!",
+                "$name: String!",
+                "$first: Int!",
+                "$after: String",
+                "$reviewsFirst: Int!",
+                "$commentsFirst: Int!",
+            ]
+            .map(String::from),
+        );
+        vars.insert("owner".into(), json!(p.owner));
+        vars.insert("name".into(), json!(p.name));
+        vars.insert("first".into(), json!(p.size));
+        vars.insert("after".into(), json!(p.after));
+        vars.insert("reviewsFirst".into(), json!(INLINE_REVIEWS));
+        vars.insert("commentsFirst".into(), json!(INLINE_COMMENTS));
+        selections.push_str(
+            "  repository(owner: $owner, name: $name) {\n    pullRequests(first: $first, after: $after, orderBy: { field: CREATED_AT, direction: ASC }) {\n      totalCount\n      pageInfo {\n        ...PageInfoFields\n      }\n      nodes {\n        ...PullRequestFields\n      }\n    }\n  }\n",
+        );
+        used.extend(["PageInfoFields", "PullRequestFields"]);
+    }
+    let mut layout = Layout::default();
+    for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
+        let from_start: Vec<usize> =
+            (0..items.len()).filter(|&i| matches!(items[i], Work::FromStart { conn: c, .. } if *c == conn)).collect();
+        let (on, field, fragment) = shape(conn);
+        for (n, group) in from_start.chunks(IDS_PER_LIST).enumerate() {
+            let alias = if n == 0 { list_name(conn).to_string() } else { format!("{}{n}", list_name(conn)) };
+            declared.push(format!("${alias}: [ID!]!"));
+            vars.insert(alias.clone(), json!(group.iter().map(|&i| items[i].id()).collect::<Vec<_>>()));
+            selections.push_str(&format!(
+                "  {alias}: nodes(ids: ${alias}) {{\n    __typename\n    ... on {on} {{\n      id\n      {field}(first: {WINDOW}) {{\n        ...{fragment}\n      }}\n    }}\n  }}\n"
+            ));
+            used.insert(fragment);
+            layout.lists.push((alias, conn, group.to_vec()));
+        }
+    }
+    for (i, work) in items.iter().enumerate() {
+        let Work::Ends(e) = work else { continue };
+        let alias = format!("more{}", layout.ends.len());
+        let (on, field, fragment) = shape(e.conn);
+        declared.extend([format!("${alias}: ID!"), format!("${alias}After: String")]);
+        vars.insert(alias.clone(), json!(e.id));
+        vars.insert(format!("{alias}After"), json!(e.front));
+        let mut inner = format!(
+            "      front: {field}(first: {}, after: ${alias}After) {{\n        ...{fragment}\n      }}\n",
+            e.front_size()
+        );
+        if e.back_size() > 0 {
+            declared.push(format!("${alias}Before: String"));
+            vars.insert(format!("{alias}Before"), json!(e.back));
+            inner.push_str(&format!(
+                "      back: {field}(last: {}, before: ${alias}Before) {{\n        ...{fragment}\n      }}\n",
+                e.back_size()
+            ));
+        }
+        selections.push_str(&format!(
+            "  {alias}: node(id: ${alias}) {{\n    __typename\n    ... on {on} {{\n{inner}    }}\n  }}\n"
+        ));
+        used.insert(fragment);
+        layout.ends.push((alias, i));
+    }
+    let operation = if page.is_some() { "PullRequestPage" } else { "PullRequestDetails" };
+    let params = if declared.is_empty() { String::new() } else { format!("({})", declared.join(", ")) };
+    let mut query = format!("query {operation}{params} {{\n{selections}}}\n");
+    for fragment in with_dependencies(used) {
+        query.push('\n');
+        query.push_str(&fragment);
+    }
+    (RoundBody { query, variables: vars, operation_name: operation }, layout)
+}
+
+/// The fragments of `queries/pull_requests.graphql` by name.
+fn fragments() -> HashMap<&'static str, &'static str> {
+    let mut out = HashMap::new();
+    let mut rest = FRAGMENTS;
+    while let Some(at) = rest.find("\nfragment ") {
+        let text = &rest[at + 1..];
+        let end = text.find("\n}\n").map_or(text.len(), |e| e + 3);
+        let name = text["fragment ".len()..].split_whitespace().next().unwrap_or_default();
+        out.insert(name, &text[..end]);
+        rest = &text[end..];
+    }
+    out
+}
+
+/// The fragments named, and every fragment they spread, each once.
+fn with_dependencies(names: BTreeSet<&'static str>) -> Vec<String> {
+    let all = fragments();
+    let mut wanted: BTreeSet<&str> = BTreeSet::new();
+    let mut todo: Vec<&str> = names.into_iter().collect();
+    while let Some(name) = todo.pop() {
+        let Some(text) = all.get(name) else { continue };
+        if wanted.insert(name) {
+            for spread in text.split("...").skip(1) {
+                let next = spread.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or_default();
+                if next != "on" && !next.is_empty() {
+                    todo.push(next);
+                }
+            }
+        }
+    }
+    wanted.iter().filter_map(|n| all.get(n)).map(|t| t.to_string()).collect()
+}
+
+/// Round documents of every shape, for the schema test: a page alone,
+/// follow-ups alone, and both with more than one list of each kind.
+pub fn examples() -> Vec<String> {
+    let ends = |conn, back: Option<&str>, got| {
+        Work::Ends(super::work::Ends {
+            conn,
+            id: "N".into(),
+            front: "f".into(),
+            back: back.map(str::to_string),
+            got,
+            total: 450,
+        })
+    };
+    let mut items: Vec<Work> = Vec::new();
+    for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
+        items.extend((0..150).map(|i| Work::FromStart { conn, id: format!("id{i}") }));
+        items.push(ends(conn, None, 100));
+        items.push(ends(conn, Some("b"), 300));
+    }
+    let page = PageAsk { owner: "o", name: "n", after: Some("c"), size: 50 };
+    let all: Vec<&Work> = items.iter().collect();
+    let one = [&items[0]];
+    [document(Some(&page), &[]), document(None, &one), document(Some(&page), &all)]
+        .into_iter()
+        .map(|(body, _)| body.query)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_fragments_used_are_sent() {
+        let (body, layout) = document(None, &[&Work::FromStart { conn: Conn::ReviewComments, id: "r".into() }]);
+        assert!(body.query.contains("fragment ReviewCommentConnectionFields"), "{}", body.query);
+        assert!(body.query.contains("fragment ActorFields"), "spread inside a fragment: {}", body.query);
+        assert!(!body.query.contains("fragment PullRequestFields"), "{}", body.query);
+        assert!(!body.query.contains("fragment ReviewFields"), "{}", body.query);
+        assert_eq!(layout.item("reviewComments", Some(0)), Some(0));
+        assert_eq!(layout.item("reviewComments", Some(1)), None);
+        assert_eq!(body.operation_name, "PullRequestDetails");
+        let many = examples();
+        assert!(many[2].contains("reviewsOf1: nodes(ids: $reviewsOf1)"), "a second list of 100");
+        assert!(many[2].contains("more5: node(id: $more5)"));
+    }
+}

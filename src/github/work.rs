@@ -1,0 +1,116 @@
+//! The follow-ups a page leaves: connections to read further, each asked by
+//! the id of the node it hangs off, so that any number of them, from any
+//! PRs of any chunks in flight, can share one request.
+
+use super::cost;
+
+/// The most items one window of a connection brings (GitHub's `first` limit).
+pub const WINDOW: usize = 100;
+
+/// Which connection a follow-up reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conn {
+    /// A PR's reviews.
+    Reviews,
+    /// A PR's issue comments.
+    IssueComments,
+    /// A review's comments.
+    ReviewComments,
+}
+
+/// One follow-up.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Work {
+    /// A connection read from its start: its inline window was nulled by a
+    /// partial answer, or (review comments) the page had no room for it.
+    FromStart { conn: Conn, id: String },
+    /// A connection longer than what was read of it.
+    Ends(Ends),
+}
+
+/// A connection read from both ends at once: the window after `front`, and
+/// (when more than a window is left) the one before `back`, or the last
+/// items when no `back` cursor is known yet. Each round closes the gap by
+/// up to two windows for two counted requests.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ends {
+    pub conn: Conn,
+    pub id: String,
+    pub front: String,
+    pub back: Option<String>,
+    /// Items of the connection read so far, and how many it holds.
+    pub got: usize,
+    pub total: usize,
+}
+
+impl Ends {
+    fn left(&self) -> usize {
+        self.total.saturating_sub(self.got)
+    }
+
+    /// The size of the window after `front`: at least one, to see the end.
+    pub fn front_size(&self) -> usize {
+        self.left().clamp(1, WINDOW)
+    }
+
+    /// The size of the window before `back`: what the front one leaves, if any.
+    pub fn back_size(&self) -> usize {
+        self.left().saturating_sub(WINDOW).min(WINDOW)
+    }
+}
+
+impl Work {
+    /// The counted requests it adds to a request (`cost`'s formula).
+    pub fn cost(&self) -> u64 {
+        match self {
+            Work::FromStart { .. } => 1,
+            Work::Ends(e) => 1 + u64::from(e.back_size() > 0),
+        }
+    }
+
+    /// The node the connection hangs off (a PR's or a review's id).
+    pub fn id(&self) -> &str {
+        match self {
+            Work::FromStart { id, .. } => id,
+            Work::Ends(e) => &e.id,
+        }
+    }
+}
+
+/// What a request of a page of `page_size` PRs (none: 0) and these
+/// follow-ups counts, and costs in points.
+pub fn estimate(page_size: Option<i64>, items: &[&Work]) -> (u64, i64) {
+    let counted = page_size.map_or(0, cost::page_cost) + items.iter().map(|w| w.cost()).sum::<u64>();
+    (counted, cost::points(counted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ends(got: usize, total: usize) -> Ends {
+        Ends { conn: Conn::Reviews, id: "PR".into(), front: "c".into(), back: None, got, total }
+    }
+
+    #[test]
+    fn a_connection_is_closed_from_both_ends() {
+        // (read so far, total) -> (front window, back window, counted requests)
+        let cases = [
+            (100, 101, (1, 0, 1)),
+            (100, 200, (100, 0, 1)),
+            (100, 201, (100, 1, 2)),
+            (100, 300, (100, 100, 2)),
+            (100, 450, (100, 100, 2)),
+            (300, 300, (1, 0, 1)), // nothing left: one item's window shows the end
+        ];
+        for (got, total, want) in cases {
+            let e = ends(got, total);
+            let work = Work::Ends(e.clone());
+            assert_eq!((e.front_size(), e.back_size(), work.cost()), want, "{got} of {total}");
+        }
+        let from_start = Work::FromStart { conn: Conn::ReviewComments, id: "PRR".into() };
+        let items = [&from_start, &Work::Ends(ends(100, 300))];
+        assert_eq!(estimate(Some(50), &items), (104, 1));
+        assert_eq!(estimate(None, &[&from_start]), (1, 1));
+    }
+}
