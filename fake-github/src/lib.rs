@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, RwLock};
 pub use data::RepoSpec;
 pub use limits::SecondaryPoints;
 pub use paging::encode_cursor;
-pub use world::{Chaos, Control, Fault, RequestRecord, World};
+pub use world::{Chaos, Control, CostReading, Fault, RequestRecord, World};
 
 use server::Shared;
 
