@@ -12,13 +12,13 @@ use serde_json::{json, Value};
 use crate::server::{graphql, AppState, Shared};
 use crate::{Control, CostReading, Fault, RepoSpec, SecondaryPoints, World};
 
-struct Answer {
-    status: u16,
-    retry_after: Option<String>,
-    body: Value,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Value,
 }
 
-fn fake(prs: usize) -> AppState {
+pub(crate) fn fake(prs: usize) -> AppState {
     let world = World::new(&[RepoSpec::new("o", "r", prs)]);
     Arc::new(Shared { world: RwLock::new(world), control: Mutex::new(Control::default()) })
 }
@@ -27,7 +27,7 @@ fn control<T>(state: &AppState, f: impl FnOnce(&mut Control) -> T) -> T {
     f(&mut state.control.lock().unwrap())
 }
 
-async fn ask(state: &AppState, query: &str, vars: Value) -> Answer {
+pub(crate) async fn ask(state: &AppState, query: &str, vars: Value) -> Answer {
     let body = json!({ "query": query, "variables": vars }).to_string();
     let resp = graphql(State(state.clone()), HeaderMap::new(), Bytes::from(body)).await;
     let status = resp.status().as_u16();
