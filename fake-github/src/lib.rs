@@ -10,6 +10,7 @@ mod chaos_tests;
 pub mod cost;
 pub mod data;
 mod exec;
+mod ids;
 pub mod limits;
 mod paging;
 mod partial;
