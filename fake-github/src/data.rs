@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 pub use crate::ids::repository_id;
 use crate::ids::{node_id, Ids};
+pub use crate::shapes::Profile;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActorKind {
@@ -118,6 +119,8 @@ pub struct RepoSpec {
     /// One of each extreme shape in every this many PRs (at least 97): 97
     /// packs them densely for tests; the benchmark spreads them out.
     pub extreme_period: usize,
+    /// The mix of reviews and comments; `extremes` shape `Today` only.
+    pub profile: Profile,
 }
 
 impl RepoSpec {
@@ -129,6 +132,7 @@ impl RepoSpec {
             seed: 42,
             extremes: true,
             extreme_period: 97,
+            profile: Profile::Today,
         }
     }
 }
@@ -224,10 +228,16 @@ pub fn generate(spec: &RepoSpec, actors: &[Actor], repo_index: usize) -> Reposit
     for i in 0..spec.pull_requests {
         number += 1 + if rng.chance(30) { rng.below(4) as i32 + 1 } else { 0 };
         let created_at = start + Duration::minutes(i as i64 * 97 + rng.below(60) as i64);
-        let mut pr = pull_request(&mut rng, &mut ids, actors, number, created_at);
-        if spec.extremes {
-            shape_extreme(&mut rng, &mut ids, actors, &mut pr, i % spec.extreme_period.max(97));
-        }
+        let pr = match spec.profile {
+            Profile::Today => {
+                let mut pr = pull_request(&mut rng, &mut ids, actors, number, created_at);
+                if spec.extremes {
+                    shape_extreme(&mut rng, &mut ids, actors, &mut pr, i % spec.extreme_period.max(97));
+                }
+                pr
+            }
+            Profile::BigRepository => crate::shapes::big_pull_request(&mut rng, &mut ids, actors, number, created_at),
+        };
         prs.push(pr);
     }
     let database_id = repository_id(&spec.owner, &spec.name);
@@ -242,19 +252,43 @@ pub fn generate(spec: &RepoSpec, actors: &[Actor], repo_index: usize) -> Reposit
 
 fn pull_request(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], number: i32, created_at: DateTime<Utc>) -> PullRequest {
     let full_id = ids.take(rng);
-    let state = match rng.below(10) {
-        0 => "OPEN",
-        1 | 2 => "CLOSED",
-        _ => "MERGED",
-    };
-    let closed = (state != "OPEN").then(|| created_at + Duration::hours(1 + rng.below(200) as i64));
+    let (state, closed) = pr_state(rng, created_at);
     let review_count = match rng.below(100) {
         0..=24 => rng.below(3),
         25..=94 => rng.below(7),
         _ => 7 + rng.below(25),
     } as usize;
     let comment_count = rng.below(13) as usize;
-    let mut pr = PullRequest {
+    let mut pr = bare_pull_request(rng, actors, (full_id, number), (state, closed), created_at);
+    for _ in 0..review_count {
+        let comments = if rng.chance(40) { 1 + rng.below(8) as usize } else { 0 };
+        add_review(rng, ids, actors, &mut pr, comments);
+    }
+    for _ in 0..comment_count {
+        add_issue_comment(rng, ids, actors, &mut pr);
+    }
+    pr
+}
+
+/// A PR's state, and when it was closed (or merged).
+pub(crate) fn pr_state(rng: &mut Rng, created_at: DateTime<Utc>) -> (&'static str, Option<DateTime<Utc>>) {
+    let state = match rng.below(10) {
+        0 => "OPEN",
+        1 | 2 => "CLOSED",
+        _ => "MERGED",
+    };
+    (state, (state != "OPEN").then(|| created_at + Duration::hours(1 + rng.below(200) as i64)))
+}
+
+/// A PR with no reviews or comments yet.
+pub(crate) fn bare_pull_request(
+    rng: &mut Rng,
+    actors: &[Actor],
+    (full_id, number): (i64, i32),
+    (state, closed): (&'static str, Option<DateTime<Utc>>),
+    created_at: DateTime<Utc>,
+) -> PullRequest {
+    PullRequest {
         node_id: node_id("PR", full_id),
         full_id,
         number,
@@ -276,15 +310,7 @@ fn pull_request(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], number: i32, cre
         head_ref: format!("feature/{number}-branch"),
         reviews: Vec::new(),
         comments: Vec::new(),
-    };
-    for _ in 0..review_count {
-        let comments = if rng.chance(40) { 1 + rng.below(8) as usize } else { 0 };
-        add_review(rng, ids, actors, &mut pr, comments);
     }
-    for _ in 0..comment_count {
-        add_issue_comment(rng, ids, actors, &mut pr);
-    }
-    pr
 }
 
 /// Five PRs in every period get something extreme (by default every 97, so
@@ -303,7 +329,7 @@ fn shape_extreme(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRe
     }
 }
 
-fn add_review(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest, comments: usize) {
+pub(crate) fn add_review(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest, comments: usize) {
     let full_id = ids.take(rng);
     let created_at = pr.created_at + Duration::minutes(10 + rng.below(3_000) as i64);
     let state = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "COMMENTED"][rng.below(5) as usize];
@@ -342,7 +368,7 @@ fn add_review(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullReque
     pr.reviews.push(review);
 }
 
-fn add_issue_comment(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest) {
+pub(crate) fn add_issue_comment(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest) {
     let full_id = ids.take(rng);
     let created_at = pr.created_at + Duration::minutes(1 + rng.below(5_000) as i64);
     pr.comments.push(IssueComment {

@@ -16,12 +16,13 @@ mod paging;
 mod partial;
 pub mod rest;
 mod server;
+pub mod shapes;
 pub mod world;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
-pub use data::RepoSpec;
+pub use data::{Profile, RepoSpec};
 pub use limits::SecondaryPoints;
 pub use paging::encode_cursor;
 pub use world::{Chaos, Control, CostReading, Fault, RequestRecord, World};
