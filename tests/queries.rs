@@ -163,11 +163,34 @@ fn every_request_put_together_validates_against_both_schemas() {
     let minimal =
         Schema::parse_and_validate(read(&path), &path).unwrap_or_else(|e| panic!("minimal schema: {}", e.errors));
     let full = github_schema();
-    for (i, doc) in backfill::github::round::examples().into_iter().enumerate() {
+    for (i, (body, _)) in backfill::github::round::examples().into_iter().enumerate() {
+        let doc = body["query"].as_str().unwrap_or_default().to_string();
         for (name, schema) in [("GitHub's", &full), ("the minimal", &minimal)] {
             if let Err(e) = ExecutableDocument::parse_and_validate(schema, doc.clone(), "round.graphql") {
                 panic!("request {i} is not valid against {name} schema:\n{}\n{doc}", e.errors);
             }
         }
+    }
+}
+
+/// The client prices each request before sending it, by GitHub's formula
+/// as the fake reads it (a connection under `nodes(ids:)` once per id):
+/// both must agree on every shape, rounding boundaries included.
+#[tokio::test]
+async fn the_client_prices_requests_as_github_charges_them() {
+    let fake = fake_github::FakeGithub::start(fake_github::World::new(&[])).await.expect("the fake starts");
+    let client = reqwest::Client::new();
+    for (i, (body, estimated)) in backfill::github::round::examples().into_iter().enumerate() {
+        let sent = client
+            .post(fake.graphql_url())
+            .bearer_auth("test")
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body).expect("a body"))
+            .send()
+            .await
+            .expect("the fake answers");
+        let answer: serde_json::Value = serde_json::from_slice(&sent.bytes().await.expect("a body")).expect("JSON");
+        let charged = answer["data"]["rateLimit"]["cost"].as_i64();
+        assert_eq!(charged, Some(estimated), "request {i}: {answer}");
     }
 }

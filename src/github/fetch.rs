@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use super::error::GithubError;
 use super::model::{self, PullRequest};
 use super::wire::{self, ApiError, Connection};
-use super::work::{Conn, Ends, Work};
+use super::work::{Conn, Ends, Work, WINDOW};
 use crate::budget::Budget;
 
 #[derive(Debug, Clone)]
@@ -117,7 +117,7 @@ impl Assembly {
         // `totalCount`, not `hasNextPage`, says whether there is more: GitHub
         // has been seen to end a connection's pages too early.
         if window.total > got {
-            let front = window.end_cursor.ok_or_else(|| no_cursor(conn))?;
+            let front = Some(window.end_cursor.ok_or_else(|| no_cursor(conn))?);
             let ends = Ends { conn, id: id.to_string(), front, back: None, got, total: window.total };
             self.work.push_back(Work::Ends(ends));
         }
@@ -134,8 +134,8 @@ impl Assembly {
         e.got += read;
         e.total = front.total.max(back.as_ref().map_or(0, |b| b.total));
         self.take(e.conn, &e.id, front.items)?;
-        if let Some(front) = front.end_cursor {
-            e.front = front;
+        if front.end_cursor.is_some() {
+            e.front = front.end_cursor;
         }
         if let Some(back) = back {
             e.back = back.start_cursor.or(e.back.take());
@@ -155,13 +155,21 @@ impl Assembly {
             (Conn::Reviews, Items::Reviews(list)) => {
                 let Some(&pr) = self.pr_index.get(id) else { return Ok(()) };
                 for r in list.into_iter().flatten() {
-                    let has_comments = r.comments.as_ref().is_some_and(|c| c.total_count > 0);
+                    let comments = r.comments.as_ref().map_or(0, |c| usize::try_from(c.total_count).unwrap_or(0));
                     let review = model::review(r)?;
                     if self.seen_reviews.insert(review.github_id) {
                         self.review_pr.insert(review.node_id.clone(), pr);
-                        if has_comments {
-                            let id = review.node_id.clone();
-                            self.work.push_back(Work::FromStart { conn: Conn::ReviewComments, id });
+                        let id = review.node_id.clone();
+                        // Over a window: read from both ends at once, as
+                        // the count is known.
+                        let conn = Conn::ReviewComments;
+                        match comments {
+                            0 => {}
+                            1..=WINDOW => self.work.push_back(Work::FromStart { conn, id }),
+                            total => {
+                                let ends = Ends { conn, id, front: None, back: None, got: 0, total };
+                                self.work.push_back(Work::Ends(ends));
+                            }
                         }
                         self.page.prs[pr].reviews.push(review);
                     }

@@ -21,10 +21,23 @@ use super::round::{document, Layout, PageAsk, RoundData};
 use super::wire;
 use super::work::{Conn, Work};
 use crate::text::one_line;
+use serde_json::value::RawValue;
+
+/// The page's PRs, only to see whether any came back null.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageNodes {
+    pull_requests: PageNodeList,
+}
+
+#[derive(serde::Deserialize)]
+struct PageNodeList {
+    nodes: Vec<Option<serde::de::IgnoredAny>>,
+}
 
 /// Chunks fetched and not yet handed out, at most: the oldest and the pages
 /// fetched ahead of it, whose follow-ups fill the requests' spare room.
-const MAX_IN_FLIGHT: usize = 3;
+const MAX_IN_FLIGHT: usize = 5;
 /// Counted requests of follow-ups in one request when the repository has
 /// taught nothing smaller: five points' worth, well under the node limit.
 pub const DEFAULT_FOLLOW_UPS: usize = 448;
@@ -58,6 +71,9 @@ pub struct Pipeline {
     page_alone: bool,
     /// Requests sent (retries included) not yet counted to a chunk.
     uncounted: u32,
+    /// Requests sent and pages fetched, to ration the requests that save points.
+    rounds: u32,
+    pages: u32,
     caps: Caps,
     strikes: HashMap<String, u32>,
 }
@@ -92,6 +108,8 @@ impl Pipeline {
             hold_page: false,
             page_alone: false,
             uncounted: 0,
+            rounds: 0,
+            pages: 0,
             caps: Caps { now: cap, ceiling: cap, cut_to: None, last_cut_from: None, clean_in_a_row: 0 },
             strikes: HashMap::new(),
         }
@@ -136,10 +154,15 @@ impl Pipeline {
     /// One request: what goes in it, and what came back put in place.
     async fn round(&mut self, client: &GithubClient, size: i64, ahead: usize) -> Result<(), GithubError> {
         let wanted = ahead.saturating_add(1).min(MAX_IN_FLIGHT);
-        let with_page = self.more_pages && self.in_flight.len() < wanted && !self.hold_page;
-        self.hold_page = false;
-        let page_size = self.page_cut_to.map_or(size, |cut| cut.min(size)).max(1);
         let pending: Vec<u64> = self.in_flight.iter().flat_map(|a| a.work.iter().map(Work::cost)).collect();
+        // Enough follow-ups for a full request of their own besides the
+        // page's room: sent alone first, when the ration allows.
+        let alone_first = pending.iter().sum::<u64>() >= cost::FOLLOW_UPS_FOR_A_REQUEST_OF_THEIR_OWN
+            && cost::may_add_request(self.rounds, self.pages);
+        let with_page = self.more_pages && self.in_flight.len() < wanted && !self.hold_page && !alone_first;
+        self.hold_page = false;
+        self.rounds += 1;
+        let page_size = self.page_cut_to.map_or(size, |cut| cut.min(size)).max(1);
         let page_cost = if with_page { cost::page_cost(page_size) } else { 0 };
         // Another request is coming anyway while pages are still to be
         // asked beyond those in flight: a fraction of a point can wait for it.
@@ -185,21 +208,23 @@ impl Pipeline {
         // oldest in flight: every chunk has at least its page's request,
         // and none is counted twice.
         let sent = std::mem::take(&mut self.uncounted);
-        let rate_limit = reply.data.as_ref().and_then(|d| d.rate_limit.as_ref());
+        let rate_limit = reply.data.as_ref().and_then(RoundData::rate_limit);
         for asm in self.in_flight.iter_mut() {
-            asm.page.note_budget(reply.budget, rate_limit);
+            asm.page.note_budget(reply.budget, rate_limit.as_ref());
         }
         if let (false, Some(oldest)) = (with_page, self.in_flight.front_mut()) {
             oldest.page.requests += sent;
         }
-        let Some(mut data) = reply.data else {
+        let Some(data) = reply.data else {
             return Err(GithubError::from_api_errors(&reply.errors, reply.budget.and_then(|b| b.reset_at))
                 .unwrap_or_else(|| GithubError::ServerError("an answer without data".into())));
         };
         fail_on_errors(&reply.errors)?;
         let holes = partial::holes(&reply.errors).unwrap_or_default();
         if with_page {
-            let Some(connection) = data.repository.take().map(|r| r.pull_requests) else {
+            let repository =
+                data.parse::<Option<wire::PullRequestsOf>>("repository").transpose().map_err(unparsable)?;
+            let Some(connection) = repository.flatten().map(|r| r.pull_requests) else {
                 return Err(GithubError::from_api_errors(&reply.errors, reply.budget.and_then(|b| b.reset_at))
                     .unwrap_or_else(|| GithubError::NotFound(format!("repository {}/{}", self.owner, self.name))));
             };
@@ -208,11 +233,12 @@ impl Pipeline {
             let mut asm = Assembly::from_page(connection, &nulled, after, page_size)?;
             asm.page.shrunk = page_size < size;
             asm.page.requests = sent;
-            asm.page.note_budget(reply.budget, data.rate_limit.as_ref());
+            asm.page.note_budget(reply.budget, rate_limit.as_ref());
             self.next_after = asm.page.end_cursor.clone();
             self.more_pages = asm.page.has_next_page;
             self.after_number = asm.page.prs.last().map(|p| p.number).or(self.after_number);
             self.page_alone = false;
+            self.pages += 1;
             self.in_flight.push_back(asm);
         }
         let struck: Vec<usize> = holes
@@ -222,7 +248,7 @@ impl Pipeline {
                 Hole::PrReviews(_) => Vec::new(),
             })
             .collect();
-        let again = self.put_in_place(&mut data, &layout, taken, &struck)?;
+        let again = self.put_in_place(&data, &layout, taken, &struck)?;
         if again.is_empty() {
             self.grow();
             return Ok(());
@@ -256,7 +282,7 @@ impl Pipeline {
     /// Each follow-up's answer into its chunk; returns those to ask again.
     fn put_in_place(
         &mut self,
-        data: &mut RoundData,
+        data: &RoundData,
         layout: &Layout,
         taken: Vec<(usize, Work)>,
         struck: &[usize],
@@ -267,9 +293,9 @@ impl Pipeline {
                 lists.insert(item, (alias.as_str(), at));
             }
         }
-        let mut list_values: HashMap<&str, Vec<serde_json::Value>> = HashMap::new();
+        let mut list_values: HashMap<&str, Vec<Box<RawValue>>> = HashMap::new();
         for (alias, _, _) in &layout.lists {
-            if let Some(serde_json::Value::Array(v)) = data.parts.remove(alias.as_str()) {
+            if let Some(Ok(v)) = data.parse::<Vec<Box<RawValue>>>(alias) {
                 list_values.insert(alias.as_str(), v);
             }
         }
@@ -277,9 +303,14 @@ impl Pipeline {
         for (i, (slot, work)) in taken.into_iter().enumerate() {
             let value = match (&work, lists.get(&i)) {
                 (Work::FromStart { .. }, Some((alias, at))) => {
-                    list_values.get_mut(alias).and_then(|l| l.get_mut(*at)).map(serde_json::Value::take)
+                    list_values.get(alias).and_then(|l| l.get(*at)).map(|raw| raw.get())
                 }
-                _ => layout.ends.iter().find(|(_, item)| *item == i).and_then(|(alias, _)| data.parts.remove(alias)),
+                _ => layout
+                    .ends
+                    .iter()
+                    .find(|(_, item)| *item == i)
+                    .and_then(|(alias, _)| data.parts.get(alias))
+                    .map(|raw| raw.get()),
             };
             if struck.contains(&i) {
                 again.push((slot, work));
@@ -292,7 +323,7 @@ impl Pipeline {
                 again.push((slot, work));
                 continue;
             };
-            if value.is_null() {
+            if value.trim() == "null" {
                 continue;
             }
             if !absorb(asm, &work, value)? {
@@ -363,19 +394,17 @@ impl Pipeline {
 
 /// One follow-up's answer into its chunk; `false` when it came back empty
 /// where it may not (to be asked again).
-fn absorb(asm: &mut Assembly, work: &Work, value: serde_json::Value) -> Result<bool, GithubError> {
-    let bad = |e: serde_json::Error| GithubError::ServerError(format!("an answer that does not parse: {e}"));
+fn absorb(asm: &mut Assembly, work: &Work, value: &str) -> Result<bool, GithubError> {
+    let bad = unparsable;
     match work {
         Work::FromStart { conn, id } => {
             let window: Option<Window> = match conn {
-                Conn::Reviews => {
-                    serde_json::from_value::<wire::ReviewsOfPr>(value).map_err(bad)?.reviews.map(Into::into)
-                }
+                Conn::Reviews => serde_json::from_str::<wire::ReviewsOfPr>(value).map_err(bad)?.reviews.map(Into::into),
                 Conn::IssueComments => {
-                    serde_json::from_value::<wire::CommentsOfPr>(value).map_err(bad)?.comments.map(Into::into)
+                    serde_json::from_str::<wire::CommentsOfPr>(value).map_err(bad)?.comments.map(Into::into)
                 }
                 Conn::ReviewComments => {
-                    serde_json::from_value::<wire::CommentsOfReview>(value).map_err(bad)?.comments.map(Into::into)
+                    serde_json::from_str::<wire::CommentsOfReview>(value).map_err(bad)?.comments.map(Into::into)
                 }
             };
             let Some(window) = window else { return Ok(false) };
@@ -397,22 +426,31 @@ fn absorb(asm: &mut Assembly, work: &Work, value: serde_json::Value) -> Result<b
     Ok(true)
 }
 
-fn ends<T>(value: serde_json::Value) -> Result<(Option<Window>, Option<Window>), serde_json::Error>
+fn unparsable(e: serde_json::Error) -> GithubError {
+    GithubError::ServerError(format!("an answer that does not parse: {e}"))
+}
+
+fn ends<T>(value: &str) -> Result<(Option<Window>, Option<Window>), serde_json::Error>
 where
     T: serde::de::DeserializeOwned,
     wire::Connection<T>: Into<Window>,
 {
-    let both: wire::BothEnds<T> = serde_json::from_value(value)?;
+    let both: wire::BothEnds<T> = serde_json::from_str(value)?;
     Ok((both.front.map(Into::into), both.back.map(Into::into)))
 }
 
 /// The checks of an answer: a partial answer is taken when every hole can
 /// be asked again alone; otherwise the request is asked again smaller.
 fn repairable(reply: &Reply<RoundData>) -> Result<(), GithubError> {
-    let prs = reply.data.as_ref().and_then(|d| d.repository.as_ref()).map(|r| &r.pull_requests.nodes);
     // A PR nulled without a partial-answer error to say so is no more
     // complete than one with it.
-    let nulled_pr = prs.is_some_and(|nodes| nodes.iter().any(Option::is_none));
+    let nulled_pr = reply
+        .data
+        .as_ref()
+        .and_then(|d| d.parse::<Option<PageNodes>>("repository"))
+        .and_then(Result::ok)
+        .flatten()
+        .is_some_and(|r| r.pull_requests.nodes.iter().any(Option::is_none));
     match partial::holes(&reply.errors) {
         Some(_) if !nulled_pr => Ok(()),
         _ => Err(GithubError::ResourceLimits(one_line(&partial_message(&reply.errors)))),

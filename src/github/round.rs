@@ -7,10 +7,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::client::Document;
-use super::wire::{PullRequestsOf, RateLimit};
+use super::wire::RateLimit;
 use super::work::{Conn, Work, WINDOW};
 
 const FRAGMENTS: &str = include_str!("../../queries/pull_requests.graphql");
@@ -72,20 +73,29 @@ impl Document for RoundBody {
     }
 }
 
-/// The answer: the page (when asked) and each alias's raw value.
+/// The answer, each top-level field kept as text until it is read: the
+/// page is parsed once, straight into its types, and each alias as the
+/// follow-up it answers.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(transparent)]
 pub struct RoundData {
-    pub rate_limit: Option<RateLimit>,
-    #[serde(default)]
-    pub repository: Option<PullRequestsOf>,
-    #[serde(flatten)]
-    pub parts: Map<String, Value>,
+    pub parts: HashMap<String, Box<RawValue>>,
+}
+
+impl RoundData {
+    /// A field parsed; `None` when it is absent.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<serde_json::Result<T>> {
+        self.parts.get(key).map(|raw| serde_json::from_str(raw.get()))
+    }
+
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        self.parse("rateLimit").and_then(Result::ok)
+    }
 }
 
 impl super::wire::Costed for RoundData {
     fn cost(&self) -> Option<i64> {
-        self.rate_limit.as_ref().map(|r| r.cost)
+        self.rate_limit().map(|r| r.cost)
     }
 }
 
@@ -220,31 +230,49 @@ fn with_dependencies(names: BTreeSet<&'static str>) -> Vec<String> {
     wanted.iter().filter_map(|n| all.get(n)).map(|t| t.to_string()).collect()
 }
 
-/// Round documents of every shape, for the schema test: a page alone,
-/// follow-ups alone, and both with more than one list of each kind.
-pub fn examples() -> Vec<String> {
+/// Requests of every shape, for the tests that hold them against the
+/// schema and against the fake's pricing: (the body as sent, the points
+/// `work::estimate` expects). A page alone, follow-ups alone, both with
+/// more than one list of each kind, and each side of a rounding boundary.
+pub fn examples() -> Vec<(Value, i64)> {
     let ends = |conn, back: Option<&str>, got| {
         Work::Ends(super::work::Ends {
             conn,
             id: "N".into(),
-            front: "f".into(),
+            front: Some("f".into()),
             back: back.map(str::to_string),
             got,
             total: 450,
         })
     };
-    let mut items: Vec<Work> = Vec::new();
+    let from_start = |conn, n: usize| (0..n).map(move |i| Work::FromStart { conn, id: format!("id{i}") });
+    let mut every: Vec<Work> = Vec::new();
     for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
-        items.extend((0..150).map(|i| Work::FromStart { conn, id: format!("id{i}") }));
-        items.push(ends(conn, None, 100));
-        items.push(ends(conn, Some("b"), 300));
+        every.extend(from_start(conn, 150));
+        every.push(ends(conn, None, 100));
+        every.push(ends(conn, Some("b"), 300));
     }
     let page = PageAsk { owner: "o", name: "n", after: Some("c"), size: 50 };
-    let all: Vec<&Work> = items.iter().collect();
-    let one = [&items[0]];
-    [document(Some(&page), &[]), document(None, &one), document(Some(&page), &all)]
+    let comments = |n| from_start(Conn::ReviewComments, n).collect::<Vec<_>>();
+    let shapes: Vec<(Option<&PageAsk<'_>>, Vec<Work>)> = vec![
+        (Some(&page), Vec::new()),
+        (None, comments(1)),
+        (Some(&page), every),
+        (Some(&page), comments(48)),
+        (Some(&page), comments(49)),
+        (None, comments(149)),
+        (None, comments(150)),
+        (None, comments(249)),
+        (None, comments(250)),
+    ];
+    shapes
         .into_iter()
-        .map(|(body, _)| body.query)
+        .map(|(page, items)| {
+            let refs: Vec<&Work> = items.iter().collect();
+            let (body, _) = document(page, &refs);
+            let (_, points) = super::work::estimate(page.map(|p| p.size), &refs);
+            (serde_json::to_value(&body).unwrap_or_default(), points)
+        })
         .collect()
 }
 
@@ -263,7 +291,10 @@ mod tests {
         assert_eq!(layout.item("reviewComments", Some(1)), None);
         assert_eq!(body.operation_name, "PullRequestDetails");
         let many = examples();
-        assert!(many[2].contains("reviewsOf1: nodes(ids: $reviewsOf1)"), "a second list of 100");
-        assert!(many[2].contains("more5: node(id: $more5)"));
+        let text = many[2].0["query"].as_str().unwrap_or_default();
+        assert!(text.contains("reviewsOf1: nodes(ids: $reviewsOf1)"), "a second list of 100");
+        assert!(text.contains("more5: node(id: $more5)"));
+        let points: Vec<i64> = many.iter().map(|(_, p)| *p).collect();
+        assert_eq!(points, [1, 1, 6, 1, 2, 1, 2, 2, 3]);
     }
 }

@@ -28,15 +28,15 @@ pub enum Work {
     Ends(Ends),
 }
 
-/// A connection read from both ends at once: the window after `front`, and
-/// (when more than a window is left) the one before `back`, or the last
-/// items when no `back` cursor is known yet. Each round closes the gap by
-/// up to two windows for two counted requests.
+/// A connection read from both ends at once: the window after `front` (from
+/// the start when none), and (when more than a window is left) the one
+/// before `back`, or the last items when no `back` cursor is known yet. Each
+/// round closes the gap by up to two windows for two counted requests.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ends {
     pub conn: Conn,
     pub id: String,
-    pub front: String,
+    pub front: Option<String>,
     pub back: Option<String>,
     /// Items of the connection read so far, and how many it holds.
     pub got: usize,
@@ -89,7 +89,7 @@ mod tests {
     use super::*;
 
     fn ends(got: usize, total: usize) -> Ends {
-        Ends { conn: Conn::Reviews, id: "PR".into(), front: "c".into(), back: None, got, total }
+        Ends { conn: Conn::Reviews, id: "PR".into(), front: Some("c".into()), back: None, got, total }
     }
 
     #[test]
