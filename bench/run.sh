@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The benchmark, in one command: builds release binaries, starts a throwaway
-# PostgreSQL, runs the real `backfill` against the fake GitHub serving a large
-# synthetic repository, and writes the results table into README.md.
-# BENCH_PRS (default 20000) and BENCH_HEAVY_EVERY (default 400) shape the repository.
+# PostgreSQL, runs the real `backfill` against the fake GitHub serving large
+# synthetic repositories (today's profile and a big one shaped like
+# pytorch/pytorch, each under both readings of nodes(ids:) costs), and writes
+# the results table into README.md.
+# BENCH_PRS (default 20000) and BENCH_HEAVY_EVERY (default 400) shape today's
+# profile; BENCH_BIG_PRS (default 10000) sizes the big repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
@@ -12,4 +15,5 @@ cargo build --release --locked -p backfill -p backfill-bench
 unset DATABASE_URL
 start_throwaway_postgres
 target/release/backfill-bench --backfill target/release/backfill \
-  --prs "${BENCH_PRS:-20000}" --heavy-every "${BENCH_HEAVY_EVERY:-400}" --readme README.md
+  --prs "${BENCH_PRS:-20000}" --heavy-every "${BENCH_HEAVY_EVERY:-400}" --big-prs "${BENCH_BIG_PRS:-10000}" \
+  --readme README.md

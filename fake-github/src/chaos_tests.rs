@@ -10,15 +10,15 @@ use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
 use crate::server::{graphql, AppState, Shared};
-use crate::{Control, Fault, RepoSpec, SecondaryPoints, World};
+use crate::{Control, CostReading, Fault, RepoSpec, SecondaryPoints, World};
 
-struct Answer {
-    status: u16,
-    retry_after: Option<String>,
-    body: Value,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Value,
 }
 
-fn fake(prs: usize) -> AppState {
+pub(crate) fn fake(prs: usize) -> AppState {
     let world = World::new(&[RepoSpec::new("o", "r", prs)]);
     Arc::new(Shared { world: RwLock::new(world), control: Mutex::new(Control::default()) })
 }
@@ -27,7 +27,7 @@ fn control<T>(state: &AppState, f: impl FnOnce(&mut Control) -> T) -> T {
     f(&mut state.control.lock().unwrap())
 }
 
-async fn ask(state: &AppState, query: &str, vars: Value) -> Answer {
+pub(crate) async fn ask(state: &AppState, query: &str, vars: Value) -> Answer {
     let body = json!({ "query": query, "variables": vars }).to_string();
     let resp = graphql(State(state.clone()), HeaderMap::new(), Bytes::from(body)).await;
     let status = resp.status().as_u16();
@@ -226,4 +226,30 @@ async fn requests_beyond_the_concurrency_limit_are_refused() {
     assert_eq!(c.status, 200, "alone again, it runs");
     let faults = control(&state, |c| c.log.iter().filter(|r| r.fault.is_some()).count());
     assert_eq!(faults, 1);
+}
+
+#[tokio::test]
+async fn nodes_by_id_are_charged_as_the_reading_says() {
+    let state = fake(80);
+    let ids: Vec<String> = state.world.read().unwrap().repos[0]
+        .pull_requests
+        .iter()
+        .flat_map(|p| p.reviews.iter().map(|r| r.node_id.clone()))
+        .take(151)
+        .collect();
+    assert_eq!(ids.len(), 151, "the data set has reviews");
+    let q = "query($a: [ID!]!, $b: [ID!]!) { \
+        a: nodes(ids: $a) { ... on PullRequestReview { comments(first: 100) { totalCount } } } \
+        b: nodes(ids: $b) { ... on PullRequestReview { comments(first: 100) { totalCount } } } rateLimit { cost } }";
+    let vars = json!({ "a": ids[..100], "b": ids[100..] });
+    // 151 ids: 151 requests, 2 points, per id; 2 requests, 1 point, per list.
+    for (reading, requests, points) in [(CostReading::PerId, 151, 2), (CostReading::PerList, 2, 1)] {
+        control(&state, |c| c.cost_reading = reading);
+        let before = control(&state, |c| c.budget.remaining);
+        let a = ask(&state, q, vars.clone()).await;
+        assert_eq!(a.body["data"]["rateLimit"]["cost"], points, "{reading:?}: {}", a.body);
+        let last = control(&state, |c| c.log.last().map(|r| (r.requests, r.cost)));
+        assert_eq!(last, Some((requests, points)), "{reading:?}");
+        assert_eq!(control(&state, |c| before - c.budget.remaining), points, "{reading:?} charged");
+    }
 }

@@ -4,6 +4,10 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
+pub use crate::ids::repository_id;
+use crate::ids::{node_id, Ids};
+pub use crate::shapes::Profile;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActorKind {
     User,
@@ -115,6 +119,8 @@ pub struct RepoSpec {
     /// One of each extreme shape in every this many PRs (at least 97): 97
     /// packs them densely for tests; the benchmark spreads them out.
     pub extreme_period: usize,
+    /// The mix of reviews and comments; `extremes` shape `Today` only.
+    pub profile: Profile,
 }
 
 impl RepoSpec {
@@ -126,6 +132,7 @@ impl RepoSpec {
             seed: 42,
             extremes: true,
             extreme_period: 97,
+            profile: Profile::Today,
         }
     }
 }
@@ -189,12 +196,6 @@ pub fn actors() -> Vec<Actor> {
     actors
 }
 
-fn node_id(prefix: &str, id: i64) -> String {
-    use base64::Engine;
-    let raw = format!("0:{prefix}{id}");
-    format!("{prefix}_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
-}
-
 /// Picks an author: mostly users, some bots, now and then a deleted account.
 fn pick_author(rng: &mut Rng, actors: &[Actor]) -> Option<usize> {
     match rng.below(100) {
@@ -204,18 +205,6 @@ fn pick_author(rng: &mut Rng, actors: &[Actor]) -> Option<usize> {
         _ => Some(rng.below(40) as usize),
     }
     .filter(|&i| i < actors.len())
-}
-
-struct Ids {
-    next: i64,
-}
-
-impl Ids {
-    /// Above 2^32 so a 32-bit id would overflow.
-    fn take(&mut self, rng: &mut Rng) -> i64 {
-        self.next += 1 + rng.below(5) as i64;
-        self.next
-    }
 }
 
 fn text(rng: &mut Rng, what: &str, n: usize) -> String {
@@ -229,32 +218,26 @@ fn text(rng: &mut Rng, what: &str, n: usize) -> String {
     s
 }
 
-/// A repository's `databaseId`, from its name alone: the same repository has
-/// the same id in every fake (as on GitHub), and two repositories never share
-/// one, even when each is served by a fake of its own (the row of one must not
-/// take over the other's). FNV-1a over the lowercased `owner/name` (GitHub's
-/// names are case-insensitive), folded into 10^8..2.1*10^9 so it stays a
-/// positive 32-bit `Int`, as GitHub's are.
-pub fn repository_id(owner: &str, name: &str) -> i64 {
-    let full = format!("{}/{}", owner.to_lowercase(), name.to_lowercase());
-    let hash = full.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    100_000_000 + (hash % 2_000_000_000) as i64
-}
-
 pub fn generate(spec: &RepoSpec, actors: &[Actor], repo_index: usize) -> Repository {
     let mut rng = Rng::new(spec.seed.wrapping_add(repo_index as u64 * 1_000_003));
     let base = 5_000_000_000 + repo_index as i64 * 1_000_000_000;
-    let mut ids = Ids { next: base };
+    let mut ids = Ids::starting_at(base);
     let start = Utc.with_ymd_and_hms(2019, 1, 1, 0, 0, 0).single().unwrap_or_default();
     let mut number = 0;
     let mut prs = Vec::with_capacity(spec.pull_requests);
     for i in 0..spec.pull_requests {
         number += 1 + if rng.chance(30) { rng.below(4) as i32 + 1 } else { 0 };
         let created_at = start + Duration::minutes(i as i64 * 97 + rng.below(60) as i64);
-        let mut pr = pull_request(&mut rng, &mut ids, actors, number, created_at);
-        if spec.extremes {
-            shape_extreme(&mut rng, &mut ids, actors, &mut pr, i % spec.extreme_period.max(97));
-        }
+        let pr = match spec.profile {
+            Profile::Today => {
+                let mut pr = pull_request(&mut rng, &mut ids, actors, number, created_at);
+                if spec.extremes {
+                    shape_extreme(&mut rng, &mut ids, actors, &mut pr, i % spec.extreme_period.max(97));
+                }
+                pr
+            }
+            Profile::BigRepository => crate::shapes::big_pull_request(&mut rng, &mut ids, actors, number, created_at),
+        };
         prs.push(pr);
     }
     let database_id = repository_id(&spec.owner, &spec.name);
@@ -269,19 +252,43 @@ pub fn generate(spec: &RepoSpec, actors: &[Actor], repo_index: usize) -> Reposit
 
 fn pull_request(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], number: i32, created_at: DateTime<Utc>) -> PullRequest {
     let full_id = ids.take(rng);
-    let state = match rng.below(10) {
-        0 => "OPEN",
-        1 | 2 => "CLOSED",
-        _ => "MERGED",
-    };
-    let closed = (state != "OPEN").then(|| created_at + Duration::hours(1 + rng.below(200) as i64));
+    let (state, closed) = pr_state(rng, created_at);
     let review_count = match rng.below(100) {
         0..=24 => rng.below(3),
         25..=94 => rng.below(7),
         _ => 7 + rng.below(25),
     } as usize;
     let comment_count = rng.below(13) as usize;
-    let mut pr = PullRequest {
+    let mut pr = bare_pull_request(rng, actors, (full_id, number), (state, closed), created_at);
+    for _ in 0..review_count {
+        let comments = if rng.chance(40) { 1 + rng.below(8) as usize } else { 0 };
+        add_review(rng, ids, actors, &mut pr, comments);
+    }
+    for _ in 0..comment_count {
+        add_issue_comment(rng, ids, actors, &mut pr);
+    }
+    pr
+}
+
+/// A PR's state, and when it was closed (or merged).
+pub(crate) fn pr_state(rng: &mut Rng, created_at: DateTime<Utc>) -> (&'static str, Option<DateTime<Utc>>) {
+    let state = match rng.below(10) {
+        0 => "OPEN",
+        1 | 2 => "CLOSED",
+        _ => "MERGED",
+    };
+    (state, (state != "OPEN").then(|| created_at + Duration::hours(1 + rng.below(200) as i64)))
+}
+
+/// A PR with no reviews or comments yet.
+pub(crate) fn bare_pull_request(
+    rng: &mut Rng,
+    actors: &[Actor],
+    (full_id, number): (i64, i32),
+    (state, closed): (&'static str, Option<DateTime<Utc>>),
+    created_at: DateTime<Utc>,
+) -> PullRequest {
+    PullRequest {
         node_id: node_id("PR", full_id),
         full_id,
         number,
@@ -303,15 +310,7 @@ fn pull_request(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], number: i32, cre
         head_ref: format!("feature/{number}-branch"),
         reviews: Vec::new(),
         comments: Vec::new(),
-    };
-    for _ in 0..review_count {
-        let comments = if rng.chance(40) { 1 + rng.below(8) as usize } else { 0 };
-        add_review(rng, ids, actors, &mut pr, comments);
     }
-    for _ in 0..comment_count {
-        add_issue_comment(rng, ids, actors, &mut pr);
-    }
-    pr
 }
 
 /// Five PRs in every period get something extreme (by default every 97, so
@@ -330,7 +329,7 @@ fn shape_extreme(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRe
     }
 }
 
-fn add_review(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest, comments: usize) {
+pub(crate) fn add_review(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest, comments: usize) {
     let full_id = ids.take(rng);
     let created_at = pr.created_at + Duration::minutes(10 + rng.below(3_000) as i64);
     let state = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "COMMENTED"][rng.below(5) as usize];
@@ -369,7 +368,7 @@ fn add_review(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullReque
     pr.reviews.push(review);
 }
 
-fn add_issue_comment(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest) {
+pub(crate) fn add_issue_comment(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut PullRequest) {
     let full_id = ids.take(rng);
     let created_at = pr.created_at + Duration::minutes(1 + rng.below(5_000) as i64);
     pr.comments.push(IssueComment {
@@ -380,25 +379,4 @@ fn add_issue_comment(rng: &mut Rng, ids: &mut Ids, actors: &[Actor], pr: &mut Pu
         created_at,
         updated_at: created_at,
     });
-}
-
-#[cfg(test)]
-mod repository_id_tests {
-    use super::*;
-
-    #[test]
-    fn a_repository_has_its_own_id_in_every_fake() {
-        let actors = actors();
-        let alone = generate(&RepoSpec::new("acme", "one", 0), &actors, 0);
-        let other = generate(&RepoSpec::new("acme", "two", 0), &actors, 0);
-        let second = generate(&RepoSpec::new("Acme", "One", 0), &actors, 3);
-        assert_ne!(alone.database_id, other.database_id, "two single-repository fakes");
-        assert_ne!(alone.node_id, other.node_id);
-        assert_eq!((alone.database_id, &alone.node_id), (second.database_id, &second.node_id), "stable, any case");
-        let mut ids: Vec<i64> = (0..2_000).map(|i| repository_id("org", &format!("repo-{i}"))).collect();
-        assert!(ids.iter().all(|id| (100_000_000..i64::from(i32::MAX)).contains(id)), "positive 32-bit ids");
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), 2_000, "no two repositories share an id");
-    }
 }

@@ -10,20 +10,22 @@ mod chaos_tests;
 pub mod cost;
 pub mod data;
 mod exec;
+mod ids;
 pub mod limits;
 mod paging;
 mod partial;
 pub mod rest;
 mod server;
+pub mod shapes;
 pub mod world;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
-pub use data::RepoSpec;
+pub use data::{Profile, RepoSpec};
 pub use limits::SecondaryPoints;
 pub use paging::encode_cursor;
-pub use world::{Chaos, Control, Fault, RequestRecord, World};
+pub use world::{Chaos, Control, CostReading, Fault, RequestRecord, World};
 
 use server::Shared;
 

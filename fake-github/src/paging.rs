@@ -1,5 +1,5 @@
-//! Connections as GitHub pages them: `first`/`after` windows, opaque
-//! cursors, `totalCount`, `pageInfo`, `nodes` and `edges`.
+//! Connections as GitHub pages them: `first`/`after` and `last`/`before`
+//! windows, opaque cursors, `totalCount`, `pageInfo`, `nodes` and `edges`.
 
 use base64::Engine;
 use graphql_parser::query::{Field, Selection, SelectionSet};
@@ -20,7 +20,43 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
     usize::from_str_radix(hex, 16).ok().map(|i| i ^ 0x5a5a)
 }
 
+/// The indexes `start..end` a connection answers. `after` and `before` (the
+/// indexes their cursors name, both exclusive) bound the items; `first` then
+/// takes from the front of what is left, `last` (which GitHub refuses
+/// together with `first`) from its back.
+fn window(
+    total: usize,
+    first: usize,
+    last: Option<usize>,
+    after: Option<usize>,
+    before: Option<usize>,
+) -> (usize, usize) {
+    let lo = after.map_or(0, |i| i.saturating_add(1)).min(total);
+    let hi = before.map_or(total, |i| i.min(total)).max(lo);
+    match last {
+        Some(n) => (hi.saturating_sub(n).max(lo), hi),
+        None => (lo, lo.saturating_add(first).min(hi)),
+    }
+}
+
 impl<'w> Exec<'w> {
+    /// The index a cursor argument names; null or absent is no bound, and a
+    /// cursor this fake did not make is GitHub's error.
+    fn cursor_arg(&self, f: &Field<'w, String>, name: &str, path: &[Value]) -> Result<Option<usize>, GqlError> {
+        match field_arg(f, name, self.vars) {
+            Value::Null => Ok(None),
+            v => match v.as_str().and_then(decode_cursor) {
+                Some(i) => Ok(Some(i)),
+                None => {
+                    let shown = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    let mut e = GqlError::new(None, format!("`{shown}` does not appear to be a valid cursor."));
+                    e.path = path.to_vec();
+                    Err(e)
+                }
+            },
+        }
+    }
+
     /// The fields of a selection on a type with no subtypes (connections,
     /// page info, edges), with fragments expanded.
     fn fields(&self, set: &'w SelectionSet<'w, String>) -> Vec<&'w Field<'w, String>> {
@@ -73,27 +109,17 @@ impl<'w> Exec<'w> {
         }
         let total = items.len();
         let first = field_arg(f, "first", self.vars).as_u64().unwrap_or(0) as usize;
-        let after = field_arg(f, "after", self.vars);
-        let start = match after.as_str() {
-            None => 0,
-            Some(c) => match decode_cursor(c) {
-                Some(i) => i + 1,
-                None => {
-                    let mut e = GqlError::new(None, format!("`{c}` does not appear to be a valid cursor."));
-                    e.path = path.to_vec();
-                    self.errors.push(e);
-                    return Value::Null;
-                }
-            },
-        };
-        // `last: n` (GitHub refuses it together with `first`) ends the window
-        // at the connection's end instead of starting it after the cursor.
         let last = field_arg(f, "last", self.vars).as_u64().map(|n| n as usize);
-        let (start, end) = match last {
-            Some(n) => (start.max(total.saturating_sub(n)), total),
-            None => (start, (start + first).min(total)),
+        let bounds = self.cursor_arg(f, "after", path).and_then(|a| Ok((a, self.cursor_arg(f, "before", path)?)));
+        let (after, before) = match bounds {
+            Ok(b) => b,
+            Err(e) => {
+                self.errors.push(e);
+                return Value::Null;
+            }
         };
-        let window: Vec<(usize, Obj<'w>)> = (start.min(end)..end).map(|i| (i, items[i])).collect();
+        let (start, end) = window(total, first, last, after, before);
+        let window: Vec<(usize, Obj<'w>)> = (start..end).map(|i| (i, items[i])).collect();
         let mut out = Map::new();
         for sf in self.fields(&f.selection_set) {
             let key = sf.alias.clone().unwrap_or_else(|| sf.name.clone());
@@ -137,6 +163,73 @@ impl<'w> Exec<'w> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_take_first_after_or_last_before() {
+        // (first, last, after, before) over 10 items -> start..end
+        let cases = [
+            ((3, None, None, None), (0, 3)),
+            ((3, None, Some(4), None), (5, 8)),
+            ((30, None, Some(4), None), (5, 10)),
+            ((0, Some(3), None, None), (7, 10)),
+            ((0, Some(3), None, Some(5)), (2, 5)),
+            ((0, Some(30), None, Some(2)), (0, 2)),
+            ((0, Some(3), Some(3), Some(5)), (4, 5)),
+            ((5, None, Some(2), Some(5)), (3, 5)),
+            ((5, None, Some(6), Some(4)), (7, 7)),
+            ((0, Some(3), Some(20), None), (10, 10)),
+            ((0, Some(3), None, Some(50)), (7, 10)),
+            ((0, Some(3), Some(usize::MAX), None), (10, 10)),
+        ];
+        for ((first, last, after, before), want) in cases {
+            assert_eq!(window(10, first, last, after, before), want, "{first} {last:?} {after:?} {before:?}");
+        }
+    }
+
+    /// `pullRequests` of the test fake's 20 PRs: (numbers, startCursor, hasPreviousPage, hasNextPage).
+    async fn page(state: &crate::server::AppState, args: &str, vars: Value) -> (Vec<u64>, Value, Value, Value) {
+        let q = format!(
+            "query($c: String) {{ repository(owner: \"o\", name: \"r\") {{ pullRequests({args}) {{ \
+             nodes {{ number }} pageInfo {{ startCursor hasPreviousPage hasNextPage }} }} }} }}"
+        );
+        let a = crate::chaos_tests::ask(state, &q, vars).await;
+        let c = &a.body["data"]["repository"]["pullRequests"];
+        let numbers = c["nodes"].as_array().map(|n| n.iter().filter_map(|p| p["number"].as_u64()).collect());
+        let info = &c["pageInfo"];
+        let numbers = numbers.unwrap_or_else(|| panic!("{args}: {}", a.body));
+        (numbers, info["startCursor"].clone(), info["hasPreviousPage"].clone(), info["hasNextPage"].clone())
+    }
+
+    #[tokio::test]
+    async fn last_before_pages_backwards_and_a_bad_before_is_refused() {
+        let state = crate::chaos_tests::fake(20);
+        let all: Vec<u64> =
+            state.world.read().unwrap().repos[0].pull_requests.iter().map(|p| p.number as u64).collect();
+        // Backwards from the end, 7 at a time, each page the 7 before the last one's start.
+        let (mut got, mut before) = (Vec::new(), Value::Null);
+        loop {
+            let (numbers, start, previous, _) = page(&state, "last: 7, before: $c", json!({ "c": before })).await;
+            got.splice(0..0, numbers);
+            if previous != json!(true) {
+                break;
+            }
+            before = start;
+        }
+        assert_eq!(got, all, "every PR once, in order");
+
+        let c = |i: usize| json!({ "c": encode_cursor(i) });
+        assert_eq!(
+            page(&state, "last: 3, before: $c", c(10)).await,
+            (all[7..10].to_vec(), c(7)["c"].clone(), json!(true), json!(true))
+        );
+        assert_eq!(page(&state, "last: 30, before: $c", c(2)).await.0, all[..2].to_vec());
+        assert_eq!(page(&state, "first: 5, after: $c", c(2)).await.0, all[3..8].to_vec(), "after unchanged");
+
+        let q = "{ repository(owner: \"o\", name: \"r\") { pullRequests(last: 3, before: \"bogus\") { totalCount } } }";
+        let a = crate::chaos_tests::ask(&state, q, json!({})).await;
+        assert_eq!(a.body["errors"][0]["message"], "`bogus` does not appear to be a valid cursor.");
+        assert_eq!(a.body["errors"][0]["path"], json!(["repository", "pullRequests"]));
+    }
 
     #[test]
     fn cursors_are_opaque_and_round_trip() {

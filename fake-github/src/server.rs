@@ -259,7 +259,8 @@ fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>) -> Out
         let e = GqlError::new(None, "No query operation with that name in the document");
         return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, Cost::default());
     };
-    let mut walk = CostWalk { vars, fragments: &frags, cost: Cost::default() };
+    let reading = lock_control(state).cost_reading;
+    let mut walk = CostWalk { vars, fragments: &frags, reading, cost: Cost::default() };
     if let Err(e) = walk.walk(selection, 1, 1, 0) {
         return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, walk.cost);
     }

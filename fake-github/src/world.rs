@@ -177,6 +177,32 @@ fn whole_second_after(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or(t)
 }
 
+/// How `nodes(ids: [...])` counts in the cost formula. GitHub documents the
+/// formula for connections only; both readings are served so a client can be
+/// measured against the dearer one and the cheaper one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CostReading {
+    /// The list is the parent: a connection nested under it needs one request
+    /// per id, as the formula's "each parent full" says.
+    #[default]
+    PerId,
+    /// The list multiplies nodes only: a nested connection is one request
+    /// whatever the number of ids (the fake's reading before `PerId`).
+    PerList,
+}
+
+impl std::str::FromStr for CostReading {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<CostReading, String> {
+        match s {
+            "per-id" => Ok(CostReading::PerId),
+            "per-list" => Ok(CostReading::PerList),
+            _ => Err(format!("'{s}' is not a cost reading (per-id or per-list)")),
+        }
+    }
+}
+
 pub struct Control {
     /// The token requests must carry; `None` accepts any.
     pub token: Option<String>,
@@ -184,6 +210,8 @@ pub struct Control {
     pub latency: Duration,
     pub faults: VecDeque<Fault>,
     pub chaos: Chaos,
+    /// How `nodes(ids:)` is charged.
+    pub cost_reading: CostReading,
     pub log: Vec<RequestRecord>,
     /// Issues opened through the REST API.
     pub issues: Vec<crate::rest::Issue>,
@@ -246,6 +274,7 @@ impl Default for Control {
             latency: Duration::ZERO,
             faults: VecDeque::new(),
             chaos: Chaos::default(),
+            cost_reading: CostReading::default(),
             log: Vec::new(),
             issues: Vec::new(),
             app: None,

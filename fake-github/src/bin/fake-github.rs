@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use fake_github::world::Budget;
-use fake_github::{Chaos, FakeGithub, RepoSpec, SecondaryPoints, World};
+use fake_github::{Chaos, CostReading, FakeGithub, RepoSpec, SecondaryPoints, World};
 
 /// Every flag: name, value, what it does (with its default). `--help` prints
 /// this table and nothing else is accepted.
@@ -30,6 +30,7 @@ const FLAGS: &[(&str, &str, &str)] = &[
     ("--secondary-window", "SECS", "length of that window (default 60)"),
     ("--max-concurrent", "N", "refuse requests beyond this many in flight (default 0: no limit)"),
     ("--chaos-seed", "N", "seed of the random faults (default 1)"),
+    ("--cost-reading", "READING", "per-id: nodes(ids:) charged a request per id (default); per-list: one per list"),
 ];
 
 fn usage() -> String {
@@ -116,6 +117,7 @@ async fn serve(args: &Flags) -> Result<(), String> {
     let secondary_points: i64 = args.get("--secondary-points", 0)?;
     let secondary_window: u64 = args.get("--secondary-window", 60)?;
     let max_concurrent: u32 = args.get("--max-concurrent", 0)?;
+    let cost_reading: CostReading = args.get("--cost-reading", CostReading::PerId)?;
     let fake = FakeGithub::start_on(World::new(&[spec]), port).await.map_err(|e| format!("cannot listen: {e}"))?;
     fake.with_control(|c| {
         c.token = Some(token).filter(|t| !t.is_empty());
@@ -125,6 +127,7 @@ async fn serve(args: &Flags) -> Result<(), String> {
         c.secondary_points = (secondary_points > 0)
             .then(|| SecondaryPoints { points: secondary_points, window: Duration::from_secs(secondary_window) });
         c.max_concurrent = Some(max_concurrent).filter(|n| *n > 0);
+        c.cost_reading = cost_reading;
     });
     println!("{}", fake.graphql_url());
     tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
@@ -180,6 +183,15 @@ mod tests {
         assert!(f.get("--prs", 0u8).is_ok());
         let Ok(Parsed::Serve(f)) = parse(&args(&["--prs", "many"])) else { panic!("parses") };
         assert_eq!(f.get("--prs", 0usize), Err("--prs needs a valid value, not 'many'".to_string()));
+        let reading = |a: &[&str]| match parse(&args(a)) {
+            Ok(Parsed::Serve(f)) => f.get("--cost-reading", CostReading::PerId),
+            _ => panic!("parses"),
+        };
+        assert_eq!(reading(&[]), Ok(CostReading::PerId));
+        assert_eq!(reading(&["--cost-reading=per-list"]), Ok(CostReading::PerList));
+        assert_eq!(reading(&["--cost-reading", "per-id"]), Ok(CostReading::PerId));
+        let wrong = "--cost-reading needs a valid value, not 'per-node'".to_string();
+        assert_eq!(reading(&["--cost-reading", "per-node"]), Err(wrong));
     }
 
     #[test]
