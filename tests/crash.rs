@@ -24,7 +24,7 @@ const LEASE: [(&str, &str); 1] = [("BACKFILL_LEASE", "2s")];
 
 /// Pages a run fetches ahead at most, counting the one being asked: what a
 /// kill may lose (`src/github/pipeline.rs`, `MAX_IN_FLIGHT`).
-const MAX_IN_FLIGHT: usize = 3;
+const MAX_IN_FLIGHT: usize = 5;
 
 fn crash_seed() -> u64 {
     let seed: u64 = std::env::var("CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
