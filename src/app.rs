@@ -30,7 +30,10 @@ async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
             migrate(config, &pool, &reporter).await?;
             Ok(Exit::Success)
         }
-        Command::Add { repository, chunk_size } => add(config, &pool, &reporter, &repository, chunk_size).await,
+        Command::Add { repository, chunk_size, no_refresh, refresh } => {
+            let keep_current = (no_refresh || refresh).then_some(refresh);
+            add(config, &pool, &reporter, &repository, chunk_size, keep_current).await
+        }
         Command::Run(args) => run(config, &pool, &mut reporter, args).await,
         Command::Status { repository_id, json } => status(&pool, &reporter, repository_id.as_deref(), json).await,
         Command::Pause { id } => set_status(&pool, &reporter, &id, BackfillStatus::Paused).await,
@@ -127,6 +130,7 @@ async fn add(
     reporter: &Reporter,
     repository: &str,
     chunk_size: Option<i64>,
+    keep_current: Option<bool>,
 ) -> Result<Exit, AppError> {
     let (owner, name) = repository
         .split_once('/')
@@ -138,6 +142,11 @@ async fn add(
         .await
         .map_err(|e| github_error(e, &format!("repository {repository}")))?;
     let id = state::add_repository(pool, &info, chunk_size.map(|n| n as i32)).await?;
+    if let Some(on) = keep_current {
+        state::keep_current(pool, id, on).await?;
+        let how = if on { "kept current once completed" } else { "left as it is once completed (--no-refresh)" };
+        reporter.info(&format!("{}: {how}", info.full_name));
+    }
     reporter.info(&format!("tracking {} ({} pull requests)", info.full_name, info.pull_request_count));
     reporter.result(&id.to_string());
     Ok(Exit::Success)

@@ -98,6 +98,13 @@ pub enum Command {
         /// A fixed chunk size for this repository (5-50).
         #[arg(long, value_name = "N", value_parser = chunk_size)]
         chunk_size: Option<i64>,
+        /// Once completed, leave the backfill as it is: no sweeps for changed
+        /// PRs (for when another system keeps recent PRs current).
+        #[arg(long, env = "BACKFILL_NO_REFRESH", conflicts_with = "refresh")]
+        no_refresh: bool,
+        /// Keep a completed backfill current again (the default).
+        #[arg(long)]
+        refresh: bool,
     },
     /// Process backfills: by default one chunk each, then exit.
     Run(RunArgs),

@@ -26,7 +26,8 @@ async fn one_backfill(pool: &PgPool) -> Uuid {
 
 async fn verdict(pool: &PgPool, id: Uuid, holder: &Holder, cursor: Option<Option<&str>>) -> Verdict {
     let mut tx = pool.begin().await.expect("begin");
-    let v = claims::confirm(&mut tx, id, holder, cursor).await.expect("confirm");
+    let began = cursor.map_or(claims::Began::Anywhere, claims::Began::AtCursor);
+    let v = claims::confirm(&mut tx, id, holder, began).await.expect("confirm");
     tx.rollback().await.expect("rollback");
     v
 }

@@ -12,15 +12,16 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use super::fetcher::{fetch, Fetcher};
 use super::learn::{self, CutOff};
 use super::plan::{plan_chunk, Plan, PlanInput};
 use super::RunError;
 use crate::budget::Budget;
-use crate::github::{FetchedPage, GithubClient, GithubError, Pipeline};
+use crate::github::{FetchedPage, GithubClient, GithubError};
 use crate::report::StoredChunk;
 use crate::status::ChunkStatus;
 use crate::store::chunks::{self, Advance, ChunkRecord};
-use crate::store::claims::{self, Holder, Verdict};
+use crate::store::claims::{self, Began, Holder, Verdict};
 use crate::store::state::Backfill;
 use crate::store::{upsert, Metadata, StoreError};
 
@@ -57,16 +58,6 @@ pub enum ChunkOutcome {
     },
 }
 
-/// The run's fetch of one backfill: chunks fetched ahead of the one being
-/// stored, kept from one chunk to the next while the run takes them, and
-/// how many more the run means to take after this one (`ahead`), whose
-/// pages may travel with this one's follow-ups.
-#[derive(Default)]
-pub struct Fetcher {
-    pipeline: Option<Pipeline>,
-    pub ahead: usize,
-}
-
 /// Settings for one chunk that come from the command line.
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkSettings {
@@ -89,7 +80,7 @@ pub fn plan_input(backfill: &Backfill, settings: &ChunkSettings, budget: Option<
 
 /// When and with how many requests sent so far a chunk began: its row's
 /// `started_at` and `api_calls_made` are measured from here.
-struct Start {
+pub(super) struct Start {
     instant: Instant,
     at: DateTime<Utc>,
     calls_before: u32,
@@ -98,11 +89,16 @@ struct Start {
 
 impl Start {
     /// Points the chunk's requests cost so far, failed ones included.
-    fn points(&self, github: &GithubClient) -> i64 {
+    pub(super) fn points(&self, github: &GithubClient) -> i64 {
         github.points_spent() - self.points_before
     }
 
-    fn record(&self, github: &GithubClient, settings: &ChunkSettings, page: Option<&FetchedPage>) -> ChunkRecord {
+    pub(super) fn record(
+        &self,
+        github: &GithubClient,
+        settings: &ChunkSettings,
+        page: Option<&FetchedPage>,
+    ) -> ChunkRecord {
         ChunkRecord {
             started_at: self.at,
             pr_numbers: page.map(|p| p.prs.iter().map(|pr| pr.number).collect()).unwrap_or_default(),
@@ -138,10 +134,17 @@ pub async fn process_chunk(
         return Ok(ChunkOutcome::Skipped);
     };
     // Pages fetched ahead hold only where the stored cursor still is.
-    if fetcher.pipeline.as_ref().is_some_and(|p| p.begins_after() != backfill.last_processed_cursor.as_deref()) {
+    let stored_at = if fetcher.sweeping {
+        backfill.metadata.sweep_cursor.as_deref()
+    } else {
+        backfill.last_processed_cursor.as_deref()
+    };
+    if fetcher.pipeline_sweeps != fetcher.sweeping
+        || fetcher.pipeline.as_ref().is_some_and(|p| p.begins_after() != stored_at)
+    {
         fetcher.pipeline = None;
     }
-    let chunk = Chunk { pool, github, backfill: &backfill, settings, holder, start };
+    let chunk = Chunk { pool, github, backfill: &backfill, settings, holder, start, sweeping: fetcher.sweeping };
     let outcome = chunk.plan_fetch_store(budget, fetcher).await;
     if !matches!(outcome, Ok(ChunkOutcome::Stored(_))) {
         // What was fetched ahead is dropped with the chunk's fortunes.
@@ -153,13 +156,14 @@ pub async fn process_chunk(
 }
 
 /// One claimed chunk and what it needs on its way.
-struct Chunk<'a> {
-    pool: &'a PgPool,
-    github: &'a GithubClient,
-    backfill: &'a Backfill,
-    settings: &'a ChunkSettings,
-    holder: &'a Holder,
-    start: Start,
+pub(super) struct Chunk<'a> {
+    pub(super) pool: &'a PgPool,
+    pub(super) github: &'a GithubClient,
+    pub(super) backfill: &'a Backfill,
+    pub(super) settings: &'a ChunkSettings,
+    pub(super) holder: &'a Holder,
+    pub(super) start: Start,
+    pub(super) sweeping: bool,
 }
 
 /// The transaction of `Chunk::guarded`, or out of the function with the
@@ -174,7 +178,7 @@ macro_rules! held_or_return {
 }
 
 /// A short transaction that may write for the chunk, or why it may not.
-enum Guarded<'c> {
+pub(super) enum Guarded<'c> {
     Held(Transaction<'c, Postgres>),
     Refused(Verdict),
 }
@@ -210,16 +214,20 @@ impl Chunk<'_> {
 
     /// Begins a transaction and confirms the claim (and, for a commit, the
     /// cursor the chunk began from) before anything is written.
-    async fn guarded(&self, check_cursor: bool) -> Result<Guarded<'_>, StoreError> {
+    pub(super) async fn guarded(&self, check_cursor: bool) -> Result<Guarded<'_>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let cursor = check_cursor.then_some(self.backfill.last_processed_cursor.as_deref());
-        match claims::confirm(&mut tx, self.backfill.id, self.holder, cursor).await? {
+        let began = match (check_cursor, self.sweeping) {
+            (false, _) => Began::Anywhere,
+            (true, false) => Began::AtCursor(self.backfill.last_processed_cursor.as_deref()),
+            (true, true) => Began::AtSweep(self.backfill.metadata.sweep_cursor.as_deref()),
+        };
+        match claims::confirm(&mut tx, self.backfill.id, self.holder, began).await? {
             Verdict::Held => Ok(Guarded::Held(tx)),
             refused => Ok(Guarded::Refused(refused)),
         }
     }
 
-    fn not_stored(&self, why: Verdict) -> ChunkOutcome {
+    pub(super) fn not_stored(&self, why: Verdict) -> ChunkOutcome {
         let reason = match why {
             Verdict::CursorMoved => "another run stored a chunk from the same cursor first",
             Verdict::ClaimLost | Verdict::Held => "another run took the backfill over after this run's claim lapsed",
@@ -234,7 +242,11 @@ impl Chunk<'_> {
         let record = self.start.record(self.github, self.settings, Some(page));
         let mut tx = held_or_return!(self, true);
         let points = self.start.points(self.github);
-        let (chunk_number, processed) = match write_chunk(&mut tx, self.backfill, page, &record, points).await {
+        let written = match self.sweeping {
+            true => super::sweep::write_page(&mut tx, self.backfill, page, &record, points).await,
+            false => write_chunk(&mut tx, self.backfill, page, &record, points).await,
+        };
+        let (chunk_number, processed, completed) = match written {
             Ok(written) => written,
             // PostgreSQL refused the data (a constraint of an existing
             // database, say): the chunk fails like any other, and the run goes on.
@@ -253,7 +265,7 @@ impl Chunk<'_> {
             prs: page.prs.len(),
             processed_prs: i64::from(processed),
             total_prs: page.total_count,
-            completed: !page.has_next_page,
+            completed,
             chunk_size: page.size,
             requests: record.api_calls as u32,
             points,
@@ -275,7 +287,7 @@ impl Chunk<'_> {
     }
 
     /// A failed chunk: its row and the error counters.
-    async fn record_failure(&self, record: &ChunkRecord, error: String) -> Result<ChunkOutcome, RunError> {
+    pub(super) async fn record_failure(&self, record: &ChunkRecord, error: String) -> Result<ChunkOutcome, RunError> {
         let mut tx = held_or_return!(self, false);
         let points = self.start.points(self.github);
         let spent =
@@ -334,35 +346,16 @@ async fn keep_claim(pool: &PgPool, state_id: Uuid, holder: &Holder) {
     }
 }
 
-/// The fetch phase: the next chunk after the stored cursor, complete,
-/// through the run's pipeline for the backfill (begun here if none is).
-async fn fetch(
-    github: &GithubClient,
-    backfill: &Backfill,
-    size: i64,
-    fetcher: &mut Fetcher,
-) -> Result<FetchedPage, GithubError> {
-    let pipeline = fetcher.pipeline.get_or_insert_with(|| {
-        Pipeline::new(
-            &backfill.owner,
-            &backfill.name,
-            backfill.last_processed_cursor.as_deref(),
-            backfill.last_processed_pr_number,
-            backfill.metadata.max_detail_ids.and_then(|n| usize::try_from(n).ok()),
-        )
-    });
-    pipeline.next_chunk(github, size, fetcher.ahead).await
-}
-
 /// The page, its chunk row and the advanced state; returns the chunk
-/// number (none for an empty page) and the new `processed_prs`.
+/// number (none for an empty page), the new `processed_prs`, and whether
+/// the backfill is now completed.
 async fn write_chunk(
     tx: &mut PgConnection,
     backfill: &Backfill,
     page: &FetchedPage,
     record: &ChunkRecord,
     points: i64,
-) -> Result<(Option<i32>, i32), StoreError> {
+) -> Result<(Option<i32>, i32, bool), StoreError> {
     upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
     let chunk_number = if record.pr_numbers.is_empty() {
         None
@@ -373,12 +366,13 @@ async fn write_chunk(
         cursor: page.end_cursor.clone(),
         last_pr_number: record.pr_numbers.last().copied(),
         total_prs: page.total_count as i32,
-        completed: !page.has_next_page,
+        no_next_page: !page.has_next_page,
+        empty: page.prs.is_empty(),
         chunk_size: page.size as i32,
         learned: learn::from_stored(&backfill.metadata, page, points),
     };
-    let processed = chunks::advance(tx, backfill, &advance).await?;
-    Ok((chunk_number, processed))
+    let (processed, completed) = chunks::advance(tx, backfill, &advance).await?;
+    Ok((chunk_number, processed, completed))
 }
 
 /// When GitHub has not said when the budget comes back, assume an hour.

@@ -6,9 +6,11 @@
 mod alarm;
 pub mod chunk;
 mod dry_run;
+mod fetcher;
 mod learn;
 mod pick;
 pub mod plan;
+mod sweep;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -22,7 +24,8 @@ use crate::report::{BackfillReport, Reporter, RunSummary};
 use crate::shutdown::Shutdown;
 use crate::store::claims::{self, Holder};
 use crate::store::{state, StoreError};
-use chunk::{process_chunk, ChunkOutcome, ChunkSettings, Fetcher};
+use chunk::{process_chunk, ChunkOutcome, ChunkSettings};
+use fetcher::Fetcher;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -107,11 +110,15 @@ struct Turn {
     id: Uuid,
     report: usize,
     taken: u32,
+    /// Caught up: the turn sweeps for changed PRs (`sweep`).
+    sweeping: bool,
 }
 
-/// Whether a backfill gets another chunk, or the whole run stops.
+/// Whether a backfill gets another chunk (of its own, or of a sweep for
+/// changed PRs), or the whole run stops.
 enum Flow {
     Again,
+    Sweep,
     Done,
     StopRun,
 }
@@ -130,6 +137,8 @@ struct Run<'a> {
     holder: Holder,
     /// Each backfill's fetch, with the pages fetched ahead of its next chunk.
     fetchers: HashMap<Uuid, Fetcher>,
+    /// Whether the last chunk stored wrote a chunk row.
+    last_wrote: bool,
     summary: RunSummary,
 }
 
@@ -157,6 +166,7 @@ impl<'a> Run<'a> {
             budget: None,
             holder: Holder::new(opts.lease),
             fetchers: HashMap::new(),
+            last_wrote: false,
             summary,
         })
     }
@@ -170,8 +180,12 @@ impl<'a> Run<'a> {
         reporter: &mut Reporter,
         shutdown: &mut Shutdown,
     ) -> Result<(), RunError> {
-        let mut queue: Vec<Turn> =
-            self.ids.iter().enumerate().map(|(report, id)| Turn { id: *id, report, taken: 0 }).collect();
+        let mut queue: Vec<Turn> = self
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(report, id)| Turn { id: *id, report, taken: 0, sweeping: false })
+            .collect();
         while !queue.is_empty() {
             let mut next_pass = Vec::new();
             for turn in queue {
@@ -189,6 +203,7 @@ impl<'a> Run<'a> {
                 let ahead = self.chunks_after(turn);
                 let fetcher = self.fetchers.entry(turn.id).or_default();
                 fetcher.ahead = ahead;
+                fetcher.sweeping = turn.sweeping;
                 // A signal drops the chunk (and a store transaction, if one
                 // is open), then gives its claim up for the next run.
                 let outcome = tokio::select! {
@@ -205,7 +220,8 @@ impl<'a> Run<'a> {
                 let flow = self.record(turn, outcome, reporter);
                 reporter.end_backfill();
                 match flow {
-                    Flow::Again => next_pass.push(Turn { taken: turn.taken + 1, ..turn }),
+                    Flow::Again => next_pass.push(Turn { taken: self.taken_after(turn), ..turn }),
+                    Flow::Sweep => next_pass.push(Turn { taken: self.taken_after(turn), sweeping: true, ..turn }),
                     Flow::Done => {}
                     Flow::StopRun => return Ok(()),
                 }
@@ -213,6 +229,11 @@ impl<'a> Run<'a> {
             queue = next_pass;
         }
         Ok(())
+    }
+
+    /// Chunks taken after the turn's last: those that stored PRs count.
+    fn taken_after(&self, turn: Turn) -> u32 {
+        turn.taken + u32::from(self.last_wrote)
     }
 
     /// How many more chunks of the backfill the run means to take after
@@ -255,15 +276,24 @@ impl<'a> Run<'a> {
                 report.elapsed += c.elapsed;
                 self.budget = c.budget.or(self.budget);
                 reporter.chunk_stored(&c);
-                let taken = turn.taken + 1;
-                if !c.completed && self.max_chunks.is_none_or(|m| taken < m) {
-                    Flow::Again
-                } else {
-                    Flow::Done
+                // Only chunks that stored PRs count against `--max-chunks`:
+                // a look for new PRs that finds none is not a chunk.
+                let wrote = c.chunk_number.is_some();
+                self.last_wrote = wrote;
+                let more = self.max_chunks.is_none_or(|m| turn.taken + u32::from(wrote) < m);
+                match (turn.sweeping, c.completed) {
+                    // A page that stored nothing and did not finish: no progress to go on from.
+                    (false, false) if !wrote => Flow::Done,
+                    (false, false) | (true, false) if more => Flow::Again,
+                    // Caught up: keep it current (a backfill that opted out is not taken).
+                    (false, true) if more => Flow::Sweep,
+                    _ => Flow::Done,
                 }
             }
             ChunkOutcome::Skipped => {
-                report.note = Some("taken by another run".into());
+                if !turn.sweeping {
+                    report.note = Some("taken by another run".into());
+                }
                 Flow::Done
             }
             ChunkOutcome::NotStored { repository, reason, points } => {

@@ -16,6 +16,7 @@ use super::model::{self, PullRequest};
 use super::wire::{self, ApiError, Connection};
 use super::work::{Conn, Ends, Work, WINDOW};
 use crate::budget::Budget;
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone)]
 pub struct PageRequest<'a> {
@@ -54,6 +55,8 @@ pub struct FetchedPage {
     /// Follow-ups per request at the end, when timeouts or partial answers
     /// made it smaller than it began.
     pub detail_ids: Option<usize>,
+    /// PRs the page held, those left out as unchanged (a sweep's) included.
+    pub seen: usize,
 }
 
 impl FetchedPage {
@@ -80,21 +83,28 @@ pub(super) struct Assembly {
 }
 
 impl Assembly {
-    /// A page as it came: its PRs, and what they still need. `holes`: the
+    /// A page as it came: its PRs, and what they still need (`changed_after`:
+    /// a sweep's watermark, PRs updated no later left out). `holes`: the
     /// PRs whose reviews a partial answer nulled, read again from the start.
     pub(super) fn from_page(
         connection: Connection<wire::PullRequest>,
         holes: &[usize],
         began_after: Option<String>,
         size: i64,
+        changed_after: Option<DateTime<Utc>>,
     ) -> Result<Assembly, GithubError> {
         let mut asm = Assembly { began_after, ..Assembly::default() };
         asm.page.size = size;
         asm.page.has_next_page = connection.page_info.has_next_page;
         asm.page.end_cursor = connection.page_info.end_cursor;
         asm.page.total_count = connection.total_count;
+        asm.page.seen = connection.nodes.len();
         for (at, wire_pr) in connection.nodes.into_iter().enumerate() {
             let Some(mut wire_pr) = wire_pr else { continue };
+            // A sweep's PR updated no later than its watermark is as stored.
+            if changed_after.is_some_and(|t| wire_pr.updated_at <= t) {
+                continue;
+            }
             let pr = model::pull_request(&mut wire_pr)?;
             let idx = asm.page.prs.len();
             asm.pr_index.insert(pr.node_id.clone(), idx);

@@ -17,10 +17,11 @@ use super::cost;
 use super::error::GithubError;
 use super::fetch::{fail_on_errors, partial_message, Assembly, FetchedPage, PageRequest, Window};
 use super::partial::{self, Hole};
-use super::round::{document, Layout, PageAsk, RoundData};
+use super::round::{document, Layout, Order, PageAsk, RoundData};
 use super::wire;
 use super::work::{Conn, Work};
 use crate::text::one_line;
+use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
 /// The page's PRs, only to see whether any came back null.
@@ -56,6 +57,9 @@ pub async fn fetch_page(client: &GithubClient, req: &PageRequest<'_>) -> Result<
 pub struct Pipeline {
     owner: String,
     name: String,
+    order: Order,
+    /// A sweep's watermark: PRs updated no later are left out of its chunks.
+    changed_after: Option<DateTime<Utc>>,
     in_flight: VecDeque<Assembly>,
     /// Where the next page begins, whether there is one, and the number of
     /// the PR before it (to name the next one in errors).
@@ -100,6 +104,8 @@ impl Pipeline {
         Pipeline {
             owner: owner.to_string(),
             name: name.to_string(),
+            order: Order::Created,
+            changed_after: None,
             in_flight: VecDeque::new(),
             next_after: after.map(str::to_string),
             more_pages: true,
@@ -113,6 +119,21 @@ impl Pipeline {
             caps: Caps { now: cap, ceiling: cap, cut_to: None, last_cut_from: None, clean_in_a_row: 0 },
             strikes: HashMap::new(),
         }
+    }
+
+    /// A sweep of the repository's PRs, most recently updated first, whose
+    /// chunks hold only those updated after `changed_after`, refetched whole.
+    pub fn sweep(
+        owner: &str,
+        name: &str,
+        after: Option<&str>,
+        changed_after: DateTime<Utc>,
+        follow_ups: Option<usize>,
+    ) -> Pipeline {
+        let mut pipeline = Pipeline::new(owner, name, after, None, follow_ups);
+        pipeline.order = Order::RecentlyUpdated;
+        pipeline.changed_after = Some(changed_after);
+        pipeline
     }
 
     /// The cursor the next chunk handed out begins after.
@@ -179,6 +200,7 @@ impl Pipeline {
             name: &self.name,
             after: after.as_deref(),
             size: page_size,
+            order: self.order,
         });
         let items: Vec<&Work> = taken.iter().map(|(_, w)| w).collect();
         let units: usize = items.iter().map(|w| w.cost() as usize).sum();
@@ -230,7 +252,7 @@ impl Pipeline {
             };
             let nulled: Vec<usize> =
                 holes.iter().filter_map(|h| if let Hole::PrReviews(i) = h { Some(*i) } else { None }).collect();
-            let mut asm = Assembly::from_page(connection, &nulled, after, page_size)?;
+            let mut asm = Assembly::from_page(connection, &nulled, after, page_size, self.changed_after)?;
             asm.page.shrunk = page_size < size;
             asm.page.requests = sent;
             asm.page.note_budget(reply.budget, rate_limit.as_ref());

@@ -23,6 +23,23 @@ pub const INLINE_COMMENTS: i64 = 100;
 /// Ids per `nodes(ids:)` list, GitHub's maximum.
 const IDS_PER_LIST: usize = 100;
 
+/// The order pages come in: a backfill's, oldest created first (new PRs
+/// land after its cursor), or a sweep's, most recently updated first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Created,
+    RecentlyUpdated,
+}
+
+impl Order {
+    fn literal(self) -> &'static str {
+        match self {
+            Order::Created => "{ field: CREATED_AT, direction: ASC }",
+            Order::RecentlyUpdated => "{ field: UPDATED_AT, direction: DESC }",
+        }
+    }
+}
+
 /// The page part of a request.
 #[derive(Debug, Clone)]
 pub struct PageAsk<'a> {
@@ -30,6 +47,7 @@ pub struct PageAsk<'a> {
     pub name: &'a str,
     pub after: Option<&'a str>,
     pub size: i64,
+    pub order: Order,
 }
 
 /// What each alias of a request holds: list aliases name the items (by
@@ -141,9 +159,10 @@ pub fn document(page: Option<&PageAsk<'_>>, items: &[&Work]) -> (RoundBody, Layo
         vars.insert("after".into(), json!(p.after));
         vars.insert("reviewsFirst".into(), json!(INLINE_REVIEWS));
         vars.insert("commentsFirst".into(), json!(INLINE_COMMENTS));
-        selections.push_str(
-            "  repository(owner: $owner, name: $name) {\n    pullRequests(first: $first, after: $after, orderBy: { field: CREATED_AT, direction: ASC }) {\n      totalCount\n      pageInfo {\n        ...PageInfoFields\n      }\n      nodes {\n        ...PullRequestFields\n      }\n    }\n  }\n",
-        );
+        selections.push_str(&format!(
+            "  repository(owner: $owner, name: $name) {{\n    pullRequests(first: $first, after: $after, orderBy: {}) {{\n      totalCount\n      pageInfo {{\n        ...PageInfoFields\n      }}\n      nodes {{\n        ...PullRequestFields\n      }}\n    }}\n  }}\n",
+            p.order.literal()
+        ));
         used.extend(["PageInfoFields", "PullRequestFields"]);
     }
     let mut layout = Layout::default();
@@ -252,7 +271,8 @@ pub fn examples() -> Vec<(Value, i64)> {
         every.push(ends(conn, None, 100));
         every.push(ends(conn, Some("b"), 300));
     }
-    let page = PageAsk { owner: "o", name: "n", after: Some("c"), size: 50 };
+    let page = PageAsk { owner: "o", name: "n", after: Some("c"), size: 50, order: Order::Created };
+    let sweep = PageAsk { order: Order::RecentlyUpdated, ..page.clone() };
     let comments = |n| from_start(Conn::ReviewComments, n).collect::<Vec<_>>();
     let shapes: Vec<(Option<&PageAsk<'_>>, Vec<Work>)> = vec![
         (Some(&page), Vec::new()),
@@ -264,6 +284,7 @@ pub fn examples() -> Vec<(Value, i64)> {
         (None, comments(150)),
         (None, comments(249)),
         (None, comments(250)),
+        (Some(&sweep), comments(3)),
     ];
     shapes
         .into_iter()
@@ -295,6 +316,6 @@ mod tests {
         assert!(text.contains("reviewsOf1: nodes(ids: $reviewsOf1)"), "a second list of 100");
         assert!(text.contains("more5: node(id: $more5)"));
         let points: Vec<i64> = many.iter().map(|(_, p)| *p).collect();
-        assert_eq!(points, [1, 1, 6, 1, 2, 1, 2, 2, 3]);
+        assert_eq!(points, [1, 1, 6, 1, 2, 1, 2, 2, 3, 1]);
     }
 }

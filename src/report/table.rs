@@ -22,6 +22,27 @@ pub struct StatusLine {
     pub last_run: Option<DateTime<Utc>>,
     pub error: Option<String>,
     pub paused_until: Option<String>,
+    /// The start of the last complete sweep for changed PRs: the copy holds
+    /// every change GitHub had made before then.
+    pub current_as_of: Option<DateTime<Utc>>,
+    /// A sweep is under way (`current_as_of` is about to move).
+    pub sweeping: bool,
+    /// `add --no-refresh`: a completed backfill is not kept current.
+    pub no_refresh: bool,
+}
+
+impl StatusLine {
+    /// How current the copy is, as a person reads it.
+    fn currency(&self) -> String {
+        if self.no_refresh {
+            return "not refreshed".into();
+        }
+        let mut out = self.current_as_of.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string());
+        if self.sweeping {
+            out.push_str(" (sweeping)");
+        }
+        out
+    }
 }
 
 pub fn status_table(rows: &[StatusLine]) -> String {
@@ -34,10 +55,11 @@ pub fn status_table(rows: &[StatusLine]) -> String {
         "FAILED",
         "POINTS",
         "LAST RUN",
+        "CURRENT AS OF",
         "PAUSED UNTIL",
         "ERROR",
     ];
-    let body: Vec<[String; 10]> = rows
+    let body: Vec<[String; 11]> = rows
         .iter()
         .map(|r| {
             [
@@ -49,6 +71,7 @@ pub fn status_table(rows: &[StatusLine]) -> String {
                 r.chunks_failed.to_string(),
                 r.points_spent.map_or_else(|| "-".into(), |p| p.to_string()),
                 r.last_run.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+                r.currency(),
                 r.paused_until.clone().unwrap_or_else(|| "-".into()),
                 r.error.as_deref().map_or_else(|| "-".into(), one_line),
             ]

@@ -29,18 +29,22 @@ pub struct Advance {
     pub cursor: Option<String>,
     pub last_pr_number: Option<i32>,
     pub total_prs: i32,
-    pub completed: bool,
+    /// GitHub said there is no next page. It has been seen to say so too
+    /// early, so the backfill is completed only when the stored PRs reach
+    /// `totalCount` too, or a page from the cursor comes back `empty`.
+    pub no_next_page: bool,
+    pub empty: bool,
     pub chunk_size: i32,
     /// What the tool learned about the repository, merged into `metadata`.
     pub learned: Metadata,
 }
 
 /// The metadata keys a pause sets, and that an advance or a resume clears.
-const PAUSE_KEYS: &str = "- 'paused_until' - 'pause_reason' - 'pause_kind' - 'error_pauses' - 'resume_to'";
+pub(super) const PAUSE_KEYS: &str = "- 'paused_until' - 'pause_reason' - 'pause_kind' - 'error_pauses' - 'resume_to'";
 
 /// A pause by hand that came while a chunk was fetched: the chunk is
 /// stored, and the pause holds.
-fn paused_by_hand() -> String {
+pub(super) fn paused_by_hand() -> String {
     format!(
         "coalesce(status = '{}' AND metadata->>'pause_kind' = '{}', false)",
         BackfillStatus::Paused,
@@ -77,31 +81,36 @@ pub async fn insert_chunk(
 }
 
 /// Moves the cursor and counters; `processed_prs` is counted from the rows
-/// themselves so that it always equals what is stored. Returns it.
-pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance) -> StoreResult<i32> {
-    let status = if next.completed { BackfillStatus::Completed } else { BackfillStatus::Active };
+/// themselves so that it always equals what is stored. Returns it, and
+/// whether the backfill is now completed.
+pub async fn advance(tx: &mut PgConnection, backfill: &Backfill, next: &Advance) -> StoreResult<(i32, bool)> {
     let sql = format!(
         "UPDATE progressive_backfill_state SET \
            last_processed_cursor = coalesce($2, last_processed_cursor), \
            processed_prs = (SELECT count(*) FROM pull_requests WHERE repository_id = $3), \
            last_processed_pr_number = coalesce($4, last_processed_pr_number), \
            last_processed_at = now(), total_prs = $5, \
-           status = CASE WHEN {by_hand} THEN status ELSE $6 END, \
-           chunk_size = $7, consecutive_errors = 0, last_error = NULL, last_error_at = NULL, \
+           status = CASE WHEN {by_hand} THEN status \
+             WHEN $6 AND ($9 OR (SELECT count(*) FROM pull_requests WHERE repository_id = $3) >= $5) THEN '{completed}' \
+             ELSE '{active}' END, \
+           chunk_size = CASE WHEN $9 THEN chunk_size ELSE $7 END, consecutive_errors = 0, last_error = NULL, last_error_at = NULL, \
            metadata = CASE WHEN {by_hand} THEN metadata ELSE coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS} END || $8, \
            updated_at = now() \
-         WHERE id = $1 RETURNING processed_prs",
-        by_hand = paused_by_hand()
+         WHERE id = $1 RETURNING processed_prs, status::text = '{completed}'",
+        by_hand = paused_by_hand(),
+        completed = BackfillStatus::Completed,
+        active = BackfillStatus::Active,
     );
-    Ok(unnamed::scalar(&sql)
+    Ok(unnamed::rows(&sql)
         .bind(backfill.id)
         .bind(&next.cursor)
         .bind(backfill.repository_id)
         .bind(next.last_pr_number)
         .bind(next.total_prs)
-        .bind(status.as_str())
+        .bind(next.no_next_page)
         .bind(next.chunk_size)
         .bind(next.learned.to_json())
+        .bind(next.empty)
         .fetch_one(&mut *tx)
         .await?)
 }

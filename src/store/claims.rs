@@ -118,12 +118,7 @@ pub async fn renew(pool: &PgPool, state_id: Uuid, holder: &Holder) -> StoreResul
 /// claim and the state row, in that order (every writer takes them in this
 /// order, so none waits on another in a circle), and says whether the
 /// chunk may go ahead. `cursor`: where the chunk began, when it matters.
-pub async fn confirm(
-    tx: &mut PgConnection,
-    state_id: Uuid,
-    holder: &Holder,
-    cursor: Option<Option<&str>>,
-) -> StoreResult<Verdict> {
+pub async fn confirm(tx: &mut PgConnection, state_id: Uuid, holder: &Holder, began: Began<'_>) -> StoreResult<Verdict> {
     let ours: Option<Uuid> = unnamed::scalar(
         "SELECT backfill_state_id FROM backfill_claims WHERE backfill_state_id = $1 AND holder = $2 FOR UPDATE",
     )
@@ -134,16 +129,27 @@ pub async fn confirm(
     if ours.is_none() {
         return Ok(Verdict::ClaimLost);
     }
-    let stored: Option<Option<String>> =
-        unnamed::scalar("SELECT last_processed_cursor FROM progressive_backfill_state WHERE id = $1 FOR UPDATE")
-            .bind(state_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some(stored) = stored else { return Ok(Verdict::ClaimLost) };
-    match cursor {
-        Some(began) if stored.as_deref() != began => Ok(Verdict::CursorMoved),
+    let stored: Option<(Option<String>, Option<String>)> = unnamed::rows(
+        "SELECT last_processed_cursor, metadata->>'sweep_cursor' FROM progressive_backfill_state WHERE id = $1 FOR UPDATE",
+    )
+    .bind(state_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((cursor, sweep)) = stored else { return Ok(Verdict::ClaimLost) };
+    match began {
+        Began::AtCursor(at) if cursor.as_deref() != at => Ok(Verdict::CursorMoved),
+        Began::AtSweep(at) if sweep.as_deref() != at => Ok(Verdict::CursorMoved),
         _ => Ok(Verdict::Held),
     }
+}
+
+/// Where the work a transaction writes for began, when that matters: the
+/// backfill's cursor for a chunk, the sweep's for a refresh page.
+#[derive(Debug, Clone, Copy)]
+pub enum Began<'a> {
+    Anywhere,
+    AtCursor(Option<&'a str>),
+    AtSweep(Option<&'a str>),
 }
 
 /// Gives the claim up, inside the transaction that stored the chunk.

@@ -50,6 +50,21 @@ pub struct Metadata {
     /// Started by `run --discover` rather than `add`.
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
     pub discovered: Option<bool>,
+    /// `add --no-refresh`: a completed backfill is left as it is (another
+    /// system keeps recent PRs current).
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub no_refresh: Option<bool>,
+    /// The watermark: PRs updated after it may have changed since stored.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub refresh_from: Option<DateTime<Utc>>,
+    /// The start of the last complete sweep: the copy is current as of then.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub current_as_of: Option<DateTime<Utc>>,
+    /// The sweep under way: when it began, and its cursor.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub sweep_started_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub sweep_cursor: Option<String>,
 }
 
 /// Why a backfill is paused: a rate-limit pause and the cooldown after

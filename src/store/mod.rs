@@ -4,6 +4,7 @@ pub mod chunks;
 pub mod claims;
 mod error;
 pub mod metadata;
+pub mod refresh;
 pub mod state;
 mod unnamed;
 pub mod upsert;

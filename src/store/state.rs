@@ -1,6 +1,7 @@
 //! `repositories` and `progressive_backfill_state`: which backfills exist,
 //! and which ones a run may take.
 
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgPool, Row};
@@ -29,6 +30,8 @@ pub struct Backfill {
     pub chunk_size: Option<i32>,
     pub consecutive_errors: i32,
     pub metadata: Metadata,
+    /// When the backfill began: its first sweep refreshes what changed since.
+    pub began_at: Option<DateTime<Utc>>,
 }
 
 /// The status column as the contract spells it, decoded here and nowhere else.
@@ -56,6 +59,7 @@ impl<'r> FromRow<'r, PgRow> for Backfill {
             status: status_of(row, "status")?,
             chunk_size: row.try_get("chunk_size")?,
             consecutive_errors: row.try_get("consecutive_errors")?,
+            began_at: row.try_get("began_at")?,
             metadata,
         })
     }
@@ -76,6 +80,13 @@ impl<'r> FromRow<'r, PgRow> for StatusLine {
             last_run: row.try_get("last_run")?,
             error: row.try_get("error")?,
             paused_until: row.try_get("paused_until")?,
+            // Written by this tool, but read leniently like all metadata.
+            current_as_of: row
+                .try_get::<Option<String>, _>("current_as_of")?
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            sweeping: row.try_get("sweeping")?,
+            no_refresh: row.try_get("no_refresh")?,
         })
     }
 }
@@ -84,16 +95,19 @@ const BACKFILL_COLUMNS: &str = "s.id, s.repository_id, coalesce(r.owner, split_p
      coalesce(r.name, split_part(r.full_name, '/', 2)) AS name, coalesce(r.full_name, r.owner || '/' || r.name) AS full_name, \
      s.total_prs, coalesce(s.processed_prs, 0) AS processed_prs, s.last_processed_cursor, s.last_processed_pr_number, \
      s.status::text AS status, s.chunk_size, coalesce(s.consecutive_errors, 0) AS consecutive_errors, \
-     coalesce(s.metadata, '{}'::jsonb) AS metadata";
+     coalesce(s.metadata, '{}'::jsonb) AS metadata, s.created_at AS began_at";
 
-/// Work a run may take: active backfills, and those paused for the rate
-/// limit or for repeated failures whose pause has run out.
+/// Work a run may take: active backfills, those paused for the rate limit
+/// or for repeated failures whose pause has run out, and completed ones to
+/// keep current (unless `add --no-refresh` said otherwise).
 pub(super) fn runnable_filter() -> String {
     format!(
         "(coalesce(s.status, '{active}') = '{active}' OR (s.status = '{paused}' \
          AND s.metadata->>'pause_kind' IN ('{rate_limit}', '{errors}') \
-         AND (s.metadata->>'paused_until')::timestamptz <= now()))",
+         AND (s.metadata->>'paused_until')::timestamptz <= now()) \
+         OR (s.status = '{completed}' AND coalesce(s.metadata->>'no_refresh', 'false') <> 'true'))",
         active = BackfillStatus::Active,
+        completed = BackfillStatus::Completed,
         paused = BackfillStatus::Paused,
         rate_limit = PauseKind::RateLimit.as_str(),
         errors = PauseKind::Errors.as_str(),
@@ -224,6 +238,22 @@ pub async fn discover(pool: &PgPool, write: bool) -> StoreResult<Vec<String>> {
     Ok(names)
 }
 
+/// `add --no-refresh` / `--refresh`: whether a completed backfill is kept
+/// current by sweeps for changed PRs.
+pub async fn keep_current(pool: &PgPool, repository_id: Uuid, on: bool) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    unnamed::statement(
+        "UPDATE progressive_backfill_state SET metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('no_refresh', $2::bool), \
+           updated_at = now() WHERE repository_id = $1",
+    )
+    .bind(repository_id)
+    .bind(!on)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// One line per backfill for `backfill status`.
 pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> StoreResult<Vec<StatusLine>> {
     let sql = format!(
@@ -235,7 +265,9 @@ pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> StoreResult<Vec<Sta
            (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_failed}') AS chunks_failed, \
            CASE WHEN jsonb_typeof(s.metadata->'points_spent') = 'number' \
                 THEN (s.metadata->>'points_spent')::numeric::bigint END AS points_spent, \
-           s.last_processed_at AS last_run, s.last_error AS error, s.metadata->>'paused_until' AS paused_until \
+           s.last_processed_at AS last_run, s.last_error AS error, s.metadata->>'paused_until' AS paused_until, \
+           s.metadata->>'current_as_of' AS current_as_of, coalesce(s.metadata ? 'sweep_cursor', false) AS sweeping, \
+           coalesce(s.metadata->>'no_refresh', 'false') = 'true' AS no_refresh \
          FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE $1::text IS NULL OR r.id::text = $1 OR lower(r.full_name) = lower($1) \
          ORDER BY r.first_tracked_at DESC NULLS LAST, r.full_name",

@@ -1,0 +1,97 @@
+//! Keeping a completed backfill current: a sweep's page stored like a
+//! chunk, in one short transaction (its PRs refreshed whole, its chunk row,
+//! the sweep moved on), and the reviews and comments GitHub no longer has
+//! for a refreshed PR deleted.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::chunks::{paused_by_hand, PAUSE_KEYS};
+use super::error::StoreResult;
+use super::state::Backfill;
+use super::unnamed;
+use super::Metadata;
+use crate::github::model::PullRequest;
+
+/// Where a sweep goes after a page: on from `cursor`, or done.
+#[derive(Debug, Clone)]
+pub struct SweepAdvance {
+    pub started_at: DateTime<Utc>,
+    pub cursor: Option<String>,
+    /// The sweep reached PRs older than its watermark: the next one starts
+    /// over, from a watermark of `watermark`.
+    pub done: Option<DateTime<Utc>>,
+    pub total_prs: i32,
+    pub learned: Metadata,
+}
+
+/// Deletes what refreshed PRs no longer have on GitHub: reviews and
+/// comments of theirs that the fetch did not bring. A reply to a deleted
+/// comment keeps its text and loses only its link.
+pub async fn delete_vanished(tx: &mut PgConnection, repository_id: Uuid, prs: &[PullRequest]) -> StoreResult<()> {
+    if prs.is_empty() {
+        return Ok(());
+    }
+    let numbers: Vec<i32> = prs.iter().map(|p| p.number).collect();
+    let reviews: Vec<i64> = prs.iter().flat_map(|p| p.reviews.iter().map(|r| r.github_id)).collect();
+    let comments: Vec<i64> = prs.iter().flat_map(|p| p.comments.iter().map(|c| c.github_id)).collect();
+    let of_these = "pull_request_id IN (SELECT id FROM pull_requests WHERE repository_id = $1 AND number = ANY($2))";
+    unnamed::statement(&format!(
+        "UPDATE comments SET in_reply_to_id = NULL WHERE in_reply_to_id IN \
+           (SELECT id FROM comments WHERE {of_these} AND NOT (github_id = ANY($3)))"
+    ))
+    .bind(repository_id)
+    .bind(&numbers)
+    .bind(&comments)
+    .execute(&mut *tx)
+    .await?;
+    unnamed::statement(&format!("DELETE FROM comments WHERE {of_these} AND NOT (github_id = ANY($3))"))
+        .bind(repository_id)
+        .bind(&numbers)
+        .bind(&comments)
+        .execute(&mut *tx)
+        .await?;
+    unnamed::statement(&format!("DELETE FROM reviews WHERE {of_these} AND NOT (github_id = ANY($3))"))
+        .bind(repository_id)
+        .bind(&numbers)
+        .bind(&reviews)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Moves the sweep on (or ends it, setting the watermark and "current as
+/// of"), with `processed_prs` counted from the rows. Returns it.
+pub async fn advance_sweep(tx: &mut PgConnection, backfill: &Backfill, next: &SweepAdvance) -> StoreResult<i32> {
+    let mut set = next.learned.clone();
+    match next.done {
+        Some(watermark) => {
+            set.refresh_from = Some(watermark);
+            set.current_as_of = Some(next.started_at);
+        }
+        None => {
+            set.sweep_started_at = Some(next.started_at);
+            set.sweep_cursor = next.cursor.clone();
+        }
+    }
+    let sql = format!(
+        "UPDATE progressive_backfill_state SET \
+           processed_prs = (SELECT count(*) FROM pull_requests WHERE repository_id = $2), \
+           total_prs = greatest(total_prs, $3), last_processed_at = now(), \
+           consecutive_errors = 0, last_error = NULL, last_error_at = NULL, \
+           metadata = (CASE WHEN {by_hand} THEN coalesce(metadata, '{{}}'::jsonb) \
+                       ELSE coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS} END) \
+                      - 'sweep_started_at' - 'sweep_cursor' || $4, \
+           updated_at = now() \
+         WHERE id = $1 RETURNING processed_prs",
+        by_hand = paused_by_hand()
+    );
+    Ok(unnamed::scalar(&sql)
+        .bind(backfill.id)
+        .bind(backfill.repository_id)
+        .bind(next.total_prs)
+        .bind(set.to_json())
+        .fetch_one(&mut *tx)
+        .await?)
+}
