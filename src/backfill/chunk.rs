@@ -19,7 +19,7 @@ use super::RunError;
 use crate::budget::Budget;
 use crate::github::{FetchedPage, GithubClient, GithubError};
 use crate::report::StoredChunk;
-use crate::status::ChunkStatus;
+use crate::status::{BackfillStatus, ChunkStatus};
 use crate::store::chunks::{self, Advance, ChunkRecord};
 use crate::store::claims::{self, Began, Holder, Verdict};
 use crate::store::state::Backfill;
@@ -187,7 +187,13 @@ impl Chunk<'_> {
     async fn plan_fetch_store(&self, budget: Option<Budget>, fetcher: &mut Fetcher) -> Result<ChunkOutcome, RunError> {
         let backfill = self.backfill;
         let budget = budget.or_else(|| backfill.metadata.budget_seen(Utc::now()));
-        let size = match plan_chunk(&plan_input(backfill, self.settings, budget)) {
+        let mut input = plan_input(backfill, self.settings, budget);
+        // A completed backfill's count is of PRs already stored: what a sweep
+        // or new PRs bring is unknown, so they get whole pages.
+        if self.sweeping || backfill.status == BackfillStatus::Completed {
+            input.prs_left = None;
+        }
+        let size = match plan_chunk(&input) {
             Plan::Fetch { size, .. } => size,
             Plan::WaitForReset { expected_cost, remaining } => {
                 let until = budget.and_then(|b| b.reset_at).unwrap_or_else(budget_reset_fallback);
