@@ -12,6 +12,7 @@ pub mod data;
 mod exec;
 mod ids;
 pub mod limits;
+mod objects;
 mod paging;
 mod partial;
 pub mod rest;
