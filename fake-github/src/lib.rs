@@ -5,6 +5,9 @@
 //! the `x-ratelimit-*` headers and opaque cursors, and can misbehave on demand.
 //! Tests, the demo command and the benchmark all use it.
 
+pub mod changes;
+#[cfg(test)]
+mod changes_tests;
 #[cfg(test)]
 mod chaos_tests;
 pub mod cost;
@@ -23,6 +26,7 @@ pub mod world;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
+pub use changes::ChangeError;
 pub use data::{Profile, RepoSpec};
 pub use limits::SecondaryPoints;
 pub use paging::encode_cursor;
