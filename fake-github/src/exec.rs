@@ -103,6 +103,8 @@ pub struct Exec<'w> {
     pub fragments: HashMap<&'w str, &'w FragmentDefinition<'w, String>>,
     pub rate: RateSnapshot,
     pub errors: Vec<GqlError>,
+    /// `Control::updated_order_slack`, for UPDATED_AT orders.
+    pub(crate) updated_slack: Option<chrono::Duration>,
     /// Connections and nullable objects answered, for partial answers.
     pub(crate) sites: Vec<Site>,
 }
@@ -294,11 +296,7 @@ impl<'w> Exec<'w> {
                 "nameWithOwner" => json!(format!("{}/{}", r.owner, r.name)),
                 "url" => json!(format!("https://github.com/{}/{}", r.owner, r.name)),
                 "owner" => self.sub(Some(Obj::Owner(r)), f, path),
-                "pullRequests" => {
-                    let items: Vec<Obj> = r.pull_requests.iter().map(Obj::Pr).collect();
-                    let descending = field_arg(f, "orderBy", self.vars)["direction"] == json!("DESC");
-                    self.connection(items, descending, f, path)
-                }
+                "pullRequests" => self.pull_requests(r, f, path),
                 _ => Value::Null,
             },
             Obj::Owner(r) => match name {

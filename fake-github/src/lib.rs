@@ -16,11 +16,14 @@ mod exec;
 mod ids;
 pub mod limits;
 mod objects;
+mod order;
 mod paging;
 mod partial;
 pub mod rest;
 mod server;
 pub mod shapes;
+#[cfg(test)]
+mod sweep_tests;
 pub mod world;
 
 use std::net::SocketAddr;

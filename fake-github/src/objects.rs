@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::data::{IssueComment, PullRequest, Review, ReviewComment};
 use crate::exec::{Exec, Obj};
+use crate::paging::Order;
 
 impl<'w> Exec<'w> {
     pub(crate) fn review_field(&mut self, r: &'w Review, f: &'w Field<'w, String>, path: &[Value]) -> Value {
@@ -19,7 +20,7 @@ impl<'w> Exec<'w> {
             "commit" => self.sub(r.commit_oid.as_deref().map(Obj::Commit), f, path),
             "comments" => {
                 let items = r.comments.iter().map(|c| Obj::ReviewComment(c, r)).collect();
-                self.connection(items, false, f, path)
+                self.connection(items, Order::Listed { descending: false }, f, path)
             }
             _ => Value::Null,
         }
@@ -92,8 +93,14 @@ impl<'w> Exec<'w> {
             "headRefName" => json!(p.head_ref),
             "url" => json!(format!("https://github.com/pr/{}", p.number)),
             "commits" => json!({ "totalCount": p.commits }),
-            "reviews" => self.connection(p.reviews.iter().map(Obj::Review).collect(), false, f, path),
-            "comments" => self.connection(p.comments.iter().map(Obj::IssueComment).collect(), false, f, path),
+            "reviews" => {
+                let items = p.reviews.iter().map(Obj::Review).collect();
+                self.connection(items, Order::Listed { descending: false }, f, path)
+            }
+            "comments" => {
+                let items = p.comments.iter().map(Obj::IssueComment).collect();
+                self.connection(items, Order::Listed { descending: false }, f, path)
+            }
             _ => Value::Null,
         }
     }

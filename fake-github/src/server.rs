@@ -259,7 +259,10 @@ fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>) -> Out
         let e = GqlError::new(None, "No query operation with that name in the document");
         return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, Cost::default());
     };
-    let reading = lock_control(state).cost_reading;
+    let (reading, updated_slack) = {
+        let c = lock_control(state);
+        (c.cost_reading, c.updated_order_slack)
+    };
     let mut walk = CostWalk { vars, fragments: &frags, reading, cost: Cost::default() };
     if let Err(e) = walk.walk(selection, 1, 1, 0) {
         return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, walk.cost);
@@ -272,7 +275,15 @@ fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>) -> Out
         Charged::TimedOut(resp) => return Outcome { resp, op: op_name, points, cost, fault: Some(Fault::BadGateway) },
     };
     let world = state.world.read().unwrap_or_else(|e| e.into_inner());
-    let mut exec = Exec { world: &world, vars, fragments: frags.clone(), rate, errors: Vec::new(), sites: Vec::new() };
+    let mut exec = Exec {
+        world: &world,
+        vars,
+        fragments: frags.clone(),
+        rate,
+        errors: Vec::new(),
+        sites: Vec::new(),
+        updated_slack,
+    };
     let mut data = exec.run(selection);
     let mut errors: Vec<Value> = exec.errors.iter().map(GqlError::to_json).collect();
     let mut fault = None;

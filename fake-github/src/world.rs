@@ -247,6 +247,11 @@ pub struct Control {
     pub chaos: Chaos,
     /// How `nodes(ids:)` is charged.
     pub cost_reading: CostReading,
+    /// GitHub applies `orderBy: UPDATED_AT` only loosely: PRs whose
+    /// `updatedAt` fall in the same stretch of this length (from the epoch)
+    /// come by number, not by time. On by default (two minutes) so a client
+    /// meets the looseness unless a test asks for `None`, a strict order.
+    pub updated_order_slack: Option<chrono::Duration>,
     pub log: Vec<RequestRecord>,
     /// Issues opened through the REST API.
     pub issues: Vec<crate::rest::Issue>,
@@ -310,6 +315,7 @@ impl Default for Control {
             faults: VecDeque::new(),
             chaos: Chaos::default(),
             cost_reading: CostReading::default(),
+            updated_order_slack: Some(chrono::Duration::minutes(2)),
             log: Vec::new(),
             issues: Vec::new(),
             app: None,
