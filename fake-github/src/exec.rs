@@ -105,6 +105,8 @@ pub struct Exec<'w> {
     pub errors: Vec<GqlError>,
     /// `Control::updated_order_slack`, for UPDATED_AT orders.
     pub(crate) updated_slack: Option<chrono::Duration>,
+    /// A queued `Fault::EarlyEnd`, and whether this answer used it.
+    pub(crate) early_end: crate::paging::EarlyEnd,
     /// Connections and nullable objects answered, for partial answers.
     pub(crate) sites: Vec<Site>,
 }

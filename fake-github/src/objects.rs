@@ -20,7 +20,7 @@ impl<'w> Exec<'w> {
             "commit" => self.sub(r.commit_oid.as_deref().map(Obj::Commit), f, path),
             "comments" => {
                 let items = r.comments.iter().map(|c| Obj::ReviewComment(c, r)).collect();
-                self.connection(items, Order::Listed { descending: false }, f, path)
+                self.connection(items, Order::Listed { descending: false }, false, f, path)
             }
             _ => Value::Null,
         }
@@ -95,11 +95,11 @@ impl<'w> Exec<'w> {
             "commits" => json!({ "totalCount": p.commits }),
             "reviews" => {
                 let items = p.reviews.iter().map(Obj::Review).collect();
-                self.connection(items, Order::Listed { descending: false }, f, path)
+                self.connection(items, Order::Listed { descending: false }, false, f, path)
             }
             "comments" => {
                 let items = p.comments.iter().map(Obj::IssueComment).collect();
-                self.connection(items, Order::Listed { descending: false }, f, path)
+                self.connection(items, Order::Listed { descending: false }, false, f, path)
             }
             _ => Value::Null,
         }

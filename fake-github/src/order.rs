@@ -85,12 +85,12 @@ impl<'w> Exec<'w> {
         let descending = order_by["direction"] == "DESC";
         if order_by["field"] != "UPDATED_AT" {
             let items = r.pull_requests.iter().map(Obj::Pr).collect();
-            return self.connection(items, Order::Listed { descending }, f, path);
+            return self.connection(items, Order::Listed { descending }, true, f, path);
         }
         let order = UpdatedOrder { descending, slack: self.updated_slack };
         let mut prs: Vec<&PullRequest> = r.pull_requests.iter().collect();
         prs.sort_by_key(|p| order.rank(Mark::of(p)));
-        self.connection(prs.into_iter().map(Obj::Pr).collect(), Order::Updated(order), f, path)
+        self.connection(prs.into_iter().map(Obj::Pr).collect(), Order::Updated(order), true, f, path)
     }
 }
 

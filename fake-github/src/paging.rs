@@ -20,6 +20,15 @@ pub(crate) enum Order {
     Updated(UpdatedOrder),
 }
 
+/// A waiting `Fault::EarlyEnd` on its way through one answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EarlyEnd {
+    Off,
+    Armed,
+    /// Used: one page answered `hasNextPage: false` too early.
+    Struck,
+}
+
 /// A cursor argument, decoded for the order it is given to.
 enum Cursor {
     At(usize),
@@ -121,6 +130,7 @@ impl<'w> Exec<'w> {
         &mut self,
         items: Vec<Obj<'w>>,
         order: Order,
+        may_end_early: bool,
         f: &'w Field<'w, String>,
         path: &[Value],
     ) -> Value {
@@ -156,6 +166,11 @@ impl<'w> Exec<'w> {
             Some(Cursor::Mark(m)) => items.partition_point(|o| rank(o).is_some_and(|r| r < m)),
         };
         let (start, end) = window(total, first, last, lo, hi);
+        // A waiting early end cuts short the first page of PRs with more after it.
+        let cut = may_end_early && end < total && self.early_end == EarlyEnd::Armed;
+        if cut {
+            self.early_end = EarlyEnd::Struck;
+        }
         let cursor = |i: usize, o: &Obj<'w>| match (order, o) {
             (Order::Updated(_), Obj::Pr(p)) => order::encode(order::Mark::of(p)),
             _ => encode_cursor(i),
@@ -172,7 +187,7 @@ impl<'w> Exec<'w> {
                     let mut info = Map::new();
                     for pf in self.fields(&sf.selection_set) {
                         let v = match pf.name.as_str() {
-                            "hasNextPage" => json!(end < total),
+                            "hasNextPage" => json!(end < total && !cut),
                             "hasPreviousPage" => json!(start > 0),
                             "endCursor" => json!(window.last().map(|(c, _)| c)),
                             "startCursor" => json!(window.first().map(|(c, _)| c)),

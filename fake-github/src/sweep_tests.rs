@@ -178,3 +178,50 @@ async fn last_before_pages_backwards_by_updated_at() {
         .unwrap_or_default();
     assert_eq!(got, forward[14..19].to_vec(), "the five before the twentieth");
 }
+
+fn last_fault(state: &AppState) -> Option<crate::Fault> {
+    state.control.lock().unwrap().log.last().and_then(|r| r.fault.clone())
+}
+
+#[tokio::test]
+async fn an_early_end_says_no_next_page_once_on_the_next_page_with_more() {
+    for order in ["CREATED_AT, direction: ASC", "UPDATED_AT, direction: DESC"] {
+        let state = fake(20);
+        let (_, normal_end, _, _) = page(&state, order, 5, &Value::Null).await;
+        let (_, fifteenth, _, _) = page(&state, order, 15, &Value::Null).await;
+        state.control.lock().unwrap().faults.push_back(crate::Fault::EarlyEnd);
+        // Answers with no page to cut short leave it waiting: the last page, and no page at all.
+        let (last, _, more, _) = page(&state, order, 5, &fifteenth).await;
+        assert_eq!((last.len(), more, last_fault(&state)), (5, false, None), "{order}: the last page");
+        let q = "{ rateLimit { remaining } }";
+        assert!(ask(&state, q, json!({})).await.body["data"]["rateLimit"].is_object());
+        let (prs, end, more, total) = page(&state, order, 5, &Value::Null).await;
+        assert_eq!((prs.len(), more, total), (5, false, json!(20)), "{order}: cut short, totalCount true");
+        assert_eq!((end, last_fault(&state)), (normal_end.clone(), Some(crate::Fault::EarlyEnd)), "{order}");
+        let (again, _, more, _) = page(&state, order, 5, &Value::Null).await;
+        assert_eq!((again, more, last_fault(&state)), (prs, true, None), "{order}: once only");
+        let (next, _, more, _) = page(&state, order, 5, &normal_end).await;
+        assert_eq!((next.len(), more), (5, true), "{order}: its endCursor goes on as usual");
+    }
+}
+
+#[tokio::test]
+async fn early_ends_strike_by_chance_from_the_seed() {
+    let run = |percent| async move {
+        let state = fake(30);
+        {
+            let mut c = state.control.lock().unwrap();
+            (c.chaos.seed, c.chaos.early_end_percent) = (5, percent);
+        }
+        let mut ends = Vec::new();
+        for _ in 0..20 {
+            ends.push(page(&state, "UPDATED_AT, direction: DESC", 10, &Value::Null).await.2);
+        }
+        ends
+    };
+    assert!(run(0).await.iter().all(|more| *more), "none without chaos");
+    assert!(run(100).await.iter().all(|more| !more), "every page with 100%");
+    let some = run(40).await;
+    assert!(some.iter().any(|m| *m) && some.iter().any(|m| !m), "{some:?}");
+    assert_eq!(some, run(40).await, "the same seed, the same pages cut short");
+}

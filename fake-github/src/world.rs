@@ -140,6 +140,12 @@ pub enum Fault {
     /// Queued with an empty path (or one the answer lacks), a connection of
     /// the answer is picked at random; the log holds the one that failed.
     Partial { path: Vec<serde_json::Value> },
+    /// HTTP 200 with a `pullRequests` page answering `hasNextPage: false`
+    /// although more PRs follow (its `endCursor` and `totalCount` as
+    /// normal), as GitHub now and then does. It strikes the next page that
+    /// has PRs after it: answers without one leave it waiting, and the log
+    /// holds it on the request it struck.
+    EarlyEnd,
 }
 
 /// Faults that strike at random (from a seed, so a failing run can be
@@ -163,6 +169,8 @@ pub struct Chaos {
     /// Answers (executed, HTTP 200) that come back partial: one connection
     /// null for `RESOURCE_LIMITS_EXCEEDED`, as GitHub answers heavy queries.
     pub partial_percent: u64,
+    /// Requests that end the next `pullRequests` page early (`Fault::EarlyEnd`).
+    pub early_end_percent: u64,
 }
 
 /// One request as the fake saw it.
@@ -266,15 +274,27 @@ pub struct Control {
     /// with a secondary limit (GitHub allows 100).
     pub max_concurrent: Option<u32>,
     pub(crate) points_window: PointsWindow,
+    /// A `Fault::EarlyEnd` waiting for a page of PRs with more after it.
+    pub(crate) early_end_armed: bool,
     seen: u64,
     rng: Option<(u64, Rng)>,
 }
 
 impl Control {
     /// The fault for the request that just arrived: a queued one first, then
-    /// the rhythm, then chance.
+    /// the rhythm, then chance. An early end is not answered here: it waits
+    /// (`early_end_armed`) for a page it can cut short.
     pub fn next_fault(&mut self) -> Option<Fault> {
         self.seen += 1;
+        let fault = self.draw_fault();
+        if fault == Some(Fault::EarlyEnd) {
+            self.early_end_armed = true;
+            return None;
+        }
+        fault
+    }
+
+    fn draw_fault(&mut self) -> Option<Fault> {
         if let Some(f) = self.faults.pop_front() {
             return Some(f);
         }
@@ -296,7 +316,11 @@ impl Control {
         if roll < truncated {
             return Some(Fault::Truncated);
         }
-        (roll < truncated + chaos.partial_percent).then_some(Fault::Partial { path: Vec::new() })
+        let partial = truncated + chaos.partial_percent;
+        if roll < partial {
+            return Some(Fault::Partial { path: Vec::new() });
+        }
+        (roll < partial + chaos.early_end_percent).then_some(Fault::EarlyEnd)
     }
 
     /// A draw from the same seeded sequence as the faults.
@@ -324,6 +348,7 @@ impl Default for Control {
             secondary_points: None,
             max_concurrent: None,
             points_window: PointsWindow::default(),
+            early_end_armed: false,
             seen: 0,
             rng: None,
         }
