@@ -3,6 +3,8 @@
 //! It executes the documents clients send (rather than matching canned
 //! queries), charges GitHub's cost formula against a rate-limit budget, sends
 //! the `x-ratelimit-*` headers and opaque cursors, and can misbehave on demand.
+//! Its data can change while clients read it (`changes`), and PRs ordered by
+//! `UPDATED_AT` page by sort value, loosely, as GitHub's do (`order`).
 //! Tests, the demo command and the benchmark all use it.
 
 pub mod changes;
