@@ -103,6 +103,10 @@ pub struct Exec<'w> {
     pub fragments: HashMap<&'w str, &'w FragmentDefinition<'w, String>>,
     pub rate: RateSnapshot,
     pub errors: Vec<GqlError>,
+    /// `Control::updated_order_slack`, for UPDATED_AT orders.
+    pub(crate) updated_slack: Option<chrono::Duration>,
+    /// A queued `Fault::EarlyEnd`, and whether this answer used it.
+    pub(crate) early_end: crate::paging::EarlyEnd,
     /// Connections and nullable objects answered, for partial answers.
     pub(crate) sites: Vec<Site>,
 }
@@ -201,14 +205,14 @@ impl<'w> Exec<'w> {
         }
     }
 
-    fn sub(&mut self, obj: Option<Obj<'w>>, f: &'w Field<'w, String>, path: &[Value]) -> Value {
+    pub(crate) fn sub(&mut self, obj: Option<Obj<'w>>, f: &'w Field<'w, String>, path: &[Value]) -> Value {
         match obj {
             Some(o) => self.select(o, &f.selection_set, path),
             None => Value::Null,
         }
     }
 
-    fn actor(&self, idx: Option<usize>) -> Option<Obj<'w>> {
+    pub(crate) fn actor(&self, idx: Option<usize>) -> Option<Obj<'w>> {
         idx.and_then(|i| self.world.actors.get(i)).map(Obj::Actor)
     }
 
@@ -294,11 +298,7 @@ impl<'w> Exec<'w> {
                 "nameWithOwner" => json!(format!("{}/{}", r.owner, r.name)),
                 "url" => json!(format!("https://github.com/{}/{}", r.owner, r.name)),
                 "owner" => self.sub(Some(Obj::Owner(r)), f, path),
-                "pullRequests" => {
-                    let items: Vec<Obj> = r.pull_requests.iter().map(Obj::Pr).collect();
-                    let descending = field_arg(f, "orderBy", self.vars)["direction"] == json!("DESC");
-                    self.connection(items, descending, f, path)
-                }
+                "pullRequests" => self.pull_requests(r, f, path),
                 _ => Value::Null,
             },
             Obj::Owner(r) => match name {
@@ -320,77 +320,9 @@ impl<'w> Exec<'w> {
                 _ => Value::Null,
             },
             Obj::Pr(p) => self.pr_field(p, f, path),
-            Obj::Review(r) => match name {
-                "id" => json!(r.node_id),
-                "fullDatabaseId" => json!(r.full_id.to_string()),
-                "author" => self.sub(self.actor(r.author), f, path),
-                "state" => json!(r.state),
-                "body" => json!(r.body),
-                "submittedAt" => json!(r.submitted_at.map(|t| t.to_rfc3339())),
-                "createdAt" => json!(r.created_at.to_rfc3339()),
-                "commit" => self.sub(r.commit_oid.as_deref().map(Obj::Commit), f, path),
-                "comments" => {
-                    let items = r.comments.iter().map(|c| Obj::ReviewComment(c, r)).collect();
-                    self.connection(items, false, f, path)
-                }
-                _ => Value::Null,
-            },
-            Obj::ReviewComment(c, review) => match name {
-                "id" => json!(c.node_id),
-                "fullDatabaseId" => json!(c.full_id.to_string()),
-                "author" => self.sub(self.actor(c.author), f, path),
-                "body" => json!(c.body),
-                "createdAt" => json!(c.created_at.to_rfc3339()),
-                "updatedAt" => json!(c.updated_at.to_rfc3339()),
-                "path" => json!(c.path),
-                "position" => json!(c.position),
-                "originalPosition" => json!(c.original_position),
-                "diffHunk" => json!(c.diff_hunk),
-                "commit" => self.sub(Some(Obj::Commit(&c.commit_oid)), f, path),
-                "replyTo" => {
-                    let target = c.reply_to.and_then(|id| review.comments.iter().find(|o| o.full_id == id));
-                    self.sub(target.map(|t| Obj::ReviewComment(t, review)), f, path)
-                }
-                _ => Value::Null,
-            },
-            Obj::IssueComment(c) => match name {
-                "id" => json!(c.node_id),
-                "fullDatabaseId" => json!(c.full_id.to_string()),
-                "author" => self.sub(self.actor(c.author), f, path),
-                "body" => json!(c.body),
-                "createdAt" => json!(c.created_at.to_rfc3339()),
-                "updatedAt" => json!(c.updated_at.to_rfc3339()),
-                _ => Value::Null,
-            },
-        }
-    }
-
-    fn pr_field(&mut self, p: &'w PullRequest, f: &'w Field<'w, String>, path: &[Value]) -> Value {
-        match f.name.as_str() {
-            "id" => json!(p.node_id),
-            "fullDatabaseId" => json!(p.full_id.to_string()),
-            "number" => json!(p.number),
-            "title" => json!(p.title),
-            "body" => json!(p.body),
-            "state" => json!(p.state),
-            "isDraft" => json!(p.draft),
-            "merged" => json!(p.state == "MERGED"),
-            "author" => self.sub(self.actor(p.author), f, path),
-            "mergedBy" => self.sub(self.actor(p.merged_by), f, path),
-            "createdAt" => json!(p.created_at.to_rfc3339()),
-            "updatedAt" => json!(p.updated_at.to_rfc3339()),
-            "mergedAt" => json!(p.merged_at.map(|t| t.to_rfc3339())),
-            "closedAt" => json!(p.closed_at.map(|t| t.to_rfc3339())),
-            "additions" => json!(p.additions),
-            "deletions" => json!(p.deletions),
-            "changedFiles" => json!(p.changed_files),
-            "baseRefName" => json!(p.base_ref),
-            "headRefName" => json!(p.head_ref),
-            "url" => json!(format!("https://github.com/pr/{}", p.number)),
-            "commits" => json!({ "totalCount": p.commits }),
-            "reviews" => self.connection(p.reviews.iter().map(Obj::Review).collect(), false, f, path),
-            "comments" => self.connection(p.comments.iter().map(Obj::IssueComment).collect(), false, f, path),
-            _ => Value::Null,
+            Obj::Review(r) => self.review_field(r, f, path),
+            Obj::ReviewComment(c, review) => self.review_comment_field(c, review, f, path),
+            Obj::IssueComment(c) => self.issue_comment_field(c, f, path),
         }
     }
 }

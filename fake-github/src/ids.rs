@@ -24,6 +24,11 @@ impl Ids {
         self.next += 1 + rng.below(5) as i64;
         self.next
     }
+
+    /// The last id handed out (or the base): where the next batch starts.
+    pub(crate) fn last(&self) -> i64 {
+        self.next
+    }
 }
 
 /// A repository's `databaseId`, from its name alone: the same repository has

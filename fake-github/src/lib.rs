@@ -3,8 +3,13 @@
 //! It executes the documents clients send (rather than matching canned
 //! queries), charges GitHub's cost formula against a rate-limit budget, sends
 //! the `x-ratelimit-*` headers and opaque cursors, and can misbehave on demand.
+//! Its data can change while clients read it (`changes`), and PRs ordered by
+//! `UPDATED_AT` page by sort value, loosely, as GitHub's do (`order`).
 //! Tests, the demo command and the benchmark all use it.
 
+pub mod changes;
+#[cfg(test)]
+mod changes_tests;
 #[cfg(test)]
 mod chaos_tests;
 pub mod cost;
@@ -12,16 +17,21 @@ pub mod data;
 mod exec;
 mod ids;
 pub mod limits;
+mod objects;
+mod order;
 mod paging;
 mod partial;
 pub mod rest;
 mod server;
 pub mod shapes;
+#[cfg(test)]
+mod sweep_tests;
 pub mod world;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 
+pub use changes::ChangeError;
 pub use data::{Profile, RepoSpec};
 pub use limits::SecondaryPoints;
 pub use paging::encode_cursor;

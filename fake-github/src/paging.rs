@@ -6,33 +6,53 @@ use graphql_parser::query::{Field, Selection, SelectionSet};
 use serde_json::{json, Map, Value};
 
 use crate::exec::{field_arg, Exec, GqlError, Obj};
+use crate::order::{self, UpdatedOrder};
 use crate::partial::Site;
+
+/// How a connection's items are ordered, which says what its cursors hold.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Order {
+    /// As stored, reversed when descending: cursors name positions. They
+    /// hold for `pullRequests`, which only ever grow at the end (a deleted
+    /// comment does shift the later comments of its PR).
+    Listed { descending: bool },
+    /// Already sorted by this order: cursors carry each PR's sort value.
+    Updated(UpdatedOrder),
+}
+
+/// A waiting `Fault::EarlyEnd` on its way through one answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EarlyEnd {
+    Off,
+    Armed,
+    /// Used: one page answered `hasNextPage: false` too early.
+    Struck,
+}
+
+/// A cursor argument, decoded for the order it is given to.
+enum Cursor {
+    At(usize),
+    Mark((i128, i32)),
+}
 
 /// Opaque cursors, as GitHub's are: clients must not be able to read them.
 pub fn encode_cursor(index: usize) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("cursor:v2:\u{1}{:x}", index ^ 0x5a5a))
 }
 
-fn decode_cursor(cursor: &str) -> Option<usize> {
+pub(crate) fn decode_cursor(cursor: &str) -> Option<usize> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(cursor).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let hex = text.strip_prefix("cursor:v2:\u{1}")?;
     usize::from_str_radix(hex, 16).ok().map(|i| i ^ 0x5a5a)
 }
 
-/// The indexes `start..end` a connection answers. `after` and `before` (the
-/// indexes their cursors name, both exclusive) bound the items; `first` then
-/// takes from the front of what is left, `last` (which GitHub refuses
-/// together with `first`) from its back.
-fn window(
-    total: usize,
-    first: usize,
-    last: Option<usize>,
-    after: Option<usize>,
-    before: Option<usize>,
-) -> (usize, usize) {
-    let lo = after.map_or(0, |i| i.saturating_add(1)).min(total);
-    let hi = before.map_or(total, |i| i.min(total)).max(lo);
+/// The indexes `start..end` a connection answers. The cursors bound the items
+/// to `lo..hi`; `first` then takes from the front of what is left, `last`
+/// (which GitHub refuses together with `first`) from its back.
+fn window(total: usize, first: usize, last: Option<usize>, lo: usize, hi: usize) -> (usize, usize) {
+    let lo = lo.min(total);
+    let hi = hi.min(total).max(lo);
     match last {
         Some(n) => (hi.saturating_sub(n).max(lo), hi),
         None => (lo, lo.saturating_add(first).min(hi)),
@@ -40,13 +60,23 @@ fn window(
 }
 
 impl<'w> Exec<'w> {
-    /// The index a cursor argument names; null or absent is no bound, and a
-    /// cursor this fake did not make is GitHub's error.
-    fn cursor_arg(&self, f: &Field<'w, String>, name: &str, path: &[Value]) -> Result<Option<usize>, GqlError> {
+    /// What a cursor argument names; null or absent is no bound, and a
+    /// cursor this fake did not make for this order is GitHub's error.
+    fn cursor_arg(
+        &self,
+        f: &Field<'w, String>,
+        name: &str,
+        order: Order,
+        path: &[Value],
+    ) -> Result<Option<Cursor>, GqlError> {
+        let decode = |c: &str| match order {
+            Order::Listed { .. } => decode_cursor(c).map(Cursor::At),
+            Order::Updated(o) => order::decode(c).map(|m| Cursor::Mark(o.rank(m))),
+        };
         match field_arg(f, name, self.vars) {
             Value::Null => Ok(None),
-            v => match v.as_str().and_then(decode_cursor) {
-                Some(i) => Ok(Some(i)),
+            v => match v.as_str().and_then(decode) {
+                Some(c) => Ok(Some(c)),
                 None => {
                     let shown = v.as_str().map_or_else(|| v.to_string(), str::to_string);
                     let mut e = GqlError::new(None, format!("`{shown}` does not appear to be a valid cursor."));
@@ -75,12 +105,12 @@ impl<'w> Exec<'w> {
         out
     }
 
-    fn edge(&mut self, index: usize, o: Obj<'w>, f: &'w Field<'w, String>, path: &[Value], j: usize) -> Value {
+    fn edge(&mut self, cursor: String, o: Obj<'w>, f: &'w Field<'w, String>, path: &[Value], j: usize) -> Value {
         let mut edge = Map::new();
         for ef in self.fields(&f.selection_set) {
             let k = ef.alias.clone().unwrap_or_else(|| ef.name.clone());
             let v = match ef.name.as_str() {
-                "cursor" => json!(encode_cursor(index)),
+                "cursor" => json!(cursor),
                 "node" => {
                     let here = [path, &[json!(j), json!(&k)]].concat();
                     let v = self.select(o, &ef.selection_set, &here);
@@ -99,18 +129,20 @@ impl<'w> Exec<'w> {
     pub(crate) fn connection(
         &mut self,
         items: Vec<Obj<'w>>,
-        descending: bool,
+        order: Order,
+        may_end_early: bool,
         f: &'w Field<'w, String>,
         path: &[Value],
     ) -> Value {
         let mut items = items;
-        if descending {
+        if let Order::Listed { descending: true } = order {
             items.reverse();
         }
         let total = items.len();
         let first = field_arg(f, "first", self.vars).as_u64().unwrap_or(0) as usize;
         let last = field_arg(f, "last", self.vars).as_u64().map(|n| n as usize);
-        let bounds = self.cursor_arg(f, "after", path).and_then(|a| Ok((a, self.cursor_arg(f, "before", path)?)));
+        let bounds =
+            self.cursor_arg(f, "after", order, path).and_then(|a| Ok((a, self.cursor_arg(f, "before", order, path)?)));
         let (after, before) = match bounds {
             Ok(b) => b,
             Err(e) => {
@@ -118,8 +150,32 @@ impl<'w> Exec<'w> {
                 return Value::Null;
             }
         };
-        let (start, end) = window(total, first, last, after, before);
-        let window: Vec<(usize, Obj<'w>)> = (start..end).map(|i| (i, items[i])).collect();
+        // A sort value stands where it would sort now, whoever it came from.
+        let rank = |o: &Obj<'w>| match order {
+            Order::Updated(u) => u.rank_of(o),
+            Order::Listed { .. } => None,
+        };
+        let lo = match after {
+            None => 0,
+            Some(Cursor::At(i)) => i.saturating_add(1),
+            Some(Cursor::Mark(m)) => items.partition_point(|o| rank(o).is_some_and(|r| r <= m)),
+        };
+        let hi = match before {
+            None => total,
+            Some(Cursor::At(i)) => i,
+            Some(Cursor::Mark(m)) => items.partition_point(|o| rank(o).is_some_and(|r| r < m)),
+        };
+        let (start, end) = window(total, first, last, lo, hi);
+        // A waiting early end cuts short the first page of PRs with more after it.
+        let cut = may_end_early && end < total && self.early_end == EarlyEnd::Armed;
+        if cut {
+            self.early_end = EarlyEnd::Struck;
+        }
+        let cursor = |i: usize, o: &Obj<'w>| match (order, o) {
+            (Order::Updated(_), Obj::Pr(p)) => order::encode(order::Mark::of(p)),
+            _ => encode_cursor(i),
+        };
+        let window: Vec<(String, Obj<'w>)> = (start..end).map(|i| (cursor(i, &items[i]), items[i])).collect();
         let mut out = Map::new();
         for sf in self.fields(&f.selection_set) {
             let key = sf.alias.clone().unwrap_or_else(|| sf.name.clone());
@@ -131,10 +187,10 @@ impl<'w> Exec<'w> {
                     let mut info = Map::new();
                     for pf in self.fields(&sf.selection_set) {
                         let v = match pf.name.as_str() {
-                            "hasNextPage" => json!(end < total),
+                            "hasNextPage" => json!(end < total && !cut),
                             "hasPreviousPage" => json!(start > 0),
-                            "endCursor" => json!(window.last().map(|(i, _)| encode_cursor(*i))),
-                            "startCursor" => json!(window.first().map(|(i, _)| encode_cursor(*i))),
+                            "endCursor" => json!(window.last().map(|(c, _)| c)),
+                            "startCursor" => json!(window.first().map(|(c, _)| c)),
                             _ => Value::Null,
                         };
                         info.insert(pf.alias.clone().unwrap_or_else(|| pf.name.clone()), v);
@@ -150,7 +206,8 @@ impl<'w> Exec<'w> {
                         .collect(),
                 ),
                 "edges" => {
-                    Value::Array(window.iter().enumerate().map(|(j, (i, o))| self.edge(*i, *o, sf, &here, j)).collect())
+                    let edges = window.iter().enumerate().map(|(j, (c, o))| self.edge(c.clone(), *o, sf, &here, j));
+                    Value::Array(edges.collect())
                 }
                 _ => Value::Null,
             };
@@ -182,7 +239,8 @@ mod tests {
             ((0, Some(3), Some(usize::MAX), None), (10, 10)),
         ];
         for ((first, last, after, before), want) in cases {
-            assert_eq!(window(10, first, last, after, before), want, "{first} {last:?} {after:?} {before:?}");
+            let (lo, hi) = (after.map_or(0, |i: usize| i.saturating_add(1)), before.unwrap_or(10));
+            assert_eq!(window(10, first, last, lo, hi), want, "{first} {last:?} {after:?} {before:?}");
         }
     }
 

@@ -14,6 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::cost::{Cost, CostWalk};
 use crate::exec::{fragments, Exec, GqlError, RateSnapshot};
+use crate::paging::EarlyEnd;
 use crate::partial;
 use crate::world::{Control, Fault, RequestRecord, World};
 
@@ -114,7 +115,7 @@ fn fault_response(fault: &Fault) -> Response {
             json_response(StatusCode::OK, json!({ "data": null, "errors": [error] }), None)
         }
         // Served on top of a normal answer, never instead of one.
-        Fault::Truncated | Fault::Partial { .. } => StatusCode::OK.into_response(),
+        Fault::Truncated | Fault::Partial { .. } | Fault::EarlyEnd => StatusCode::OK.into_response(),
     }
 }
 
@@ -181,11 +182,12 @@ pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: By
         lock_control(&state).log.push(record(resp.status().as_u16(), op, 0, Cost::default(), Some(f.clone())));
         return resp;
     }
-    let out = execute(&state, &body, partial);
+    let truncated = fault == Some(Fault::Truncated);
+    // A cut-off answer is not read, so it would waste an early end.
+    let out = execute(&state, &body, partial, !truncated);
     let status = out.resp.status().as_u16();
     let rate_limited =
         status == 200 && out.points == 0 && out.resp.headers().get("x-ratelimit-remaining").is_some_and(|v| v == "0");
-    let truncated = fault == Some(Fault::Truncated);
     let logged = if truncated { fault } else { out.fault };
     let entry = RequestRecord { rate_limited, ..record(status, out.op, out.points, out.cost, logged) };
     lock_control(&state).log.push(entry);
@@ -227,8 +229,9 @@ impl Outcome {
 }
 
 /// Parses, costs, charges and runs one request; `partial` (a wanted path and
-/// a random pick) fails one connection of the answer.
-fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>) -> Outcome {
+/// a random pick) fails one connection of the answer, and a waiting early end
+/// strikes it when `may_end_early`.
+fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>, may_end_early: bool) -> Outcome {
     let request: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
@@ -259,7 +262,10 @@ fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>) -> Out
         let e = GqlError::new(None, "No query operation with that name in the document");
         return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, Cost::default());
     };
-    let reading = lock_control(state).cost_reading;
+    let (reading, updated_slack) = {
+        let c = lock_control(state);
+        (c.cost_reading, c.updated_order_slack)
+    };
     let mut walk = CostWalk { vars, fragments: &frags, reading, cost: Cost::default() };
     if let Err(e) = walk.walk(selection, 1, 1, 0) {
         return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, walk.cost);
@@ -271,11 +277,27 @@ fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>) -> Out
         Charged::Refused(resp, fault) => return Outcome { resp, op: op_name, points: 0, cost, fault },
         Charged::TimedOut(resp) => return Outcome { resp, op: op_name, points, cost, fault: Some(Fault::BadGateway) },
     };
+    // Taken, not read, so that two requests at once cannot both use it.
+    let early_end = may_end_early && std::mem::take(&mut lock_control(state).early_end_armed);
     let world = state.world.read().unwrap_or_else(|e| e.into_inner());
-    let mut exec = Exec { world: &world, vars, fragments: frags.clone(), rate, errors: Vec::new(), sites: Vec::new() };
+    let mut exec = Exec {
+        world: &world,
+        vars,
+        fragments: frags.clone(),
+        rate,
+        errors: Vec::new(),
+        sites: Vec::new(),
+        updated_slack,
+        early_end: if early_end { EarlyEnd::Armed } else { EarlyEnd::Off },
+    };
     let mut data = exec.run(selection);
     let mut errors: Vec<Value> = exec.errors.iter().map(GqlError::to_json).collect();
     let mut fault = None;
+    match exec.early_end {
+        EarlyEnd::Armed => lock_control(state).early_end_armed = true,
+        EarlyEnd::Struck => fault = Some(Fault::EarlyEnd),
+        EarlyEnd::Off => {}
+    }
     if let Some((path, error)) = partial.and_then(|(want, pick)| partial::apply(&mut data, &exec.sites, want, pick)) {
         errors.push(error);
         fault = Some(Fault::Partial { path });

@@ -31,35 +31,69 @@ pub struct World {
     pub actors: Vec<Actor>,
     pub repos: Vec<Repository>,
     index: HashMap<String, Loc>,
+    /// The highest database id ever seen: new objects take ids above it, so
+    /// none repeats one in use or deleted (GitHub never reuses ids).
+    pub(crate) last_id: i64,
+    /// The time of the latest change (`World::now`).
+    pub(crate) clock: DateTime<Utc>,
+    /// Draws the content of changes, so a run of changes can be replayed.
+    pub(crate) rng: Rng,
 }
 
 impl World {
     pub fn new(specs: &[RepoSpec]) -> World {
         let actors = data::actors();
         let repos = specs.iter().enumerate().map(|(i, s)| data::generate(s, &actors, i)).collect();
-        let mut world = World { actors, repos, index: HashMap::new() };
+        let seed = specs.first().map_or(0, |s| s.seed);
+        let mut world = World {
+            actors,
+            repos,
+            index: HashMap::new(),
+            last_id: 0,
+            clock: DateTime::<Utc>::MIN_UTC,
+            rng: Rng::new(seed ^ 0xc4a9_6e5d),
+        };
         world.reindex();
         world
     }
 
-    /// Rebuilds the node-id index; call after changing `repos`.
+    /// Rebuilds the node-id index; call after changing `repos` by hand (the
+    /// changes of `crate::changes` keep it right themselves).
     pub fn reindex(&mut self) {
         self.index.clear();
-        for (ri, repo) in self.repos.iter().enumerate() {
-            self.index.insert(repo.node_id.clone(), Loc::Repo(ri));
-            for (pi, pr) in repo.pull_requests.iter().enumerate() {
-                self.index.insert(pr.node_id.clone(), Loc::Pr(ri, pi));
-                for (vi, review) in pr.reviews.iter().enumerate() {
-                    self.index.insert(review.node_id.clone(), Loc::Review(ri, pi, vi));
-                    for (ci, c) in review.comments.iter().enumerate() {
-                        self.index.insert(c.node_id.clone(), Loc::ReviewComment(ri, pi, vi, ci));
-                    }
-                }
-                for (ci, c) in pr.comments.iter().enumerate() {
-                    self.index.insert(c.node_id.clone(), Loc::IssueComment(ri, pi, ci));
-                }
+        for ri in 0..self.repos.len() {
+            self.index.insert(self.repos[ri].node_id.clone(), Loc::Repo(ri));
+            for pi in 0..self.repos[ri].pull_requests.len() {
+                self.index_pr(ri, pi);
             }
         }
+    }
+
+    /// Indexes one PR and everything in it at their current places, and
+    /// keeps new ids above theirs.
+    pub(crate) fn index_pr(&mut self, ri: usize, pi: usize) {
+        let Some(pr) = self.repos.get(ri).and_then(|r| r.pull_requests.get(pi)) else { return };
+        let index = &mut self.index;
+        let mut top = pr.full_id;
+        index.insert(pr.node_id.clone(), Loc::Pr(ri, pi));
+        for (vi, review) in pr.reviews.iter().enumerate() {
+            index.insert(review.node_id.clone(), Loc::Review(ri, pi, vi));
+            top = top.max(review.full_id);
+            for (ci, c) in review.comments.iter().enumerate() {
+                index.insert(c.node_id.clone(), Loc::ReviewComment(ri, pi, vi, ci));
+                top = top.max(c.full_id);
+            }
+        }
+        for (ci, c) in pr.comments.iter().enumerate() {
+            index.insert(c.node_id.clone(), Loc::IssueComment(ri, pi, ci));
+            top = top.max(c.full_id);
+        }
+        self.last_id = self.last_id.max(top);
+    }
+
+    /// Forgets a node that is gone, so `node`/`nodes` answer null for it.
+    pub(crate) fn unindex(&mut self, node_id: &str) {
+        self.index.remove(node_id);
     }
 
     pub fn repo(&self, owner: &str, name: &str) -> Option<&Repository> {
@@ -67,16 +101,17 @@ impl World {
     }
 
     pub fn node(&self, id: &str) -> Option<NodeRef<'_>> {
-        let r = &self.repos;
+        // An index left stale by a hand-made change answers null, not a panic.
+        let pr = |a: usize, b: usize| self.repos.get(a)?.pull_requests.get(b);
         Some(match *self.index.get(id)? {
-            Loc::Repo(a) => NodeRef::Repo(&r[a]),
-            Loc::Pr(a, b) => NodeRef::Pr(&r[a].pull_requests[b]),
-            Loc::Review(a, b, c) => NodeRef::Review(&r[a].pull_requests[b].reviews[c]),
+            Loc::Repo(a) => NodeRef::Repo(self.repos.get(a)?),
+            Loc::Pr(a, b) => NodeRef::Pr(pr(a, b)?),
+            Loc::Review(a, b, c) => NodeRef::Review(pr(a, b)?.reviews.get(c)?),
             Loc::ReviewComment(a, b, c, d) => {
-                let review = &r[a].pull_requests[b].reviews[c];
-                NodeRef::ReviewComment(&review.comments[d], review)
+                let review = pr(a, b)?.reviews.get(c)?;
+                NodeRef::ReviewComment(review.comments.get(d)?, review)
             }
-            Loc::IssueComment(a, b, c) => NodeRef::IssueComment(&r[a].pull_requests[b].comments[c]),
+            Loc::IssueComment(a, b, c) => NodeRef::IssueComment(pr(a, b)?.comments.get(c)?),
         })
     }
 }
@@ -105,6 +140,12 @@ pub enum Fault {
     /// Queued with an empty path (or one the answer lacks), a connection of
     /// the answer is picked at random; the log holds the one that failed.
     Partial { path: Vec<serde_json::Value> },
+    /// HTTP 200 with a `pullRequests` page answering `hasNextPage: false`
+    /// although more PRs follow (its `endCursor` and `totalCount` as
+    /// normal), as GitHub now and then does. It strikes the next page that
+    /// has PRs after it: answers without one leave it waiting, and the log
+    /// holds it on the request it struck.
+    EarlyEnd,
 }
 
 /// Faults that strike at random (from a seed, so a failing run can be
@@ -128,6 +169,8 @@ pub struct Chaos {
     /// Answers (executed, HTTP 200) that come back partial: one connection
     /// null for `RESOURCE_LIMITS_EXCEEDED`, as GitHub answers heavy queries.
     pub partial_percent: u64,
+    /// Requests that end the next `pullRequests` page early (`Fault::EarlyEnd`).
+    pub early_end_percent: u64,
 }
 
 /// One request as the fake saw it.
@@ -212,6 +255,11 @@ pub struct Control {
     pub chaos: Chaos,
     /// How `nodes(ids:)` is charged.
     pub cost_reading: CostReading,
+    /// GitHub applies `orderBy: UPDATED_AT` only loosely: PRs whose
+    /// `updatedAt` fall in the same stretch of this length (from the epoch)
+    /// come by number, not by time. On by default (two minutes) so a client
+    /// meets the looseness unless a test asks for `None`, a strict order.
+    pub updated_order_slack: Option<chrono::Duration>,
     pub log: Vec<RequestRecord>,
     /// Issues opened through the REST API.
     pub issues: Vec<crate::rest::Issue>,
@@ -226,15 +274,27 @@ pub struct Control {
     /// with a secondary limit (GitHub allows 100).
     pub max_concurrent: Option<u32>,
     pub(crate) points_window: PointsWindow,
+    /// A `Fault::EarlyEnd` waiting for a page of PRs with more after it.
+    pub(crate) early_end_armed: bool,
     seen: u64,
     rng: Option<(u64, Rng)>,
 }
 
 impl Control {
     /// The fault for the request that just arrived: a queued one first, then
-    /// the rhythm, then chance.
+    /// the rhythm, then chance. An early end is not answered here: it waits
+    /// (`early_end_armed`) for a page it can cut short.
     pub fn next_fault(&mut self) -> Option<Fault> {
         self.seen += 1;
+        let fault = self.draw_fault();
+        if fault == Some(Fault::EarlyEnd) {
+            self.early_end_armed = true;
+            return None;
+        }
+        fault
+    }
+
+    fn draw_fault(&mut self) -> Option<Fault> {
         if let Some(f) = self.faults.pop_front() {
             return Some(f);
         }
@@ -256,7 +316,11 @@ impl Control {
         if roll < truncated {
             return Some(Fault::Truncated);
         }
-        (roll < truncated + chaos.partial_percent).then_some(Fault::Partial { path: Vec::new() })
+        let partial = truncated + chaos.partial_percent;
+        if roll < partial {
+            return Some(Fault::Partial { path: Vec::new() });
+        }
+        (roll < partial + chaos.early_end_percent).then_some(Fault::EarlyEnd)
     }
 
     /// A draw from the same seeded sequence as the faults.
@@ -275,6 +339,7 @@ impl Default for Control {
             faults: VecDeque::new(),
             chaos: Chaos::default(),
             cost_reading: CostReading::default(),
+            updated_order_slack: Some(chrono::Duration::minutes(2)),
             log: Vec::new(),
             issues: Vec::new(),
             app: None,
@@ -283,6 +348,7 @@ impl Default for Control {
             secondary_points: None,
             max_concurrent: None,
             points_window: PointsWindow::default(),
+            early_end_armed: false,
             seen: 0,
             rng: None,
         }

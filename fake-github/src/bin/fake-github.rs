@@ -26,6 +26,7 @@ const FLAGS: &[(&str, &str, &str)] = &[
     ("--timeout-above-nodes", "N", "time out queries asking for more nodes (default 0: never)"),
     ("--timeout-above-cost", "POINTS", "time out queries costing more (default 0: never)"),
     ("--partial-percent", "P", "answers over the resource limits, with nulls (default 0)"),
+    ("--early-end-percent", "P", "requests after which a PR page says hasNextPage false too early (default 0)"),
     ("--secondary-points", "POINTS", "points per secondary window for all clients (default 0: no limit)"),
     ("--secondary-window", "SECS", "length of that window (default 60)"),
     ("--max-concurrent", "N", "refuse requests beyond this many in flight (default 0: no limit)"),
@@ -113,6 +114,7 @@ async fn serve(args: &Flags) -> Result<(), String> {
         timeout_above_nodes: Some(args.get("--timeout-above-nodes", 0)?).filter(|n| *n > 0),
         timeout_above_cost: Some(args.get("--timeout-above-cost", 0)?).filter(|n| *n > 0),
         partial_percent: args.get("--partial-percent", 0)?,
+        early_end_percent: args.get("--early-end-percent", 0)?,
     };
     let secondary_points: i64 = args.get("--secondary-points", 0)?;
     let secondary_window: u64 = args.get("--secondary-window", 60)?;
