@@ -10,6 +10,7 @@ use super::plan::{plan_chunk, Plan};
 use super::{RunError, RunOptions};
 use crate::github::GithubClient;
 use crate::report::Reporter;
+use crate::status::BackfillStatus;
 use crate::store::state;
 
 pub async fn print_plans(
@@ -29,7 +30,24 @@ pub async fn print_plans(
         }
         // Without an answer from GitHub, what the last run saw.
         let budget = seen.or_else(|| b.metadata.budget_seen(Utc::now()));
-        let line = match plan_chunk(&plan_input(&b, &settings, budget)) {
+        let completed = b.status == BackfillStatus::Completed;
+        let mut input = plan_input(&b, &settings, budget);
+        if completed {
+            input.prs_left = None;
+        }
+        let line = match plan_chunk(&input) {
+            Plan::Fetch { size, expected_cost } if completed => {
+                let since = super::sweep::watermark(&b).format("%Y-%m-%d %H:%M UTC");
+                let current = b.metadata.current_as_of.map_or_else(
+                    || "not yet swept".to_string(),
+                    |t| format!("current as of {}", t.format("%Y-%m-%d %H:%M UTC")),
+                );
+                format!(
+                    "{}: completed, {current}: would look for new PRs and sweep for PRs changed since {since}, \
+                     pages of {size} for about {expected_cost} points each",
+                    b.full_name
+                )
+            }
             Plan::Fetch { size, expected_cost } => {
                 format!("{}: would fetch {size} PRs for about {expected_cost} points", b.full_name)
             }

@@ -346,6 +346,7 @@ impl<'a> Run<'a> {
                 report.processed_prs = i64::from(b.processed_prs);
                 report.total_prs = i64::from(b.total_prs);
                 report.status = Some(b.status);
+                report.current_as_of = b.metadata.current_as_of;
             }
         }
         Ok(self.summary)

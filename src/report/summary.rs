@@ -90,6 +90,8 @@ pub struct BackfillReport {
     pub note: Option<String>,
     /// This run paused it for failures or marked it failed: worth telling someone.
     pub needs_attention: bool,
+    /// For a completed backfill: the start of its last complete sweep.
+    pub current_as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl BackfillReport {
@@ -102,10 +104,13 @@ impl BackfillReport {
     }
 
     pub fn status_text(&self) -> String {
-        let status = self.status.map_or("", BackfillStatus::as_str);
+        let mut status = self.status.map_or("", BackfillStatus::as_str).to_string();
+        if let (Some(BackfillStatus::Completed), Some(t)) = (self.status, self.current_as_of) {
+            status.push_str(&format!(", current as of {}", t.format("%Y-%m-%d %H:%M UTC")));
+        }
         match &self.note {
             Some(note) => format!("{status} ({note})"),
-            None => status.to_string(),
+            None => status,
         }
     }
 }
