@@ -154,6 +154,11 @@ impl Pipeline {
     ) -> Result<FetchedPage, GithubError> {
         let spent_before = client.points_spent();
         let mut requests = 0;
+        // Asked for a chunk past the last page: GitHub may have said so too
+        // early, so the cursor is asked again.
+        if self.in_flight.is_empty() {
+            self.more_pages = true;
+        }
         loop {
             if self.in_flight.front().is_some_and(|a| a.work.is_empty()) {
                 if let Some(mut asm) = self.in_flight.pop_front() {
