@@ -285,8 +285,10 @@ impl<'a> Run<'a> {
                     // A page that stored nothing and did not finish: no progress to go on from.
                     (false, false) if !wrote => Flow::Done,
                     (false, false) | (true, false) if more => Flow::Again,
-                    // Caught up: keep it current (a backfill that opted out is not taken).
-                    (false, true) if more => Flow::Sweep,
+                    // Caught up: keep it current, whatever new PRs took of the
+                    // run's chunks, or a busy repository's changes would wait
+                    // forever (a backfill that opted out is not taken).
+                    (false, true) => Flow::Sweep,
                     _ => Flow::Done,
                 }
             }
