@@ -1,0 +1,350 @@
+//! Keeping a completed backfill current (README, "What a run does"): the
+//! scheduled run, with no flag, stores the PRs opened after the cursor and
+//! refreshes whole the PRs changed since the last sweep, until the database
+//! holds the fake's data as it is now, whatever kills, races and early page
+//! ends come in between.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use common::current::{assert_current_consistent, chunk_rows, differences, is_current, ChunkRow};
+use common::oracle::{assert_complete, assert_same, stored};
+use common::{spec, text, Harness};
+use fake_github::data::{PullRequest, Rng};
+use fake_github::{RequestRecord, World};
+use sqlx::PgPool;
+
+/// A killed run's claim lapses after this; the runs after it wait less.
+#[allow(dead_code)]
+const LEASE: [(&str, &str); 1] = [("BACKFILL_LEASE", "2s")];
+
+fn seed(var: &str) -> u64 {
+    let seed = std::env::var(var).ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs())
+    });
+    eprintln!("seed {seed} ({var}={seed} replays it)");
+    seed
+}
+
+/// How many existing PRs to change, by kind; each PR gets one change.
+#[derive(Clone, Copy)]
+struct Mix {
+    merge: usize,
+    close: usize,
+    retitle: usize,
+    review: usize,
+    comment: usize,
+    uncomment: usize,
+    dismiss: usize,
+}
+
+/// Forty PRs changed every way the fake can change one.
+const FORTY: Mix = Mix { merge: 6, close: 6, retitle: 8, review: 6, comment: 5, uncomment: 4, dismiss: 5 };
+
+/// What was changed on the fake.
+#[derive(Debug, Default)]
+struct Changes {
+    merged: Vec<i32>,
+    closed: Vec<i32>,
+    retitled: Vec<i32>,
+    /// Reviews added, with review comments.
+    reviewed: Vec<i32>,
+    commented: Vec<i32>,
+    /// (PR, the id of the issue comment deleted from it).
+    uncommented: Vec<(i32, i64)>,
+    /// (PR, the id of its review dismissed).
+    dismissed: Vec<(i32, i64)>,
+    opened: Vec<i32>,
+}
+
+impl Changes {
+    fn existing(&self) -> BTreeSet<i32> {
+        let plain = [&self.merged, &self.closed, &self.retitled, &self.reviewed, &self.commented];
+        let with_ids = [&self.uncommented, &self.dismissed];
+        plain.into_iter().flatten().copied().chain(with_ids.into_iter().flatten().map(|(n, _)| *n)).collect()
+    }
+
+    fn all(&self) -> BTreeSet<i32> {
+        let mut all = self.existing();
+        all.extend(&self.opened);
+        all
+    }
+}
+
+fn pr<'w>(w: &'w World, (owner, name): (&str, &str), number: i32) -> &'w PullRequest {
+    let repo = w.repo(owner, name).expect("repository in the fake");
+    repo.pull_requests.iter().find(|p| p.number == number).expect("PR in the fake")
+}
+
+/// The first PR of `order` not yet `used` that `fits`.
+fn pick(
+    w: &World,
+    repo: (&str, &str),
+    order: &[i32],
+    used: &mut BTreeSet<i32>,
+    what: &str,
+    fits: impl Fn(&PullRequest) -> bool,
+) -> i32 {
+    let found = order.iter().copied().find(|n| !used.contains(n) && fits(pr(w, repo, *n)));
+    let n = found.unwrap_or_else(|| panic!("no PR left to {what}"));
+    used.insert(n);
+    n
+}
+
+fn must<T>(what: &str, n: i32, done: Result<T, fake_github::ChangeError>) -> T {
+    done.unwrap_or_else(|e| panic!("{what} PR #{n}: {e}"))
+}
+
+/// Changes `mix` PRs of `repo` among those `eligible`, picked at random.
+fn change(w: &mut World, repo: (&str, &str), mix: Mix, rng: &mut Rng, eligible: impl Fn(i32) -> bool) -> Changes {
+    let (owner, name) = repo;
+    let mut order: Vec<i32> = w.repo(owner, name).expect("repository").pull_requests.iter().map(|p| p.number).collect();
+    order.retain(|n| eligible(*n));
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut used = BTreeSet::new();
+    let mut out = Changes::default();
+    let ready = |p: &PullRequest| p.state == "OPEN" && !p.draft;
+    for _ in 0..mix.merge {
+        let n = pick(w, repo, &order, &mut used, "merge", ready);
+        must("merge", n, w.merge_pr(owner, name, n));
+        out.merged.push(n);
+    }
+    for _ in 0..mix.close {
+        let n = pick(w, repo, &order, &mut used, "close", ready);
+        must("close", n, w.close_pr(owner, name, n));
+        out.closed.push(n);
+    }
+    for _ in 0..mix.retitle {
+        let n = pick(w, repo, &order, &mut used, "retitle", |_| true);
+        must("retitle", n, w.retitle_pr(owner, name, n, &format!("Retitled #{n} after the backfill")));
+        out.retitled.push(n);
+    }
+    for _ in 0..mix.review {
+        let n = pick(w, repo, &order, &mut used, "review", |_| true);
+        must("review", n, w.add_review(owner, name, n, 1 + rng.below(3) as usize));
+        out.reviewed.push(n);
+    }
+    for _ in 0..mix.comment {
+        let n = pick(w, repo, &order, &mut used, "comment on", |_| true);
+        must("comment on", n, w.add_issue_comment(owner, name, n));
+        out.commented.push(n);
+    }
+    for _ in 0..mix.uncomment {
+        let n = pick(w, repo, &order, &mut used, "delete a comment of", |p| !p.comments.is_empty());
+        let comments = &pr(w, repo, n).comments;
+        let index = rng.below(comments.len() as u64) as usize;
+        let id = comments[index].full_id;
+        must("delete a comment of", n, w.delete_issue_comment(owner, name, n, index));
+        out.uncommented.push((n, id));
+    }
+    let dismissable = |state: &str| matches!(state, "APPROVED" | "CHANGES_REQUESTED");
+    for _ in 0..mix.dismiss {
+        let n =
+            pick(w, repo, &order, &mut used, "dismiss a review of", |p| p.reviews.iter().any(|r| dismissable(r.state)));
+        let reviews = &pr(w, repo, n).reviews;
+        let index = reviews.iter().position(|r| dismissable(r.state)).expect("a dismissable review");
+        let id = reviews[index].full_id;
+        must("dismiss a review of", n, w.dismiss_review(owner, name, n, index));
+        out.dismissed.push((n, id));
+    }
+    out
+}
+
+fn open_prs(w: &mut World, (owner, name): (&str, &str), count: usize) -> Vec<i32> {
+    (0..count).map(|_| w.open_pr(owner, name).unwrap_or_else(|e| panic!("open a PR: {e}"))).collect()
+}
+
+/// Adds OWNER/NAME and backfills it to completed with plain runs; returns
+/// its chunks then.
+async fn complete(h: &Harness, full_name: &str) -> Vec<ChunkRow> {
+    let (owner, name) = full_name.split_once('/').expect("OWNER/NAME");
+    h.add(full_name).await;
+    let runs = h.run_until_completed(full_name, 100).await;
+    assert_complete(h, owner, name).await;
+    let chunks = chunk_rows(h, full_name).await;
+    eprintln!("{full_name}: completed in {runs} runs, {} chunks", chunks.len());
+    chunks
+}
+
+/// A few of the differences, for a failure message.
+async fn stale_summary(h: &Harness, owner: &str, name: &str) -> String {
+    let (prs, people) = differences(h, owner, name).await;
+    let some: Vec<_> = prs.iter().take(10).collect();
+    format!("{} PRs differ, e.g. {some:?}; contributors missing: {:?}", prs.len(), &people[..people.len().min(5)])
+}
+
+/// Runs `args` until the database holds the fake's current data for
+/// FULL_NAME, at most `max_runs`; each must exit 0. Returns the runs it took
+/// and the backfill's status after each.
+async fn runs_until_current(
+    h: &Harness,
+    full_name: &str,
+    max_runs: usize,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (usize, Vec<String>) {
+    let (owner, name) = full_name.split_once('/').expect("OWNER/NAME");
+    let mut statuses = Vec::new();
+    for runs in 0..=max_runs {
+        if is_current(h, owner, name).await {
+            return (runs, statuses);
+        }
+        assert!(runs < max_runs, "not current after {max_runs} runs: {}", stale_summary(h, owner, name).await);
+        let out = h.backfill_with(args, env).await;
+        assert_eq!(out.status.code(), Some(0), "run {} failed:\n{}", runs + 1, text(&out));
+        statuses.push(h.status_of(full_name).await);
+    }
+    unreachable!()
+}
+
+/// FULL_NAME's object in `status --json`.
+async fn status_json(h: &Harness, full_name: &str) -> serde_json::Value {
+    let out = h.ok(&["status", "--json"]).await;
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    let rows = rows.as_array().expect("an array").clone();
+    rows.into_iter().find(|r| r["repository"] == full_name).expect("the backfill in status --json")
+}
+
+fn current_as_of(status: &serde_json::Value) -> Option<DateTime<Utc>> {
+    let at = status["current_as_of"].as_str()?;
+    Some(DateTime::parse_from_rfc3339(at).expect("current_as_of is a time").with_timezone(&Utc))
+}
+
+/// Requests by operation.
+fn operations(log: &[RequestRecord]) -> BTreeMap<String, usize> {
+    let mut ops = BTreeMap::new();
+    for r in log {
+        *ops.entry(r.operation.clone().unwrap_or_else(|| "-".into())).or_insert(0) += 1;
+    }
+    ops
+}
+
+async fn count(h: &Harness, sql: &str, ids: &[i64]) -> i64 {
+    sqlx::query_scalar(sql).bind(ids).fetch_one(&h.pool).await.expect("count")
+}
+
+const REPO: (&str, &str) = ("keep", "current");
+
+#[sqlx::test(migrations = false)]
+async fn plain_runs_bring_a_completed_backfill_up_to_the_fakes_changes(pool: PgPool) {
+    let started = Instant::now();
+    let h = Harness::start(pool, &[spec("keep", "current", 1000)]).await;
+    let history = complete(&h, "keep/current").await;
+    let mut rng = Rng::new(seed("CHANGE_SEED"));
+    let changed_from = Utc::now();
+    let changes = h.fake.with_world(|w| {
+        let mut c = change(w, REPO, FORTY, &mut rng, |_| true);
+        c.opened = open_prs(w, REPO, 30);
+        c
+    });
+    assert_eq!(changes.existing().len(), 40, "forty PRs changed: {changes:?}");
+
+    // The oracle compares with the fake as it is now: it sees each change.
+    let (stale, _) = differences(&h, "keep", "current").await;
+    assert_eq!(stale.keys().copied().collect::<BTreeSet<_>>(), changes.all(), "the changed and new PRs differ");
+    let sees = |n: &i32, what: &str| assert!(stale[n].contains(what), "PR {n}: {what} differ: {:?}", stale[n]);
+    for n in changes.merged.iter().chain(&changes.closed).chain(&changes.retitled).chain(&changes.opened) {
+        sees(n, "pr");
+    }
+    for n in &changes.reviewed {
+        sees(n, "reviews");
+        sees(n, "comments");
+    }
+    for n in changes.commented.iter().chain(changes.uncommented.iter().map(|(n, _)| n)) {
+        sees(n, "comments");
+    }
+    for (n, _) in &changes.dismissed {
+        sees(n, "reviews");
+    }
+
+    let before = h.fake.requests().len();
+    let (runs, statuses) = runs_until_current(&h, "keep/current", 6, &["run"], &[]).await;
+    let to_current = h.fake.requests().len() - before;
+    // The sweep ends at a page of PRs older than its watermark.
+    let mut more = 0;
+    while current_as_of(&status_json(&h, "keep/current").await).is_none_or(|t| t < changed_from) {
+        assert!(more < 3, "no sweep ended after the changes in {more} more runs");
+        h.ok(&["run"]).await;
+        more += 1;
+    }
+    let log = h.fake.requests()[before..].to_vec();
+    eprintln!(
+        "current after {runs} plain runs ({to_current} requests), sweep ended {more} runs later; \
+         {} requests in all: {:?}; statuses {statuses:?}; {:?}",
+        log.len(),
+        operations(&log),
+        started.elapsed()
+    );
+
+    assert_complete(&h, "keep", "current").await;
+    let deleted: Vec<i64> = changes.uncommented.iter().map(|(_, id)| *id).collect();
+    let left = count(&h, "SELECT count(*) FROM comments WHERE github_id = ANY($1)", &deleted).await;
+    assert_eq!(left, 0, "the deleted issue comments {deleted:?} are gone");
+    let dismissed: Vec<i64> = changes.dismissed.iter().map(|(_, id)| *id).collect();
+    let sql = "SELECT count(*) FROM reviews WHERE github_id = ANY($1) AND state = 'DISMISSED'";
+    assert_eq!(count(&h, sql, &dismissed).await, dismissed.len() as i64, "dismissed reviews stored as DISMISSED");
+    assert_current_consistent(&h, "keep/current", &history, "at the end").await;
+    let distinct: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT p.number) FROM pull_requests p JOIN repositories r ON r.id = p.repository_id \
+         WHERE r.full_name = 'keep/current'",
+    )
+    .fetch_one(&h.pool)
+    .await
+    .expect("count");
+    assert_eq!((h.processed_prs("keep/current").await, distinct), (1030, 1030), "processed_prs is the PRs stored");
+    assert_eq!(h.state_field("keep/current", "s.total_prs").await.as_deref(), Some("1030"));
+    assert_eq!(h.status_of("keep/current").await, "completed");
+    let status = status_json(&h, "keep/current").await;
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(status["sweeping"], false, "{status}");
+}
+
+/// Rows as stored and the transactions that last wrote them: a run that
+/// writes nothing leaves both as they were.
+async fn rows_and_writers(h: &Harness, full_name: &str) -> (common::oracle::Expected, Vec<i64>, Vec<ChunkRow>) {
+    let (owner, name) = full_name.split_once('/').expect("OWNER/NAME");
+    let rows = stored(&h.pool, &format!("{owner}/{name}")).await;
+    let writers: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT x FROM (SELECT p.xmin::text::bigint AS x FROM pull_requests p \
+           UNION ALL SELECT v.xmin::text::bigint FROM reviews v UNION ALL SELECT c.xmin::text::bigint FROM comments c \
+           UNION ALL SELECT u.xmin::text::bigint FROM contributors u) t ORDER BY x",
+    )
+    .fetch_all(&h.pool)
+    .await
+    .expect("xmins");
+    (rows, writers, chunk_rows(h, full_name).await)
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_run_over_an_unchanged_completed_backfill_sends_two_requests_and_writes_nothing(pool: PgPool) {
+    let h = Harness::start(pool, &[spec("keep", "still", 400)]).await;
+    complete(&h, "keep/still").await;
+    let (rows, writers, chunks) = rows_and_writers(&h, "keep/still").await;
+    for run in 1..=3 {
+        let before = h.fake.requests().len();
+        h.ok(&["run"]).await;
+        let log = h.fake.requests()[before..].to_vec();
+        eprintln!("run {run}: {} requests: {:?}", log.len(), operations(&log));
+        assert!(
+            log.len() <= 2,
+            "run {run} over a current backfill sent {} requests: {:?}",
+            log.len(),
+            operations(&log)
+        );
+        let (now, now_writers, now_chunks) = rows_and_writers(&h, "keep/still").await;
+        assert_same("pull_requests", &rows.pull_requests, &now.pull_requests);
+        assert_same("reviews", &rows.reviews, &now.reviews);
+        assert_same("comments", &rows.comments, &now.comments);
+        assert_same("contributors", &rows.contributors, &now.contributors);
+        assert_eq!(now_writers, writers, "run {run} rewrote rows");
+        assert_eq!(now_chunks, chunks, "run {run} stored a chunk");
+        assert_eq!(h.status_of("keep/still").await, "completed");
+        let status = status_json(&h, "keep/still").await;
+        assert!(current_as_of(&status).is_some(), "run {run} ended a sweep: {status}");
+    }
+}
