@@ -7,18 +7,17 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use common::current::{assert_current_consistent, chunk_rows, differences, is_current, ChunkRow};
 use common::oracle::{assert_complete, assert_same, stored};
 use common::{spec, text, Harness};
 use fake_github::data::{PullRequest, Rng};
-use fake_github::{RequestRecord, World};
+use fake_github::{Fault, RequestRecord, World};
 use sqlx::PgPool;
 
 /// A killed run's claim lapses after this; the runs after it wait less.
-#[allow(dead_code)]
 const LEASE: [(&str, &str); 1] = [("BACKFILL_LEASE", "2s")];
 
 fn seed(var: &str) -> u64 {
@@ -347,4 +346,55 @@ async fn a_run_over_an_unchanged_completed_backfill_sends_two_requests_and_write
         let status = status_json(&h, "keep/still").await;
         assert!(current_as_of(&status).is_some(), "run {run} ended a sweep: {status}");
     }
+}
+
+/// Ten PRs changed every way, for changes made between runs.
+const TEN: Mix = Mix { merge: 1, close: 1, retitle: 2, review: 2, comment: 1, uncomment: 2, dismiss: 1 };
+
+#[sqlx::test(migrations = false)]
+async fn changes_made_while_the_backfill_runs_are_caught_by_its_first_sweep(pool: PgPool) {
+    const MOVING: (&str, &str) = ("keep", "moving");
+    let h = Harness::start(pool, &[spec("keep", "moving", 600)]).await;
+    h.add("keep/moving").await;
+    let mut rng = Rng::new(seed("CHANGE_SEED"));
+    let mut changed = BTreeSet::new();
+    let mut runs = 0;
+    while h.status_of("keep/moving").await != "completed" {
+        assert!(runs < 60, "not completed after {runs} runs");
+        h.ok(&["run"]).await;
+        runs += 1;
+        let stored = h.processed_prs("keep/moving").await;
+        if runs % 3 != 0 || h.status_of("keep/moving").await == "completed" {
+            continue;
+        }
+        // PRs stored so far, changed on the fake: the backfill has moved past them.
+        let now = h.fake.with_world(|w| change(w, MOVING, TEN, &mut rng, |n| n <= stored && !changed.contains(&n)));
+        let (stale, _) = differences(&h, "keep", "moving").await;
+        let missed: Vec<_> = now.existing().into_iter().filter(|n| !stale.contains_key(n)).collect();
+        assert!(missed.is_empty(), "PRs changed after being stored read as stale: {missed:?}");
+        changed.extend(now.existing());
+    }
+    let history = chunk_rows(&h, "keep/moving").await;
+    let (stale, _) = differences(&h, "keep", "moving").await;
+    eprintln!("completed in {runs} runs; {} PRs changed after being stored: {changed:?}", changed.len());
+    assert!(changed.len() >= 30, "changes were made during the backfill: {changed:?}");
+    assert_eq!(stale.keys().copied().collect::<BTreeSet<_>>(), changed, "stored stale at completion: {stale:?}");
+    let status = status_json(&h, "keep/moving").await;
+    assert_eq!(current_as_of(&status), None, "no sweep yet at completion: {status}");
+
+    let before = h.fake.requests().len();
+    let (runs, _) = runs_until_current(&h, "keep/moving", 3, &["run"], &[]).await;
+    let log = h.fake.requests()[before..].to_vec();
+    eprintln!("current {runs} runs after completion, {} requests: {:?}", log.len(), operations(&log));
+    // Still the first sweep: none has ended since the backfill completed.
+    let status = status_json(&h, "keep/moving").await;
+    assert_eq!(current_as_of(&status), None, "the first sweep refreshed them: {status}");
+    let refreshed: BTreeSet<i32> =
+        chunk_rows(&h, "keep/moving").await[history.len()..].iter().flat_map(|c| c.prs.clone()).collect();
+    assert_eq!(refreshed, changed, "the first sweep's chunks hold the PRs changed during the backfill");
+    assert_complete(&h, "keep", "moving").await;
+    assert_current_consistent(&h, "keep/moving", &history, "after the first sweep").await;
+    h.ok(&["run"]).await;
+    let status = status_json(&h, "keep/moving").await;
+    assert!(current_as_of(&status).is_some() && status["sweeping"] == false, "the first sweep ended: {status}");
 }
