@@ -398,3 +398,80 @@ async fn changes_made_while_the_backfill_runs_are_caught_by_its_first_sweep(pool
     let status = status_json(&h, "keep/moving").await;
     assert!(current_as_of(&status).is_some() && status["sweeping"] == false, "the first sweep ended: {status}");
 }
+
+/// Whether a sweep is under way (its cursor stored).
+async fn sweeping(h: &Harness, full_name: &str) -> bool {
+    h.state_field(full_name, "s.metadata ? 'sweep_cursor'").await.as_deref() == Some("true")
+}
+
+#[sqlx::test(migrations = false)]
+async fn runs_killed_during_a_refresh_lose_nothing_and_store_nothing_twice(pool: PgPool) {
+    const KILLED: (&str, &str) = ("keep", "killed");
+    const KILLS: usize = 10;
+    let started = Instant::now();
+    let h = Harness::start(pool, &[spec("keep", "killed", 600)]).await;
+    let history = complete(&h, "keep/killed").await;
+    let seed = seed("CRASH_SEED");
+    let mut rng = Rng::new(seed);
+    h.fake.with_world(|w| {
+        change(w, KILLED, FORTY, &mut rng, |_| true);
+        open_prs(w, KILLED, 30);
+    });
+    // Requests that take a moment, and pages of ten: a refresh is some
+    // twenty chunks, so that kills land between and inside them.
+    h.fake.with_control(|c| c.latency = Duration::from_millis(25));
+    let args = ["run", "--time-budget", "1m", "--chunk-size", "10"];
+    let (mut kills, mut finished, mut mid_sweep) = (0, Vec::new(), 0);
+    while kills < KILLS {
+        // Until a killed run's lease lapses, a run would only skip the backfill.
+        h.wait_until("the last killed run's claim lapses", Duration::from_secs(10), || async {
+            let live: i64 = sqlx::query_scalar("SELECT count(*) FROM backfill_claims WHERE expires_at > now()")
+                .fetch_one(&h.pool)
+                .await
+                .expect("claims");
+            live == 0
+        })
+        .await;
+        let mut child = h.spawn(&args, &LEASE);
+        let began = Instant::now();
+        let moment = Duration::from_millis(10 + rng.below(1_000));
+        tokio::select! {
+            _ = tokio::time::sleep(moment) => {
+                child.start_kill().expect("SIGKILL sent");
+                child.wait().await.expect("killed child reaped");
+                kills += 1;
+            }
+            status = child.wait() => {
+                assert_eq!(status.expect("child ran").code(), Some(0), "an unkilled run failed (seed {seed})");
+                finished.push(began.elapsed());
+                assert!(finished.len() < 20, "runs end before the kills land (seed {seed}): {finished:?}");
+            }
+        }
+        mid_sweep += usize::from(sweeping(&h, "keep/killed").await);
+        let context = format!("after kill {kills} at {moment:?} (seed {seed})");
+        assert_current_consistent(&h, "keep/killed", &history, &context).await;
+        if kills == KILLS / 2 {
+            // More changes while the refreshes are being killed.
+            h.fake.with_world(|w| {
+                change(w, KILLED, TEN, &mut rng, |_| true);
+                open_prs(w, KILLED, 5);
+            });
+        }
+    }
+    eprintln!("{kills} kills ({mid_sweep} left a sweep under way); runs that ended by themselves took {finished:?}");
+    assert!(mid_sweep >= 1, "some kill landed in the middle of a sweep (seed {seed})");
+
+    // A killed run's claim lapses after the lease; until then runs skip the backfill.
+    h.fake.with_control(|c| c.latency = Duration::ZERO);
+    h.wait_until("plain runs bring the data up to the fake's", Duration::from_secs(45), || async {
+        let out = h.backfill_with(&["run"], &LEASE).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        is_current(&h, "keep", "killed").await
+    })
+    .await;
+    assert_complete(&h, "keep", "killed").await;
+    let chunks = assert_current_consistent(&h, "keep/killed", &history, &format!("at the end (seed {seed})")).await;
+    assert_eq!(h.processed_prs("keep/killed").await, 635, "every PR, new ones included, stored once");
+    assert_eq!(h.status_of("keep/killed").await, "completed");
+    eprintln!("{} chunks after completion; {:?}", chunks.len() - history.len(), started.elapsed());
+}
