@@ -475,3 +475,64 @@ async fn runs_killed_during_a_refresh_lose_nothing_and_store_nothing_twice(pool:
     assert_eq!(h.status_of("keep/killed").await, "completed");
     eprintln!("{} chunks after completion; {:?}", chunks.len() - history.len(), started.elapsed());
 }
+
+#[sqlx::test(migrations = false)]
+async fn two_runners_refreshing_at_once_store_each_sweep_page_once(pool: PgPool) {
+    const RACED: (&str, &str) = ("keep", "raced");
+    const ROUNDS: usize = 5;
+    let h = Harness::start(pool, &[spec("keep", "raced", 600)]).await;
+    let history = complete(&h, "keep/raced").await;
+    let mut rng = Rng::new(seed("CHANGE_SEED"));
+    h.fake.with_control(|c| c.latency = Duration::from_millis(10));
+    let args = ["run", "--time-budget", "1m"];
+    // Every PR changed or opened so far: within the ten minutes' margin,
+    // each sweep refreshes them all again.
+    let (mut changed, mut both_stored) = (BTreeSet::new(), 0);
+    for round in 1..=ROUNDS {
+        let mix = if round == 1 { FORTY } else { TEN };
+        let changes = h.fake.with_world(|w| {
+            let mut c = change(w, RACED, mix, &mut rng, |_| true);
+            c.opened = open_prs(w, RACED, if round == 1 { 30 } else { 5 });
+            c
+        });
+        changed.extend(changes.all());
+        let before = chunk_rows(&h, "keep/raced").await.len();
+        let (a, b) = (h.spawn(&args, &LEASE), h.spawn(&args, &LEASE));
+        let both = async { tokio::join!(a.wait_with_output(), b.wait_with_output()) };
+        let (a, b) =
+            tokio::time::timeout(Duration::from_secs(60), both).await.expect("both runners end within a minute");
+        let mut stored_by = Vec::new();
+        for (who, out) in [("a", a), ("b", b)] {
+            let out = out.expect("runner ran");
+            assert_eq!(out.status.code(), Some(0), "round {round}: runner {who} failed:\n{}", text(&out));
+            let last = String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("").to_string();
+            stored_by.push(!last.contains(" 0 chunks"));
+            eprintln!("round {round}, runner {who}: {last}");
+        }
+        both_stored += usize::from(stored_by == [true, true]);
+        let context = format!("round {round}");
+        let current = is_current(&h, "keep", "raced").await;
+        assert!(current, "{context}: after both runners: {}", stale_summary(&h, "keep", "raced").await);
+        let chunks = assert_current_consistent(&h, "keep/raced", &history, &context).await;
+        let status = status_json(&h, "keep/raced").await;
+        assert_eq!(status["sweeping"], false, "{context}: no sweep left half done: {status}");
+
+        // The world did not change while they ran, so every sweep met the
+        // same PRs, each once, and the new ones were also stored by the look
+        // for new PRs: a sweep page stored by both runners would count its
+        // PRs once more than the others.
+        let mut times: BTreeMap<i32, usize> = BTreeMap::new();
+        for c in &chunks[before..] {
+            for n in &c.prs {
+                *times.entry(*n).or_default() += 1;
+            }
+        }
+        assert_eq!(times.keys().copied().collect::<BTreeSet<_>>(), changed, "{context}: the PRs its chunks hold");
+        let sweeps = times[changes.existing().first().expect("a changed PR")];
+        let want = |n: &i32| sweeps + usize::from(changes.opened.contains(n));
+        let odd: Vec<_> = times.iter().filter(|(n, t)| **t != want(n)).collect();
+        eprintln!("round {round}: {} chunks, {sweeps} sweeps", chunks.len() - before);
+        assert!(odd.is_empty(), "{context}: PRs stored other than once a sweep ({sweeps}): {odd:?}");
+    }
+    eprintln!("in {both_stored} of {ROUNDS} rounds both runners stored chunks");
+}
