@@ -536,3 +536,112 @@ async fn two_runners_refreshing_at_once_store_each_sweep_page_once(pool: PgPool)
     }
     eprintln!("in {both_stored} of {ROUNDS} rounds both runners stored chunks");
 }
+
+/// Sends `signal` (STOP, CONT) to a process this test started.
+fn signal(child: &tokio::process::Child, signal: &str) {
+    let pid = child.id().expect("the runner is running").to_string();
+    let status = std::process::Command::new("kill").args([&format!("-{signal}"), &pid]).status();
+    assert!(status.is_ok_and(|s| s.success()), "kill -{signal} {pid}");
+}
+
+/// The holder of the live claim, if any ("pid N on HOST").
+async fn claim_holder(h: &Harness) -> Option<String> {
+    sqlx::query_scalar("SELECT holder_name FROM backfill_claims WHERE expires_at > now()")
+        .fetch_optional(&h.pool)
+        .await
+        .expect("claims")
+        .flatten()
+}
+
+/// Whether another session of this database is in a statement or a transaction.
+async fn busy(h: &Harness) -> bool {
+    let busy: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND pid <> pg_backend_pid() AND state <> 'idle'",
+    )
+    .fetch_one(&h.pool)
+    .await
+    .expect("pg_stat_activity");
+    busy > 0
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_runner_stalled_past_its_lease_mid_refresh_stores_nothing_the_other_stored(pool: PgPool) {
+    const STALLED: (&str, &str) = ("keep", "stalled");
+    let h = Harness::start(pool, &[spec("keep", "stalled", 600)]).await;
+    let history = complete(&h, "keep/stalled").await;
+    let mut rng = Rng::new(seed("CHANGE_SEED"));
+    let changes = h.fake.with_world(|w| {
+        let mut c = change(w, STALLED, FORTY, &mut rng, |_| true);
+        c.opened = open_prs(w, STALLED, 30);
+        c
+    });
+    // Slow requests and pages of ten: the refresh is a dozen chunks.
+    h.fake.with_control(|c| c.latency = Duration::from_millis(60));
+    let args = ["run", "--time-budget", "1m", "--chunk-size", "10"];
+    let a = h.spawn(&args, &LEASE);
+    h.wait_until("runner a is in the middle of the sweep", Duration::from_secs(30), || async {
+        sweeping(&h, "keep/stalled").await
+    })
+    .await;
+    // Stopped outside a transaction: one held open would keep b waiting on its locks.
+    for attempt in 0.. {
+        signal(&a, "STOP");
+        if !(busy(&h).await || busy(&h).await) {
+            break;
+        }
+        assert!(attempt < 50, "runner a is always in a transaction");
+        signal(&a, "CONT");
+        h.wait_until("runner a's transaction ends", Duration::from_secs(5), || async { !busy(&h).await }).await;
+    }
+    let at_stop = chunk_rows(&h, "keep/stalled").await.len();
+    h.wait_until("runner a's claim lapses", Duration::from_secs(10), || async { claim_holder(&h).await.is_none() })
+        .await;
+    let b = h.spawn(&args, &LEASE);
+    let b_pid = format!("pid {} ", b.id().expect("runner b runs"));
+    h.wait_until("runner b takes the backfill over", Duration::from_secs(10), || async {
+        claim_holder(&h).await.is_some_and(|holder| holder.starts_with(&b_pid))
+            || chunk_rows(&h, "keep/stalled").await.len() > at_stop
+    })
+    .await;
+    // Runner a wakes while b refreshes: what it fetched must not be stored
+    // over b's chunks.
+    signal(&a, "CONT");
+    let both = async { tokio::join!(a.wait_with_output(), b.wait_with_output()) };
+    let (a, b) = tokio::time::timeout(Duration::from_secs(60), both).await.expect("both runners end within a minute");
+    for (who, out) in [("a", a), ("b", b)] {
+        let out = out.expect("runner ran");
+        assert_eq!(out.status.code(), Some(0), "runner {who} failed:\n{}", text(&out));
+        let said: Vec<_> = String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .filter(|l| l.contains("not stored") || l.contains("run finished"))
+            .map(str::to_string)
+            .collect();
+        eprintln!("runner {who}: {said:?}");
+    }
+    h.fake.with_control(|c| c.latency = Duration::ZERO);
+    let mut runs = 0;
+    while !is_current(&h, "keep", "stalled").await || sweeping(&h, "keep/stalled").await {
+        assert!(runs < 4, "not current, or a sweep left, after {runs} more runs");
+        h.ok(&["run"]).await;
+        runs += 1;
+    }
+    assert_complete(&h, "keep", "stalled").await;
+    let chunks = assert_current_consistent(&h, "keep/stalled", &history, "after the stall").await;
+    // Nothing changed on the fake since: each sweep met each changed PR once.
+    let mut times: BTreeMap<i32, usize> = BTreeMap::new();
+    for c in &chunks[history.len()..] {
+        for n in &c.prs {
+            *times.entry(*n).or_default() += 1;
+        }
+    }
+    assert_eq!(times.keys().copied().collect::<BTreeSet<_>>(), changes.all());
+    let sweeps = times[changes.existing().first().expect("a changed PR")];
+    let odd: Vec<_> = times.iter().filter(|(n, t)| **t != sweeps + usize::from(changes.opened.contains(n))).collect();
+    eprintln!(
+        "{} chunks after completion ({} when a stopped), {sweeps} sweeps, {runs} more runs",
+        chunks.len() - history.len(),
+        at_stop - history.len()
+    );
+    assert!(odd.is_empty(), "PRs stored other than once a sweep ({sweeps}): {odd:?}");
+}
