@@ -645,3 +645,59 @@ async fn a_runner_stalled_past_its_lease_mid_refresh_stores_nothing_the_other_st
     );
     assert!(odd.is_empty(), "PRs stored other than once a sweep ({sweeps}): {odd:?}");
 }
+
+/// Requests the fake answered with `fault`.
+fn struck(h: &Harness, from: usize, fault: &Fault) -> usize {
+    h.fake.requests()[from..].iter().filter(|r| r.fault.as_ref() == Some(fault)).count()
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_page_ending_too_early_does_not_complete_a_backfill_with_prs_missing(pool: PgPool) {
+    let h = Harness::start(pool, &[spec("keep", "early", 500)]).await;
+    h.add("keep/early").await;
+    h.ok(&["run"]).await;
+    let mut early_ends = 0;
+    let mut runs = 1;
+    let mut seen = Vec::new();
+    while h.status_of("keep/early").await != "completed" {
+        assert!(runs < 40, "not completed after {runs} runs: {seen:?}");
+        let processed = h.processed_prs("keep/early").await;
+        // Before the second chunk, and before the last two.
+        let cut = runs == 1 || (processed >= 400 && early_ends < 2);
+        let before = h.fake.requests().len();
+        if cut {
+            h.fake.with_control(|c| c.faults.push_back(Fault::EarlyEnd));
+        }
+        h.ok(&["run"]).await;
+        runs += 1;
+        let (status, processed) = (h.status_of("keep/early").await, h.processed_prs("keep/early").await);
+        seen.push((status.clone(), processed));
+        if cut {
+            assert_eq!(struck(&h, before, &Fault::EarlyEnd), 1, "the page said hasNextPage false too early");
+            early_ends += 1;
+            assert!(processed < 500, "the early end came with PRs left: {processed}");
+        }
+        assert!(status != "completed" || processed == 500, "completed with {processed} of 500 PRs stored");
+    }
+    eprintln!("{runs} runs, {early_ends} pages ended early; (status, processed_prs) after each: {seen:?}");
+    assert_eq!(early_ends, 2);
+    assert_eq!(h.processed_prs("keep/early").await, 500);
+    assert_eq!(h.state_field("keep/early", "s.total_prs").await.as_deref(), Some("500"));
+    assert_complete(&h, "keep", "early").await;
+    common::consistency::assert_consistent(&h, "keep/early", "after early ends").await;
+    common::consistency::assert_chunks_in_order(&h, "keep/early", "after early ends").await;
+    let history = chunk_rows(&h, "keep/early").await;
+
+    // New PRs of the completed backfill, the first page of them ending early.
+    h.fake.with_world(|w| open_prs(w, ("keep", "early"), 25));
+    let before = h.fake.requests().len();
+    h.fake.with_control(|c| c.faults.push_back(Fault::EarlyEnd));
+    h.ok(&["run", "--chunk-size", "10"]).await;
+    assert_eq!(struck(&h, before, &Fault::EarlyEnd), 1, "the page of new PRs said hasNextPage false too early");
+    let (status, processed) = (h.status_of("keep/early").await, h.processed_prs("keep/early").await);
+    assert!(status != "completed" || processed == 525, "{status} with {processed} of 525 PRs stored");
+    runs_until_current(&h, "keep/early", 6, &["run", "--chunk-size", "10"], &[]).await;
+    assert_eq!(h.processed_prs("keep/early").await, 525);
+    assert_eq!(h.status_of("keep/early").await, "completed");
+    assert_current_consistent(&h, "keep/early", &history, "after the new PRs").await;
+}
