@@ -701,3 +701,59 @@ async fn a_page_ending_too_early_does_not_complete_a_backfill_with_prs_missing(p
     assert_eq!(h.status_of("keep/early").await, "completed");
     assert_current_consistent(&h, "keep/early", &history, "after the new PRs").await;
 }
+
+/// A backfill that began three hours ago and completed now, ten of whose
+/// PRs changed an hour ago and sixty just now; the first sweep's first page
+/// (fifty PRs, most recently updated first) holds only recent ones, and
+/// says there is no next page when `early_end`. Runs until the database
+/// holds the fake's data.
+async fn sweep_over_older_changes(pool: PgPool, early_end: bool) {
+    const SWEPT: (&str, &str) = ("keep", "swept");
+    let h = Harness::start(pool, &[spec("keep", "swept", 300)]).await;
+    let history = complete(&h, "keep/swept").await;
+    // As if the backfill had begun three hours ago: PRs changed an hour ago,
+    // after they were stored, are after the first sweep's watermark.
+    sqlx::query("UPDATE progressive_backfill_state SET created_at = now() - interval '3 hours'")
+        .execute(&h.pool)
+        .await
+        .expect("backdate the backfill");
+    let mut rng = Rng::new(seed("CHANGE_SEED"));
+    // To the second, as GitHub's times are.
+    let hour_ago = DateTime::from_timestamp(Utc::now().timestamp() - 3600, 0).expect("a time");
+    let (older, recent) = h.fake.with_world(|w| {
+        let retitle = Mix { merge: 0, close: 0, retitle: 10, review: 0, comment: 0, uncomment: 0, dismiss: 0 };
+        let older = change(w, SWEPT, retitle, &mut rng, |_| true).retitled;
+        let repo = w.repos.iter_mut().find(|r| r.name == "swept").expect("repository");
+        for p in repo.pull_requests.iter_mut().filter(|p| older.contains(&p.number)) {
+            p.updated_at = hour_ago;
+        }
+        let recent = change(w, SWEPT, Mix { retitle: 60, ..retitle }, &mut rng, |n| !older.contains(&n)).retitled;
+        (older, recent)
+    });
+    let before = h.fake.requests().len();
+    if early_end {
+        h.fake.with_control(|c| c.faults.push_back(Fault::EarlyEnd));
+    }
+    h.ok(&["run"]).await;
+    let status = status_json(&h, "keep/swept").await;
+    eprintln!("after the first sweep's first page: {status}");
+    if early_end {
+        assert_eq!(struck(&h, before, &Fault::EarlyEnd), 1, "the sweep's first page said hasNextPage false");
+    }
+    let (stale, _) = differences(&h, "keep", "swept").await;
+    eprintln!("stale after it: {:?}; older {older:?}, recent {recent:?}", stale.keys().collect::<Vec<_>>());
+    let (runs, _) = runs_until_current(&h, "keep/swept", 6, &["run"], &[]).await;
+    eprintln!("current {} runs after the first sweep's first page", runs + 1);
+    assert_complete(&h, "keep", "swept").await;
+    assert_current_consistent(&h, "keep/swept", &history, "after the sweeps").await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_sweep_goes_on_past_its_first_page_to_older_changes(pool: PgPool) {
+    sweep_over_older_changes(pool, false).await;
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_page_ending_too_early_does_not_end_a_sweep_before_older_changes(pool: PgPool) {
+    sweep_over_older_changes(pool, true).await;
+}
