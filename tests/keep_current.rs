@@ -757,3 +757,41 @@ async fn a_sweep_goes_on_past_its_first_page_to_older_changes(pool: PgPool) {
 async fn a_page_ending_too_early_does_not_end_a_sweep_before_older_changes(pool: PgPool) {
     sweep_over_older_changes(pool, true).await;
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_backfill_added_with_no_refresh_is_left_as_stored_until_refresh_is_turned_back_on(pool: PgPool) {
+    const FROZEN: (&str, &str) = ("keep", "frozen");
+    let h = Harness::start(pool, &[spec("keep", "frozen", 300)]).await;
+    let history = complete(&h, "keep/frozen").await;
+    h.ok(&["add", "keep/frozen", "--no-refresh"]).await;
+    let status = status_json(&h, "keep/frozen").await;
+    assert_eq!((&status["status"], &status["no_refresh"]), (&"completed".into(), &true.into()), "{status}");
+    let mut rng = Rng::new(seed("CHANGE_SEED"));
+    let changes = h.fake.with_world(|w| change(w, FROZEN, TEN, &mut rng, |_| true));
+    let (rows, writers, chunks) = rows_and_writers(&h, "keep/frozen").await;
+    for run in 1..=3 {
+        let before = h.fake.requests().len();
+        h.ok(&["run"]).await;
+        let log = h.fake.requests()[before..].to_vec();
+        let ops = operations(&log);
+        eprintln!("run {run} with --no-refresh: {ops:?}");
+        let pages = ops.get("PullRequestPage").copied().unwrap_or(0);
+        assert!(pages <= 1 && !ops.contains_key("PullRequestDetails"), "run {run} swept: {ops:?}");
+        let (now, now_writers, now_chunks) = rows_and_writers(&h, "keep/frozen").await;
+        assert_same("pull_requests", &rows.pull_requests, &now.pull_requests);
+        assert_same("reviews", &rows.reviews, &now.reviews);
+        assert_same("comments", &rows.comments, &now.comments);
+        assert_eq!((now_writers == writers, now_chunks == chunks), (true, true), "run {run} wrote");
+        let (stale, _) = differences(&h, "keep", "frozen").await;
+        assert_eq!(stale.keys().copied().collect::<BTreeSet<_>>(), changes.existing(), "still as stored");
+        assert_eq!(h.status_of("keep/frozen").await, "completed");
+    }
+
+    h.ok(&["add", "keep/frozen", "--refresh"]).await;
+    let status = status_json(&h, "keep/frozen").await;
+    assert_eq!(status["no_refresh"], false, "{status}");
+    let (runs, _) = runs_until_current(&h, "keep/frozen", 3, &["run"], &[]).await;
+    eprintln!("current {runs} runs after --refresh");
+    assert_current_consistent(&h, "keep/frozen", &history, "after --refresh").await;
+    assert_eq!(h.status_of("keep/frozen").await, "completed");
+}
