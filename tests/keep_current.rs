@@ -795,3 +795,38 @@ async fn a_backfill_added_with_no_refresh_is_left_as_stored_until_refresh_is_tur
     assert_current_consistent(&h, "keep/frozen", &history, "after --refresh").await;
     assert_eq!(h.status_of("keep/frozen").await, "completed");
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_refreshed_pr_with_hundreds_of_reviews_and_comments_keeps_them_all(pool: PgPool) {
+    const WIDE: (&str, &str) = ("keep", "wide");
+    let h = Harness::start(pool, &[spec("keep", "wide", 300)]).await;
+    let history = complete(&h, "keep/wide").await;
+    // The PRs with the most reviews, issue comments and review comments.
+    let (most_reviews, most_comments, most_review_comments) = h.fake.with_world(|w| {
+        let prs = &w.repo("keep", "wide").expect("repository").pull_requests;
+        let top = |f: &dyn Fn(&PullRequest) -> usize| prs.iter().max_by_key(|p| f(p)).map(|p| (p.number, f(p)));
+        (
+            top(&|p| p.reviews.len()).expect("a PR"),
+            top(&|p| p.comments.len()).expect("a PR"),
+            top(&|p| p.reviews.iter().map(|r| r.comments.len()).max().unwrap_or(0)).expect("a PR"),
+        )
+    });
+    eprintln!(
+        "most reviews {most_reviews:?}, issue comments {most_comments:?}, review comments {most_review_comments:?}"
+    );
+    assert!(most_reviews.1 >= 100 && most_comments.1 >= 100, "the repository has its extreme PRs");
+    h.fake.with_world(|w| {
+        let (o, n) = WIDE;
+        must("review", most_reviews.0, w.add_review(o, n, most_reviews.0, 3));
+        must("comment on", most_comments.0, w.add_issue_comment(o, n, most_comments.0));
+        must("delete a comment of", most_comments.0, w.delete_issue_comment(o, n, most_comments.0, 7));
+        let wide = most_review_comments.0;
+        must("retitle", wide, w.retitle_pr(o, n, wide, "Retitled, with its long review"));
+    });
+    let (stale, _) = differences(&h, "keep", "wide").await;
+    assert!(stale.contains_key(&most_reviews.0) && stale.contains_key(&most_comments.0), "{stale:?}");
+    let (runs, _) = runs_until_current(&h, "keep/wide", 4, &["run"], &[]).await;
+    eprintln!("current after {runs} runs");
+    assert_complete(&h, "keep", "wide").await;
+    assert_current_consistent(&h, "keep/wide", &history, "after the refresh").await;
+}
