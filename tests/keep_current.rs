@@ -830,3 +830,31 @@ async fn a_refreshed_pr_with_hundreds_of_reviews_and_comments_keeps_them_all(poo
     assert_complete(&h, "keep", "wide").await;
     assert_current_consistent(&h, "keep/wide", &history, "after the refresh").await;
 }
+
+/// A repository that gets a PR or two between scheduled runs, as any busy
+/// one does: each plain run stores them, and must still get to the sweep.
+#[sqlx::test(migrations = false)]
+async fn new_prs_between_every_two_runs_do_not_keep_changed_prs_stale(pool: PgPool) {
+    const BUSY: (&str, &str) = ("keep", "busy");
+    const RUNS: usize = 8;
+    let h = Harness::start(pool, &[spec("keep", "busy", 300)]).await;
+    let history = complete(&h, "keep/busy").await;
+    let mut rng = Rng::new(seed("CHANGE_SEED"));
+    let changes = h.fake.with_world(|w| change(w, BUSY, TEN, &mut rng, |_| true));
+    let mut stale_after = Vec::new();
+    for _ in 0..RUNS {
+        h.fake.with_world(|w| open_prs(w, BUSY, 1));
+        h.ok(&["run"]).await;
+        let (stale, _) = differences(&h, "keep", "busy").await;
+        stale_after.push(stale.len());
+    }
+    let chunks = chunk_rows(&h, "keep/busy").await;
+    eprintln!(
+        "PRs stale after each run: {stale_after:?}; chunks after completion: {:?}",
+        chunks[history.len()..].iter().map(|c| &c.prs).collect::<Vec<_>>()
+    );
+    let (stale, _) = differences(&h, "keep", "busy").await;
+    let still: Vec<_> = changes.existing().into_iter().filter(|n| stale.contains_key(n)).collect();
+    assert!(still.is_empty(), "after {RUNS} plain runs, PRs changed before the first are still stale: {still:?}");
+    assert_current_consistent(&h, "keep/busy", &history, "after the runs").await;
+}
