@@ -735,8 +735,10 @@ async fn sweep_over_older_changes(pool: PgPool, early_end: bool) {
         h.fake.with_control(|c| c.faults.push_back(Fault::EarlyEnd));
     }
     h.ok(&["run"]).await;
+    let log: Vec<_> = h.fake.requests()[before..].iter().map(|r| (r.operation.clone(), r.fault.clone())).collect();
+    let watermark = h.state_field("keep/swept", "s.metadata->>'refresh_from'").await;
     let status = status_json(&h, "keep/swept").await;
-    eprintln!("after the first sweep's first page: {status}");
+    eprintln!("the first sweep's run: requests {log:?}; watermark now {watermark:?}; status {status}");
     if early_end {
         assert_eq!(struck(&h, before, &Fault::EarlyEnd), 1, "the sweep's first page said hasNextPage false");
     }
