@@ -421,7 +421,7 @@ async fn runs_killed_during_a_refresh_lose_nothing_and_store_nothing_twice(pool:
     // twenty chunks, so that kills land between and inside them.
     h.fake.with_control(|c| c.latency = Duration::from_millis(25));
     let args = ["run", "--time-budget", "1m", "--chunk-size", "10"];
-    let (mut kills, mut finished, mut mid_sweep) = (0, Vec::new(), 0);
+    let (mut kills, mut finished, mut mid_sweep, mut more_changed) = (0, Vec::new(), 0, false);
     while kills < KILLS {
         // Until a killed run's lease lapses, a run would only skip the backfill.
         h.wait_until("the last killed run's claim lapses", Duration::from_secs(10), || async {
@@ -450,7 +450,8 @@ async fn runs_killed_during_a_refresh_lose_nothing_and_store_nothing_twice(pool:
         mid_sweep += usize::from(sweeping(&h, "keep/killed").await);
         let context = format!("after kill {kills} at {moment:?} (seed {seed})");
         assert_current_consistent(&h, "keep/killed", &history, &context).await;
-        if kills == KILLS / 2 {
+        if kills == KILLS / 2 && !more_changed {
+            more_changed = true;
             // More changes while the refreshes are being killed.
             h.fake.with_world(|w| {
                 change(w, KILLED, TEN, &mut rng, |_| true);
