@@ -6,6 +6,7 @@
 pub mod action_runner;
 pub mod cluster;
 pub mod consistency;
+pub mod current;
 pub mod oracle;
 pub mod workflow_files;
 
