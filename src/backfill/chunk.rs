@@ -267,6 +267,7 @@ impl Chunk<'_> {
         tx.commit().await.map_err(StoreError::from)?;
         Ok(ChunkOutcome::Stored(StoredChunk {
             full_name: self.backfill.full_name.clone(),
+            caught_up_before: self.backfill.status == BackfillStatus::Completed,
             chunk_number,
             prs: page.prs.len(),
             processed_prs: i64::from(processed),

@@ -285,10 +285,11 @@ impl<'a> Run<'a> {
                     // A page that stored nothing and did not finish: no progress to go on from.
                     (false, false) if !wrote => Flow::Done,
                     (false, false) | (true, false) if more => Flow::Again,
-                    // Caught up: keep it current, whatever new PRs took of the
-                    // run's chunks, or a busy repository's changes would wait
+                    // Caught up: keep it current. A backfill completed before
+                    // the run is swept whatever its new PRs took of the run's
+                    // chunks, or a busy repository's changes would wait
                     // forever (a backfill that opted out is not taken).
-                    (false, true) => Flow::Sweep,
+                    (false, true) if more || c.caught_up_before => Flow::Sweep,
                     _ => Flow::Done,
                 }
             }

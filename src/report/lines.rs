@@ -88,6 +88,7 @@ mod tests {
     #[test]
     fn the_chunk_line_counts_in_the_singular_too() {
         let chunk = StoredChunk {
+            caught_up_before: false,
             full_name: "acme/one".into(),
             chunk_number: Some(3),
             prs: 1,

@@ -119,6 +119,9 @@ impl BackfillReport {
 #[derive(Debug, Clone)]
 pub struct StoredChunk {
     pub full_name: String,
+    /// The backfill was completed before this chunk: it is one of a
+    /// kept-current backfill's (its new PRs, or a sweep's page).
+    pub caught_up_before: bool,
     pub chunk_number: Option<i32>,
     pub prs: usize,
     pub processed_prs: i64,
