@@ -19,7 +19,7 @@ use super::RunError;
 use crate::budget::Budget;
 use crate::github::{FetchedPage, GithubClient, GithubError};
 use crate::report::StoredChunk;
-use crate::status::{BackfillStatus, ChunkStatus};
+use crate::status::BackfillStatus;
 use crate::store::chunks::{self, Advance, ChunkRecord};
 use crate::store::claims::{self, Began, Holder, Verdict};
 use crate::store::state::Backfill;
@@ -364,11 +364,7 @@ async fn write_chunk(
     points: i64,
 ) -> Result<(Option<i32>, i32, bool), StoreError> {
     upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
-    let chunk_number = if record.pr_numbers.is_empty() {
-        None
-    } else {
-        Some(chunks::insert_chunk(tx, backfill, record, ChunkStatus::Completed, None).await?)
-    };
+    let chunk_number = chunks::insert_completed(tx, backfill, record).await?;
     let advance = Advance {
         cursor: page.end_cursor.clone(),
         last_pr_number: record.pr_numbers.last().copied(),

@@ -11,7 +11,6 @@ use sqlx::PgConnection;
 
 use super::learn;
 use crate::github::FetchedPage;
-use crate::status::ChunkStatus;
 use crate::store::chunks::{self, ChunkRecord};
 use crate::store::refresh::{self, SweepAdvance};
 use crate::store::state::Backfill;
@@ -56,10 +55,7 @@ pub(super) async fn write_page(
 ) -> Result<(Option<i32>, i32, bool), StoreError> {
     upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
     refresh::delete_vanished(tx, backfill.repository_id, &page.prs).await?;
-    let chunk_number = match record.pr_numbers.is_empty() {
-        true => None,
-        false => Some(chunks::insert_chunk(tx, backfill, record, ChunkStatus::Completed, None).await?),
-    };
+    let chunk_number = chunks::insert_completed(tx, backfill, record).await?;
     let meta = &backfill.metadata;
     let started_at = meta.sweep_started_at.unwrap_or(record.started_at);
     let done = sweep_done(page.prs.len());

@@ -80,6 +80,18 @@ pub async fn insert_chunk(
     .await?)
 }
 
+/// The completed row of a chunk that stored PRs; none for one that stored none.
+pub async fn insert_completed(
+    tx: &mut PgConnection,
+    backfill: &Backfill,
+    record: &ChunkRecord,
+) -> StoreResult<Option<i32>> {
+    if record.pr_numbers.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(insert_chunk(tx, backfill, record, ChunkStatus::Completed, None).await?))
+}
+
 /// Moves the cursor and counters; `processed_prs` is counted from the rows
 /// themselves so that it always equals what is stored. Returns it, and
 /// whether the backfill is now completed.
