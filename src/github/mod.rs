@@ -1,5 +1,6 @@
 //! Everything that talks to GitHub's GraphQL API.
 
+mod absorb;
 mod answer;
 pub mod app;
 pub mod client;

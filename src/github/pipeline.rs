@@ -12,29 +12,18 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::client::{GithubClient, Reply};
+use super::absorb::{absorb, repairable, unparsable, Caps};
+use super::client::GithubClient;
 use super::cost;
 use super::error::GithubError;
-use super::fetch::{fail_on_errors, partial_message, Assembly, FetchedPage, PageRequest, Window};
+use super::fetch::{fail_on_errors, partial_message, Assembly, FetchedPage, PageRequest};
 use super::partial::{self, Hole};
 use super::round::{document, Layout, Order, PageAsk, RoundData};
 use super::wire;
-use super::work::{Conn, Work};
+use super::work::Work;
 use crate::text::one_line;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
-
-/// The page's PRs, only to see whether any came back null.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageNodes {
-    pull_requests: PageNodeList,
-}
-
-#[derive(serde::Deserialize)]
-struct PageNodeList {
-    nodes: Vec<Option<serde::de::IgnoredAny>>,
-}
 
 /// Chunks fetched and not yet handed out, at most: the oldest and the pages
 /// fetched ahead of it, whose follow-ups fill the requests' spare room.
@@ -80,16 +69,6 @@ pub struct Pipeline {
     pages: u32,
     caps: Caps,
     strikes: HashMap<String, u32>,
-}
-
-/// How many counted requests of follow-ups go in one request: halved when
-/// GitHub times out or answers in part, grown back after clean answers.
-struct Caps {
-    now: usize,
-    ceiling: usize,
-    cut_to: Option<usize>,
-    last_cut_from: Option<usize>,
-    clean_in_a_row: u32,
 }
 
 impl Pipeline {
@@ -220,11 +199,11 @@ impl Pipeline {
                 self.give_back(taken);
                 if with_page && units > 0 {
                     (self.hold_page, self.page_alone) = (true, true);
-                    self.cut(units.div_ceil(2));
+                    self.caps.cut(units.div_ceil(2));
                 } else if with_page {
                     self.page_cut_to = Some((page_size / 2).max(1));
                 } else {
-                    self.cut(units / 2);
+                    self.caps.cut(units / 2);
                 }
                 return Ok(());
             }
@@ -277,7 +256,7 @@ impl Pipeline {
             .collect();
         let again = self.put_in_place(&data, &layout, taken, &struck)?;
         if again.is_empty() {
-            self.grow();
+            self.caps.grow();
             return Ok(());
         }
         self.ask_again(again, &reply.errors)
@@ -376,33 +355,9 @@ impl Pipeline {
         }
         self.give_back(again);
         if smaller {
-            self.cut(self.caps.now / 2);
+            self.caps.cut(self.caps.now / 2);
         }
         Ok(())
-    }
-
-    /// Fewer follow-ups per request from now on, and remembered for the
-    /// repository. A second cut at that size or more means it was size, not
-    /// load: the chunk never asks that many again.
-    fn cut(&mut self, to: usize) {
-        let to = to.max(1);
-        if self.caps.last_cut_from.is_some_and(|m| self.caps.now >= m) {
-            self.caps.ceiling = self.caps.ceiling.min(to);
-        }
-        self.caps.last_cut_from = Some(self.caps.now);
-        self.caps.now = to;
-        self.caps.cut_to = Some(self.caps.cut_to.map_or(to, |n| n.min(to)));
-        self.caps.clean_in_a_row = 0;
-    }
-
-    /// Two whole answers in a row double the follow-ups per request again,
-    /// up to the ceiling: a timeout that was load should not slow the rest.
-    fn grow(&mut self) {
-        self.caps.clean_in_a_row += 1;
-        if self.caps.clean_in_a_row >= 2 && self.caps.now < self.caps.ceiling {
-            self.caps.now = (self.caps.now * 2).min(self.caps.ceiling);
-            self.caps.clean_in_a_row = 0;
-        }
     }
 
     /// Whom a request as small as it gets was for, as a person names it.
@@ -416,70 +371,5 @@ impl Pipeline {
             .find(|a| a.holds(id))
             .and_then(|a| a.pr_named_by(id))
             .unwrap_or_else(|| format!("node {id}"))
-    }
-}
-
-/// One follow-up's answer into its chunk; `false` when it came back empty
-/// where it may not (to be asked again).
-fn absorb(asm: &mut Assembly, work: &Work, value: &str) -> Result<bool, GithubError> {
-    let bad = unparsable;
-    match work {
-        Work::FromStart { conn, id } => {
-            let window: Option<Window> = match conn {
-                Conn::Reviews => serde_json::from_str::<wire::ReviewsOfPr>(value).map_err(bad)?.reviews.map(Into::into),
-                Conn::IssueComments => {
-                    serde_json::from_str::<wire::CommentsOfPr>(value).map_err(bad)?.comments.map(Into::into)
-                }
-                Conn::ReviewComments => {
-                    serde_json::from_str::<wire::CommentsOfReview>(value).map_err(bad)?.comments.map(Into::into)
-                }
-            };
-            let Some(window) = window else { return Ok(false) };
-            asm.first_window(*conn, id, window)?;
-        }
-        Work::Ends(e) => {
-            let (front, back): (Option<Window>, Option<Window>) = match e.conn {
-                Conn::Reviews => ends::<wire::Review>(value).map_err(bad)?,
-                Conn::IssueComments => ends::<wire::IssueComment>(value).map_err(bad)?,
-                Conn::ReviewComments => ends::<wire::ReviewComment>(value).map_err(bad)?,
-            };
-            let Some(front) = front else { return Ok(false) };
-            if e.back_size() > 0 && back.is_none() {
-                return Ok(false);
-            }
-            asm.next_windows(e.clone(), front, back)?;
-        }
-    }
-    Ok(true)
-}
-
-fn unparsable(e: serde_json::Error) -> GithubError {
-    GithubError::ServerError(format!("an answer that does not parse: {e}"))
-}
-
-fn ends<T>(value: &str) -> Result<(Option<Window>, Option<Window>), serde_json::Error>
-where
-    T: serde::de::DeserializeOwned,
-    wire::Connection<T>: Into<Window>,
-{
-    let both: wire::BothEnds<T> = serde_json::from_str(value)?;
-    Ok((both.front.map(Into::into), both.back.map(Into::into)))
-}
-
-/// The checks of an answer: a partial answer is taken when every hole can
-/// be asked again alone; otherwise the request is asked again smaller.
-fn repairable(reply: &Reply<RoundData>) -> Result<(), GithubError> {
-    // A PR nulled without a partial-answer error to say so is no more
-    // complete than one with it.
-    let nulled_pr = reply
-        .data
-        .as_ref()
-        .and_then(|d| d.parse::<Option<PageNodes>>("repository"))
-        .and_then(Result::ok)
-        .flatten()
-        .is_some_and(|r| r.pull_requests.nodes.iter().any(Option::is_none));
-    match partial::holes(&reply.errors) {
-        Some(_) if !nulled_pr => Ok(()),
-        _ => Err(GithubError::ResourceLimits(one_line(&partial_message(&reply.errors)))),
     }
 }
