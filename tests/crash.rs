@@ -15,12 +15,12 @@ use sqlx::PgPool;
 
 /// Kills per test: enough to land in every phase of a chunk many times,
 /// few enough to keep the suite quick.
-const KILLS: usize = 30;
+const KILLS: usize = 20;
 
 /// A killed run's claim lapses after its lease; a short one keeps the runs
 /// after a kill from skipping the backfill for long (the takeover with the
 /// default lease is tested in `short_transactions.rs`).
-const LEASE: [(&str, &str); 1] = [("BACKFILL_LEASE", "2s")];
+const LEASE: [(&str, &str); 1] = [("BACKFILL_LEASE", "1s")];
 
 /// Pages a run fetches ahead at most, counting the one being asked: what a
 /// kill may lose (`src/github/pipeline.rs`, `MAX_IN_FLIGHT`).
@@ -39,11 +39,36 @@ struct Kills {
     /// Kills wanted, and how many at least must land before the backfill completes.
     wanted: usize,
     at_least: usize,
-    /// A run is killed `10 + below(window + growth × kills so far)` ms after
-    /// it starts: from just after start-up to a few chunks in; later kills
-    /// reach further, so that even a slow machine stores chunks between them.
+    /// Half the runs are killed `10 + below(window)` ms after they start,
+    /// from just after start-up to a few chunks in. The other half are killed
+    /// `below(after_chunk)` ms after they stored a chunk, so that chunks are
+    /// stored between kills however slowly a busy machine starts its runs.
     window_ms: u64,
-    growth_ms: u64,
+    after_chunk_ms: u64,
+}
+
+/// Until no live lease holds `full_name`: a run started earlier would only
+/// skip the backfill.
+async fn lease_lapsed(h: &Harness, full_name: &str) {
+    h.wait_until("the killed run's lease lapses", Duration::from_secs(30), || async {
+        let held: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM backfill_claims c JOIN progressive_backfill_state s ON s.id = c.backfill_state_id \
+             JOIN repositories r ON r.id = s.repository_id WHERE r.full_name = $1 AND c.expires_at > now())",
+        )
+        .bind(full_name)
+        .fetch_one(&h.pool)
+        .await
+        .expect("claims read");
+        !held
+    })
+    .await;
+}
+
+/// Until `full_name` has more than `stored` PRs stored.
+async fn stored_more_than(h: &Harness, full_name: &str, stored: i32) {
+    while h.processed_prs(full_name).await <= stored {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Pipelined runs (`run --time-budget 5m`) of `full_name`, each SIGKILLed
@@ -58,10 +83,23 @@ async fn kill_runs_then_finish(h: &Harness, full_name: &str, plan: &Kills, seed:
     let mut kills = 0;
     let mut finished_runs = 0;
     while kills < plan.wanted && h.status_of(full_name).await != "completed" {
+        lease_lapsed(h, full_name).await;
+        let stored = h.processed_prs(full_name).await;
         let mut child = h.spawn(&["run", "--time-budget", "5m"], &LEASE);
-        let moment = Duration::from_millis(10 + rng.below(plan.window_ms + plan.growth_ms * kills as u64));
+        let after_chunk = rng.below(2) == 0;
+        let moment = if after_chunk {
+            Duration::from_millis(rng.below(plan.after_chunk_ms))
+        } else {
+            Duration::from_millis(10 + rng.below(plan.window_ms))
+        };
+        let killer = async {
+            if after_chunk {
+                stored_more_than(h, full_name, stored).await;
+            }
+            tokio::time::sleep(moment).await;
+        };
         tokio::select! {
-            _ = tokio::time::sleep(moment) => {
+            _ = killer => {
                 child.start_kill().expect("SIGKILL sent");
                 child.wait().await.expect("killed child reaped");
                 kills += 1;
@@ -71,7 +109,8 @@ async fn kill_runs_then_finish(h: &Harness, full_name: &str, plan: &Kills, seed:
                 finished_runs += 1;
             }
         }
-        let context = format!("after kill {kills} at {moment:?} (seed {seed})");
+        let after = if after_chunk { " after a chunk" } else { "" };
+        let context = format!("after kill {kills} at {moment:?}{after} (seed {seed})");
         assert_consistent(h, full_name, &context).await;
         assert_chunks_in_order(h, full_name, &context).await;
     }
@@ -96,7 +135,7 @@ async fn kill_runs_then_finish(h: &Harness, full_name: &str, plan: &Kills, seed:
 async fn random_kills_leave_whole_chunks_and_later_runs_finish_exactly(pool: PgPool) {
     let h = Harness::start(pool, &[spec("crash", "repo", 2000)]).await;
     h.add("crash/repo").await;
-    let kills = Kills { wanted: KILLS, at_least: 10, window_ms: 700, growth_ms: 40 };
+    let kills = Kills { wanted: KILLS, at_least: 10, window_ms: 700, after_chunk_ms: 100 };
     kill_runs_then_finish(&h, "crash/repo", &kills, crash_seed()).await;
 }
 
@@ -116,7 +155,7 @@ async fn random_kills_of_pipelined_runs_on_a_big_repository_leave_whole_chunks_i
     // pages and their follow-ups, then the store), later ones every 0.1-0.8
     // s: kills up to 1.2-2.0 s in land before the first commit, in it, and
     // with pages in flight, and store about half the PRs by the last one.
-    let plan = Kills { wanted: 15, at_least: 10, window_ms: 1_200, growth_ms: 60 };
+    let plan = Kills { wanted: 15, at_least: 10, window_ms: 1_200, after_chunk_ms: 150 };
     let kills = kill_runs_then_finish(&h, "crash/big", &plan, seed).await;
 
     let chunks = assert_chunks_in_order(&h, "crash/big", &format!("at the end (seed {seed})")).await;

@@ -84,7 +84,7 @@ async fn a_small_budget_pauses_until_the_reset_and_later_runs_finish(pool: PgPoo
     let ordinary = fake_github::RepoSpec { extremes: false, ..spec("tiny", "budget", 300) };
     let h = Harness::start(pool, &[ordinary]).await;
     h.add("tiny/budget").await;
-    h.fake.with_control(|c| c.budget = fake_github::world::Budget::new(6, Duration::from_secs(3)));
+    h.fake.with_control(|c| c.budget = fake_github::world::Budget::new(6, Duration::from_secs(8)));
     let before = h.fake.requests().len();
     let out = h.ok(&["run", "--time-budget", "1m"]).await;
     let err = stderr(&out);
