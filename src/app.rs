@@ -9,8 +9,7 @@ use crate::backfill::{self, RunError, RunOptions};
 use crate::cli::{Cli, Command, RunArgs};
 use crate::config::Config;
 use crate::exit::{AppError, Exit};
-use crate::github::app::installation_token;
-use crate::github::{lookup_repository, ClientSettings, GithubClient, GithubError};
+use crate::github::{lookup_repository, ClientSettings, Credential, GithubClient, GithubError};
 use crate::report::Reporter;
 use crate::shutdown::Shutdown;
 use crate::status::BackfillStatus;
@@ -51,7 +50,7 @@ impl From<RunError> for AppError {
     fn from(e: RunError) -> AppError {
         match e {
             RunError::Usage(m) => AppError::usage(m),
-            RunError::BadCredentials => github_error(GithubError::BadCredentials, ""),
+            RunError::BadCredentials(m) => AppError::usage(m),
             RunError::Config(m) => AppError::usage(m),
             RunError::GithubDown(_) => AppError::failure(e.to_string()),
             RunError::Store(e) => e.into(),
@@ -85,7 +84,7 @@ async fn require_schema(pool: &PgPool) -> Result<(), AppError> {
 
 fn github_error(e: GithubError, what: &str) -> AppError {
     match e {
-        GithubError::BadCredentials | GithubError::AppRejected | GithubError::WrongEndpoint => {
+        GithubError::BadCredentials(_) | GithubError::AppRejected { .. } | GithubError::WrongEndpoint => {
             AppError::usage(e.to_string())
         }
         GithubError::NotFound(_) | GithubError::Forbidden(_) => {
@@ -95,33 +94,25 @@ fn github_error(e: GithubError, what: &str) -> AppError {
     }
 }
 
-/// The GitHub client, with a token or, for a GitHub App, an installation
-/// token bought with the App's key.
+/// The GitHub client, with the token or, for a GitHub App, the
+/// installation tokens octocrab obtains with the App's key as they are needed.
 async fn github_client(
     config: &Config,
     reporter: &Reporter,
     deadline: Option<tokio::time::Instant>,
 ) -> Result<GithubClient, AppError> {
     let settings = ClientSettings { deadline, ..config.client };
-    let installation_token = match &config.app {
-        Some(app) => Some(
-            installation_token(&config.graphql_url, config.rest_url.as_deref(), app, settings)
-                .await
-                .map_err(|e| github_error(e, "the GitHub App installation"))?,
-        ),
-        None => None,
+    let token;
+    let credential = match &config.app {
+        Some(app) => app,
+        None => {
+            token = Credential::Token(config.token()?.to_string());
+            &token
+        }
     };
-    let token = match &installation_token {
-        Some(t) => t.as_str(),
-        None => config.token()?,
-    };
-    let client =
-        GithubClient::new(&config.graphql_url, token, settings).map_err(|e| AppError::failure(e.to_string()))?;
-    let client = client.with_notifier(reporter.notifier());
-    Ok(match &config.rest_url {
-        Some(url) => client.with_rest_url(url),
-        None => client,
-    })
+    let client = GithubClient::connect(&config.graphql_url, &config.rest_url, credential, settings)
+        .map_err(|e| AppError::failure(e.to_string()))?;
+    Ok(client.with_notifier(reporter.notifier()))
 }
 
 async fn add(

@@ -264,10 +264,12 @@ impl Cli {
     /// bad value stops here, before a connection is opened or a row written.
     pub fn config(&self) -> Result<Config, AppError> {
         let (database, database_url) = config::database(self.database_url.as_deref())?;
+        let graphql_url = config::graphql_url(&self.graphql_url)?;
         Ok(Config {
             database,
             database_url,
-            graphql_url: config::graphql_url(&self.graphql_url)?,
+            rest_url: config::rest_url(std::env::var("GITHUB_API_URL").ok().as_deref(), &graphql_url)?,
+            graphql_url,
             app: config::app_credentials(
                 self.app_id.as_deref(),
                 self.app_private_key.as_deref(),
@@ -277,7 +279,6 @@ impl Cli {
             verbosity: config::verbosity(self.quiet, self.verbose),
             no_progress: self.no_progress,
             processor_type: config::processor_type(),
-            rest_url: config::rest_url(),
             route: if self.transaction_pooler { Route::TransactionPooler } else { Route::Direct },
             client: config::client_settings(
                 self.request_interval,

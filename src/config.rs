@@ -6,7 +6,8 @@ use std::time::Duration;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::exit::AppError;
-use crate::github::app::AppCredentials;
+use crate::github::client::rest_url_for;
+use crate::github::credential::{app_key, AppCredentials, Credential};
 use crate::github::retry::RetryPolicy;
 use crate::github::ClientSettings;
 use crate::report::Verbosity;
@@ -17,15 +18,16 @@ pub struct Config {
     /// Kept only to scrub it from error messages.
     pub database_url: String,
     pub github_token: Option<String>,
-    /// GitHub App credentials, used instead of the token when given.
-    pub app: Option<AppCredentials>,
+    /// A GitHub App (`Credential::App`), used instead of the token when given.
+    pub app: Option<Credential>,
     pub graphql_url: String,
     pub verbosity: Verbosity,
     pub no_progress: bool,
     pub processor_type: &'static str,
     pub route: Route,
-    /// GitHub's REST root when Actions names it (`GITHUB_API_URL`).
-    pub rest_url: Option<String>,
+    /// GitHub's REST root: `GITHUB_API_URL` (Actions sets it), else the
+    /// one the GraphQL URL implies.
+    pub rest_url: String,
     /// Pacing and retries; the deadline is set when a run starts.
     pub client: ClientSettings,
 }
@@ -81,9 +83,16 @@ pub fn processor_type() -> &'static str {
     }
 }
 
-/// GitHub's REST root when Actions names it.
-pub fn rest_url() -> Option<String> {
-    given(std::env::var("GITHUB_API_URL").ok().as_deref())
+/// GitHub's REST root: the one Actions names, else the GraphQL URL's
+/// (`https://HOST/api/graphql` -> `https://HOST/api/v3` on Enterprise Server).
+pub fn rest_url(api_url: Option<&str>, graphql_url: &str) -> Result<String, AppError> {
+    match given(api_url) {
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            Ok(url.trim_end_matches('/').to_string())
+        }
+        Some(_) => Err(AppError::usage("GITHUB_API_URL must start with https:// (or http:// for a local server)")),
+        None => Ok(rest_url_for(graphql_url)),
+    }
 }
 
 /// `runners_per_token`: processes that share one token, and so its
@@ -109,7 +118,7 @@ pub fn app_credentials(
     id: Option<&str>,
     key: Option<&str>,
     installation: Option<&str>,
-) -> Result<Option<AppCredentials>, AppError> {
+) -> Result<Option<Credential>, AppError> {
     let (app_id, key, installation) = match (given(id), given(key), given(installation)) {
         (None, None, None) => return Ok(None),
         (Some(a), Some(k), Some(i)) => (a, k, i),
@@ -119,6 +128,10 @@ pub fn app_credentials(
             ))
         }
     };
+    // octocrab signs the JWT with the numeric id as its issuer.
+    let app_id = app_id.parse::<u64>().map_err(|_| {
+        AppError::usage("GITHUB_APP_ID must be the App's numeric id (its settings page shows it as \"App ID\")")
+    })?;
     let installation_id =
         installation.parse::<u64>().map_err(|_| AppError::usage("GITHUB_APP_INSTALLATION_ID must be a number"))?;
     // PEM text (secret stores sometimes keep its line breaks as \n), or a file.
@@ -128,7 +141,28 @@ pub fn app_credentials(
         std::fs::read_to_string(&key)
             .map_err(|e| AppError::usage(format!("cannot read the GitHub App private key file: {e}")))?
     };
-    let app = AppCredentials { app_id, private_key, installation_id };
-    crate::github::app::app_jwt(&app, 0).map_err(|e| AppError::usage(e.to_string()))?;
-    Ok(Some(app))
+    let key = app_key(&private_key)
+        .ok_or_else(|| AppError::usage("the GitHub App private key is not an RSA key in PEM form"))?;
+    Ok(Some(Credential::App(AppCredentials { app_id, key, installation_id })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rest_root_is_actions_own_else_the_graphql_urls() {
+        // (GITHUB_API_URL, GraphQL URL, REST root)
+        let cases = [
+            (None, "https://api.github.com/graphql", "https://api.github.com"),
+            (Some(""), "https://ghe.example/api/graphql", "https://ghe.example/api/v3"),
+            (None, "https://ghe.example/api/graphql/", "https://ghe.example/api/v3"),
+            (Some("https://ghe.example/api/v3/"), "https://ghe.example/api/graphql", "https://ghe.example/api/v3"),
+            (Some("http://127.0.0.1:8080"), "http://127.0.0.1:9090/graphql", "http://127.0.0.1:8080"),
+        ];
+        for (api, graphql, want) in cases {
+            assert_eq!(rest_url(api, graphql).map_err(|e| e.message), Ok(want.to_string()), "{api:?} {graphql}");
+        }
+        assert!(rest_url(Some("ghe.example/api/v3"), "https://api.github.com/graphql").is_err());
+    }
 }

@@ -179,6 +179,8 @@ fn every_request_put_together_validates_against_both_schemas() {
 #[tokio::test]
 async fn the_client_prices_requests_as_github_charges_them() {
     let fake = fake_github::FakeGithub::start(fake_github::World::new(&[])).await.expect("the fake starts");
+    // reqwest is built without a crypto provider of its own: the binary's is ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     for (i, (body, estimated)) in backfill::github::round::examples().into_iter().enumerate() {
         let sent = client

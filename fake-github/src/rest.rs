@@ -5,6 +5,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::server::{authorized, lock_control, AppState};
@@ -120,14 +123,41 @@ pub async fn create_comment(
     json_of(StatusCode::CREATED, json!({ "html_url": url }))
 }
 
-/// A GitHub App the fake knows: JWTs signed with its key buy `token`.
+/// A GitHub App the fake knows: JWTs signed with its key buy installation
+/// tokens, a new one each time, which GraphQL and REST then accept until
+/// they die (and a personal token only if `Control::token` names it).
 #[derive(Clone, Debug)]
 pub struct FakeApp {
     pub app_id: String,
     pub public_key_pem: String,
     pub installation_id: u64,
-    /// The installation token handed out (set it as the GraphQL token too).
+    /// How long a token works: an hour on GitHub.
+    pub token_life: Duration,
+    /// How long `expires_at` says it works; `None` tells the truth. Longer
+    /// than `token_life`, it stands for a token that died early (revoked,
+    /// or a clock that ran ahead): only a 401 tells the client.
+    pub stated_life: Option<Duration>,
+}
+
+impl FakeApp {
+    /// GitHub's App with its key, tokens living an hour.
+    pub fn new(app_id: &str, public_key_pem: &str, installation_id: u64) -> FakeApp {
+        FakeApp {
+            app_id: app_id.into(),
+            public_key_pem: public_key_pem.into(),
+            installation_id,
+            token_life: Duration::from_secs(3600),
+            stated_life: None,
+        }
+    }
+}
+
+/// An installation token the fake sold, and when it stops working.
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
     pub token: String,
+    pub issued_at: DateTime<Utc>,
+    pub dies_at: DateTime<Utc>,
 }
 
 #[derive(serde::Deserialize)]
@@ -170,6 +200,21 @@ pub async fn installation_token(State(state): State<AppState>, headers: HeaderMa
     if id != app.installation_id {
         return json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }));
     }
-    let expires = chrono::Utc::now() + chrono::Duration::hours(1);
-    json_of(StatusCode::CREATED, json!({ "token": app.token, "expires_at": expires.to_rfc3339() }))
+    let now = Utc::now();
+    let life = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::hours(1));
+    let mut c = lock_control(&state);
+    let token = format!("ghs_fake{:04}{}", c.app_tokens.len(), "x".repeat(32));
+    let dies_at = now + life(app.token_life);
+    let expires_at = now + life(app.stated_life.unwrap_or(app.token_life));
+    c.app_tokens.push(IssuedToken { token: token.clone(), issued_at: now, dies_at });
+    // GitHub states the expiry to the second.
+    let expires_at = expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let permissions = json!({ "metadata": "read", "pull_requests": "read", "issues": "write" });
+    let answer = json!({
+        "token": token,
+        "expires_at": expires_at,
+        "permissions": permissions,
+        "repository_selection": "all",
+    });
+    json_of(StatusCode::CREATED, answer)
 }

@@ -37,7 +37,7 @@ fn token_of(headers: &HeaderMap) -> Option<String> {
 
 /// Whether the request carries the token the fake wants (any, when none is set).
 pub(crate) fn authorized(state: &Shared, headers: &HeaderMap) -> bool {
-    lock_control(state).token.as_ref().is_none_or(|t| token_of(headers).as_ref() == Some(t))
+    lock_control(state).accepts(token_of(headers).as_deref(), Utc::now())
 }
 
 fn json_response(status: StatusCode, body: Value, rate: Option<&RateSnapshot>) -> Response {
@@ -143,7 +143,7 @@ pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: By
     let in_flight = InFlight::enter(&state);
     let (latency, token_ok, fault, pick) = {
         let mut c = lock_control(&state);
-        let token_ok = c.token.as_ref().is_none_or(|t| token_of(&headers).as_ref() == Some(t));
+        let token_ok = c.accepts(token_of(&headers).as_deref(), received);
         let fault = if !token_ok {
             Some(Fault::Unauthorized)
         } else if c.too_many_in_flight() {

@@ -247,7 +247,8 @@ impl std::str::FromStr for CostReading {
 }
 
 pub struct Control {
-    /// The token requests must carry; `None` accepts any.
+    /// The token requests must carry; `None` accepts any, or, once an App
+    /// is set, only the App's installation tokens.
     pub token: Option<String>,
     pub budget: Budget,
     pub latency: Duration,
@@ -265,6 +266,8 @@ pub struct Control {
     pub issues: Vec<crate::rest::Issue>,
     /// A GitHub App whose installation tokens the fake sells.
     pub app: Option<crate::rest::FakeApp>,
+    /// Every installation token sold, oldest first.
+    pub app_tokens: Vec<crate::rest::IssuedToken>,
     /// Requests being answered now, and the most there ever were at once.
     pub in_flight: u32,
     pub max_in_flight: u32,
@@ -281,6 +284,18 @@ pub struct Control {
 }
 
 impl Control {
+    /// Whether a request with `token` is let in at `now`: a live
+    /// installation token of the App, or the token the fake wants.
+    pub fn accepts(&self, token: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if let Some(sold) = self.app_tokens.iter().find(|t| Some(t.token.as_str()) == token) {
+            return now < sold.dies_at;
+        }
+        match &self.token {
+            Some(wanted) => token == Some(wanted.as_str()),
+            None => self.app.is_none(),
+        }
+    }
+
     /// The fault for the request that just arrived: a queued one first, then
     /// the rhythm, then chance. An early end is not answered here: it waits
     /// (`early_end_armed`) for a page it can cut short.
@@ -334,6 +349,7 @@ impl Default for Control {
     fn default() -> Control {
         Control {
             token: None,
+            app_tokens: Vec::new(),
             budget: Budget::new(5_000, Duration::from_secs(3_600)),
             latency: Duration::ZERO,
             faults: VecDeque::new(),

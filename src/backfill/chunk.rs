@@ -309,7 +309,7 @@ impl Chunk<'_> {
         let message = error.to_string();
         let repository = self.backfill.full_name.clone();
         match error {
-            GithubError::BadCredentials => Err(RunError::BadCredentials),
+            GithubError::BadCredentials(_) | GithubError::AppRejected { .. } => Err(RunError::BadCredentials(message)),
             GithubError::WrongEndpoint => Err(RunError::Config(message)),
             // GitHub's own trouble: the attempt is on record, the backfill
             // is not held against it, and the run stops (the others would fare no better).

@@ -49,8 +49,10 @@ pub struct RunOptions {
 pub enum RunError {
     #[error("{0}")]
     Usage(String),
-    #[error("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN")]
-    BadCredentials,
+    /// The token or the App was refused (the message names which): no
+    /// retry, and no backfill is held to blame.
+    #[error("{0}")]
+    BadCredentials(String),
     /// A setting is wrong (the GraphQL URL): nothing was marked.
     #[error("{0}")]
     Config(String),

@@ -53,7 +53,9 @@ pub async fn backfills(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) ->
 pub async fn check_credentials(github: &GithubClient, reporter: &Reporter) -> Result<Option<Budget>, RunError> {
     match rate_limit(github).await {
         Ok(budget) => Ok(budget),
-        Err(GithubError::BadCredentials) => Err(RunError::BadCredentials),
+        Err(e @ (GithubError::BadCredentials(_) | GithubError::AppRejected { .. })) => {
+            Err(RunError::BadCredentials(e.to_string()))
+        }
         Err(e @ GithubError::WrongEndpoint) => Err(RunError::Config(e.to_string())),
         Err(e) => {
             reporter.warn(&format!("cannot read the rate limit from GitHub: {e}"));

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use http::header::{HeaderMap, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
+use super::credential::CredentialName;
 use super::error::{GithubError, RATE_LIMIT_NAMES};
 use super::wire::{ApiError, Envelope};
 use crate::budget::Budget;
@@ -50,7 +51,7 @@ pub(super) fn parse<T: DeserializeOwned>(bytes: &[u8], budget: Option<Budget>) -
     Ok(Reply { data: envelope.data, errors: envelope.errors, budget })
 }
 
-pub(super) fn transport_error(e: reqwest::Error) -> GithubError {
+pub(super) fn transport_error(e: &reqwest::Error) -> GithubError {
     // reqwest's messages name the URL, never the headers, so the token stays out.
     let text = one_line(&e.to_string());
     if e.is_timeout() {
@@ -64,7 +65,13 @@ pub(super) fn transport_error(e: reqwest::Error) -> GithubError {
     }
 }
 
-pub(super) fn status_error(status: u16, headers: &HeaderMap, budget: Option<Budget>, body: &[u8]) -> GithubError {
+pub(super) fn status_error(
+    status: u16,
+    headers: &HeaderMap,
+    budget: Option<Budget>,
+    body: &[u8],
+    credential: CredentialName,
+) -> GithubError {
     let text = String::from_utf8_lossy(body);
     let message = serde_json::from_slice::<serde_json::Value>(body)
         .ok()
@@ -81,7 +88,7 @@ pub(super) fn status_error(status: u16, headers: &HeaderMap, budget: Option<Budg
     let secondary = GithubError::SecondaryLimit { retry_after, message: one_line(&message) };
     let primary = GithubError::RateLimited { reset_at: budget.and_then(|b| b.reset_at) };
     match status {
-        401 => GithubError::BadCredentials,
+        401 => GithubError::BadCredentials(credential),
         403 | 429 if retry_after.is_some() => secondary,
         403 | 429 if budget.is_some_and(|b| b.remaining == 0) => primary,
         403 | 429 if text.contains("secondary rate limit") => secondary,
@@ -99,7 +106,7 @@ pub(super) fn status_error(status: u16, headers: &HeaderMap, budget: Option<Budg
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use http::header::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -114,7 +121,7 @@ mod tests {
             GithubError::RateLimited { .. } => "primary",
             GithubError::SecondaryLimit { .. } => "secondary",
             GithubError::Forbidden(_) => "forbidden",
-            GithubError::BadCredentials => "bad credentials",
+            GithubError::BadCredentials(_) => "bad credentials",
             GithubError::Timeout(_) => "timeout",
             GithubError::ResourceLimits(_) => "partial",
             GithubError::TooLarge(_) => "too large",
@@ -142,7 +149,7 @@ mod tests {
         ];
         for (status, pairs, body, want) in cases {
             let h = headers(pairs);
-            let got = status_error(status, &h, budget_from_headers(&h), body.as_bytes());
+            let got = status_error(status, &h, budget_from_headers(&h), body.as_bytes(), CredentialName::Token);
             assert_eq!(kind(&got), want, "{status} {pairs:?} {body}");
         }
     }

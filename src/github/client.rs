@@ -6,25 +6,26 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use graphql_client::QueryBody;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use http::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use tokio::time::Instant;
 
 pub use super::answer::Reply;
-use super::answer::{budget_from_headers, parse, status_error, transport_error};
+use super::answer::{budget_from_headers, parse, status_error};
+use super::credential::{Credential, CredentialName};
 use super::error::GithubError;
 use super::pacing::{Pacer, Turn};
 use super::retry::{next_step, Next, RetryPolicy};
+use super::transport::{Route, Transport};
 use super::wire::Costed;
 use crate::budget::Budget;
 use crate::report::{NoticeLevel, Notifier};
 
 pub struct GithubClient {
-    http: reqwest::Client,
+    transport: Transport,
     url: String,
-    token: String,
     /// Every request sent, answered or not: what a chunk's `api_calls_made` counts.
     sent: AtomicU32,
     /// Points spent by every answered request (`points_spent`).
@@ -37,8 +38,6 @@ pub struct GithubClient {
     pacer: Pacer,
     settings: ClientSettings,
     notify: Notifier,
-    /// GitHub's REST API root, for the few calls GraphQL cannot make.
-    rest_url: String,
 }
 
 /// A request body: graphql_client's for the fixed documents, `round`'s for
@@ -83,28 +82,30 @@ impl Default for ClientSettings {
 /// The token never appears in debug output.
 impl std::fmt::Debug for GithubClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GithubClient").field("url", &self.url).field("token", &"<redacted>").finish()
+        f.debug_struct("GithubClient").field("url", &self.url).field("credential", &self.credential()).finish()
     }
 }
 
 /// GitHub's secondary limit on GraphQL points per minute, for one token.
 pub const POINTS_PER_MINUTE: u32 = 2_000;
 
-/// GitHub kills queries after 10 s; anything much slower is a dead connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
-
 impl GithubClient {
+    /// A client for a token, with the REST root the GraphQL URL implies.
     pub fn new(url: &str, token: &str, settings: ClientSettings) -> Result<GithubClient, GithubError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(READ_TIMEOUT)
-            .build()
-            .map_err(|e| GithubError::Other(format!("cannot set up the HTTP client: {e}")))?;
+        GithubClient::connect(url, &rest_url_for(url), &Credential::Token(token.to_string()), settings)
+    }
+
+    /// A client for any credential; `rest_url` is GitHub's REST root, for
+    /// the few calls GraphQL cannot make (and an App's token exchange).
+    pub fn connect(
+        url: &str,
+        rest_url: &str,
+        credential: &Credential,
+        settings: ClientSettings,
+    ) -> Result<GithubClient, GithubError> {
         Ok(GithubClient {
-            http,
+            transport: Transport::new(url, rest_url, credential)?,
             url: url.to_string(),
-            token: token.to_string(),
             sent: AtomicU32::new(0),
             spent: AtomicI64::new(0),
             across_resets: AtomicBool::new(false),
@@ -112,53 +113,35 @@ impl GithubClient {
             pacer: Pacer::new(settings.request_interval, settings.points_per_minute, settings.shared_token),
             settings,
             notify: Box::new(|_, _| {}),
-            rest_url: rest_url_for(url),
         })
     }
 
-    /// The REST root when it is not the one the GraphQL URL implies
-    /// (`GITHUB_API_URL` in Actions).
-    pub fn with_rest_url(mut self, url: &str) -> GithubClient {
-        self.rest_url = url.trim_end_matches('/').to_string();
-        self
-    }
-
-    /// Every request to GitHub, GraphQL or REST: the token, who we are, what we accept.
-    fn request(&self, method: reqwest::Method, url: &str, accept: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, url)
-            .bearer_auth(&self.token)
-            .header(USER_AGENT, concat!("backfill/", env!("CARGO_PKG_VERSION")))
-            .header(ACCEPT, accept)
+    /// Whose requests these are, for messages.
+    pub fn credential(&self) -> CredentialName {
+        self.transport.credential()
     }
 
     /// One REST call, paced like the GraphQL ones; the JSON answer.
     pub async fn rest(
         &self,
-        method: reqwest::Method,
+        method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<serde_json::Value, GithubError> {
         let _turn = self.pacer.wait_turn().await;
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let mut req = self
-            .request(method, &format!("{}{path}", self.rest_url), "application/vnd.github+json")
-            .header("x-github-api-version", "2022-11-28");
-        if let Some(b) = body {
-            req = req.header(CONTENT_TYPE, "application/json").body(b.to_string());
-        }
-        let resp = req.send().await.map_err(transport_error)?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(transport_error)?;
-        if !(200..300).contains(&status) {
-            return Err(match status_error(status, &headers, budget_from_headers(&headers), &bytes) {
+        let payload = body.map(|b| b.to_string().into_bytes());
+        let answer = self.transport.send(method, Route::Rest(path), "application/vnd.github+json", payload).await?;
+        if !(200..300).contains(&answer.status) {
+            let budget = budget_from_headers(&answer.headers);
+            return Err(match status_error(answer.status, &answer.headers, budget, &answer.body, self.credential()) {
                 // For REST a 404 is the object itself missing (a repository, an installation).
                 GithubError::WrongEndpoint => GithubError::NotFound(format!("{path}: HTTP 404")),
                 other => other,
             });
         }
-        serde_json::from_slice(&bytes).map_err(|e| GithubError::ServerError(format!("unreadable REST answer: {e}")))
+        serde_json::from_slice(&answer.body)
+            .map_err(|e| GithubError::ServerError(format!("unreadable REST answer: {e}")))
     }
 
     pub fn with_notifier(mut self, notify: Notifier) -> GithubClient {
@@ -326,23 +309,14 @@ impl GithubClient {
             Ok(p) => p,
             Err(e) => return (None, Err(GithubError::Other(format!("cannot encode the query: {e}")))),
         };
-        let sent = self
-            .request(reqwest::Method::POST, &self.url, "application/json")
-            .header(CONTENT_TYPE, "application/json")
-            .body(payload)
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) => return (None, Err(transport_error(e))),
+        let answer = match self.transport.send(Method::POST, Route::Graphql, "application/json", Some(payload)).await {
+            Ok(a) => a,
+            Err(e) => return (None, Err(e)),
         };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let budget = budget_from_headers(&headers);
-        let result = match resp.bytes().await {
-            Err(e) => Err(transport_error(e)),
-            Ok(bytes) if status != 200 => Err(status_error(status, &headers, budget, &bytes)),
-            Ok(bytes) => parse(&bytes, budget),
+        let budget = budget_from_headers(&answer.headers);
+        let result = match answer.status {
+            200 => parse(&answer.body, budget),
+            status => Err(status_error(status, &answer.headers, budget, &answer.body, self.credential())),
         };
         (budget, result)
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::credential::CredentialName;
 use crate::text::one_line;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,13 +36,15 @@ pub enum GithubError {
     #[error("GitHub refused access: {0}")]
     Forbidden(String),
 
-    /// HTTP 401: the token itself is wrong; no retry will help.
-    #[error("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN")]
-    BadCredentials,
+    /// HTTP 401: the credential itself is wrong (for an App, even after its
+    /// installation token was renewed); no retry will help.
+    #[error("GitHub rejected {name} (401 Bad credentials): check {settings}", name = .0, settings = .0.settings())]
+    BadCredentials(CredentialName),
 
-    /// The App id, key or installation was refused when asking for a token.
-    #[error("GitHub rejected the App credentials: check the app id, private key and installation id")]
-    AppRejected,
+    /// The App's id, key or installation was refused when asking for an
+    /// installation token.
+    #[error("GitHub rejected {app} when asked for an installation token ({reason}): check {}", .app.settings())]
+    AppRejected { app: CredentialName, reason: String },
 
     /// GitHub stopped the query at its resource limits (`RESOURCE_LIMITS_EXCEEDED`,
     /// HTTP 200 with nulls) where the caller could not ask again for the

@@ -1,7 +1,7 @@
 //! Failure reports as GitHub issues: one open issue per backfill that needs
 //! attention, commented on again rather than opened twice.
 
-use reqwest::Method;
+use http::Method;
 use serde_json::{json, Value};
 
 use super::client::GithubClient;

@@ -2,9 +2,9 @@
 
 mod absorb;
 mod answer;
-pub mod app;
 pub mod client;
 pub mod cost;
+pub mod credential;
 pub mod error;
 pub mod fetch;
 pub mod issues;
@@ -16,10 +16,12 @@ pub mod pipeline;
 pub mod queries;
 pub mod retry;
 pub mod round;
+mod transport;
 pub mod wire;
 pub mod work;
 
 pub use client::{ClientSettings, GithubClient};
+pub use credential::{AppCredentials, Credential, CredentialName};
 pub use error::GithubError;
 pub use fetch::{FetchedPage, PageRequest};
 pub use lookup::{lookup_repository, rate_limit, RepositoryInfo};
