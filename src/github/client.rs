@@ -130,7 +130,7 @@ impl GithubClient {
     ) -> Result<serde_json::Value, GithubError> {
         let _turn = self.pacer.wait_turn().await;
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let payload = body.map(|b| b.to_string().into_bytes());
+        let payload = body.map(|b| b.to_string().into());
         let answer = self.transport.send(method, Route::Rest(path), "application/vnd.github+json", payload).await?;
         if !(200..300).contains(&answer.status) {
             let budget = budget_from_headers(&answer.headers);
@@ -309,10 +309,11 @@ impl GithubClient {
             Ok(p) => p,
             Err(e) => return (None, Err(GithubError::Other(format!("cannot encode the query: {e}")))),
         };
-        let answer = match self.transport.send(Method::POST, Route::Graphql, "application/json", Some(payload)).await {
-            Ok(a) => a,
-            Err(e) => return (None, Err(e)),
-        };
+        let answer =
+            match self.transport.send(Method::POST, Route::Graphql, "application/json", Some(payload.into())).await {
+                Ok(a) => a,
+                Err(e) => return (None, Err(e)),
+            };
         let budget = budget_from_headers(&answer.headers);
         let result = match answer.status {
             200 => parse(&answer.body, budget),

@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT};
 use http::{Method, Request, Uri};
 use http_body_util::BodyExt;
@@ -46,7 +47,7 @@ pub enum Route<'a> {
 pub struct Exchange {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 pub struct Transport {
@@ -93,7 +94,7 @@ impl Transport {
         method: Method,
         route: Route<'_>,
         accept: &'static str,
-        body: Option<Vec<u8>>,
+        body: Option<Bytes>,
     ) -> Result<Exchange, GithubError> {
         let path = match route {
             Route::Graphql => GRAPHQL_ROUTE,
@@ -109,7 +110,7 @@ impl Transport {
         let response = self.crab.execute(request).await.map_err(|e| self.failure(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.map_err(|e| self.failure(&e))?.to_bytes().to_vec();
+        let body = response.into_body().collect().await.map_err(|e| self.failure(&e))?.to_bytes();
         Ok(Exchange { status, headers, body })
     }
 
