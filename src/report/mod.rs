@@ -8,10 +8,12 @@ use std::io::IsTerminal;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 
 pub mod actions;
+mod history;
 mod lines;
 mod progress;
 mod summary;
 mod table;
+pub use history::{history_header, history_table, HistoryHeader, HistoryRow};
 pub use summary::{BackfillReport, RunSummary, StoredChunk};
 pub use table::{status_table, StatusLine};
 

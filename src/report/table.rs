@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::status::BackfillStatus;
+use crate::status::{BackfillStatus, Priority};
 use crate::text::one_line;
 
 /// One line of `backfill status` (and one JSON object of `--json`).
@@ -29,6 +29,7 @@ pub struct StatusLine {
     pub sweeping: bool,
     /// `add --no-refresh`: a completed backfill is not kept current.
     pub no_refresh: bool,
+    pub priority: Priority,
 }
 
 impl StatusLine {
@@ -49,6 +50,7 @@ pub fn status_table(rows: &[StatusLine]) -> String {
     let header = [
         "REPOSITORY",
         "STATUS",
+        "PRIORITY",
         "PROCESSED",
         "PERCENT",
         "CHUNKS",
@@ -59,12 +61,13 @@ pub fn status_table(rows: &[StatusLine]) -> String {
         "PAUSED UNTIL",
         "ERROR",
     ];
-    let body: Vec<[String; 11]> = rows
+    let body: Vec<[String; 12]> = rows
         .iter()
         .map(|r| {
             [
                 r.repository.clone(),
                 r.status.to_string(),
+                r.priority.to_string(),
                 format!("{}/{}", r.processed_prs, r.total_prs),
                 format!("{:.1}%", r.percent),
                 r.chunks_done.to_string(),
