@@ -108,6 +108,7 @@ impl Start {
                 as i32,
             rate_limit_remaining: page.and_then(|p| p.budget).map(|b| b.remaining as i32),
             processor_type: settings.processor_type,
+            points: self.points(github),
         }
     }
 }

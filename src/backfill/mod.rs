@@ -20,10 +20,12 @@ use uuid::Uuid;
 
 use crate::budget::Budget;
 use crate::github::GithubClient;
+use crate::report::eta::{self, EtaInput, PerRun};
 use crate::report::{BackfillReport, Reporter, RunSummary};
 use crate::shutdown::Shutdown;
 use crate::store::claims::{self, Holder};
-use crate::store::{state, StoreError};
+use crate::status::BackfillStatus;
+use crate::store::{progress, state, StoreError};
 use chunk::{process_chunk, ChunkOutcome, ChunkSettings};
 use fetcher::Fetcher;
 
@@ -344,6 +346,7 @@ impl<'a> Run<'a> {
         self.summary.requests = github.requests_sent();
         // The budget as GitHub last stated it, also when no chunk was stored.
         self.summary.budget = github.budget_seen().or(self.summary.budget);
+        let (per_run, limit) = (self.per_run(), self.summary.budget.map(|b| b.limit));
         for (id, report) in self.ids.iter().zip(self.summary.backfills.iter_mut()) {
             if let Some(b) = state::get(pool, *id).await? {
                 report.processed_prs = i64::from(b.processed_prs);
@@ -351,7 +354,28 @@ impl<'a> Run<'a> {
                 report.status = Some(b.status);
                 report.current_as_of = b.metadata.current_as_of;
             }
+            if let Some(p) = progress::of_backfill(pool, *id).await? {
+                report.eta = Some(eta::estimate(&EtaInput {
+                    completed: report.status == Some(BackfillStatus::Completed),
+                    prs_left: report.total_prs - report.processed_prs,
+                    chunks: &p.chunks,
+                    points_per_pr: p.points_per_pr,
+                    points_per_hour: limit.or(p.budget.map(|b| b.limit)),
+                    per_run,
+                    now: chrono::Utc::now(),
+                }));
+                report.chunks = p.chunks;
+            }
         }
         Ok(self.summary)
+    }
+
+    /// What each run takes, as the ETA names it: this run's own limits.
+    fn per_run(&self) -> PerRun {
+        match (self.max_chunks, self.opts.time_budget) {
+            (None, Some(t)) => PerRun::Time(t),
+            (Some(n), _) => PerRun::Chunks(n),
+            (None, None) => PerRun::Unknown,
+        }
     }
 }

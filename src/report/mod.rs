@@ -8,10 +8,15 @@ use std::io::IsTerminal;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 
 pub mod actions;
+mod chart;
+pub mod eta;
+pub mod html;
+mod svg;
 mod lines;
 mod progress;
 mod summary;
 mod table;
+pub use eta::{ChunkPoint, Eta};
 pub use summary::{BackfillReport, RunSummary, StoredChunk};
 pub use table::{status_table, StatusLine};
 

@@ -21,6 +21,8 @@ pub struct ChunkRecord {
     pub api_calls: i32,
     pub rate_limit_remaining: Option<i32>,
     pub processor_type: &'static str,
+    /// What its requests cost (kept in `backfill_chunk_points`).
+    pub points: i64,
 }
 
 /// Where the backfill stands after a stored chunk.
@@ -60,11 +62,13 @@ pub async fn insert_chunk(
     error: Option<&str>,
 ) -> StoreResult<i32> {
     Ok(unnamed::scalar(
-        "INSERT INTO backfill_chunks (id, repository_id, backfill_state_id, chunk_number, pr_numbers, status, \
+        "WITH chunk AS (INSERT INTO backfill_chunks (id, repository_id, backfill_state_id, chunk_number, pr_numbers, status, \
            processor_type, started_at, completed_at, error, retry_count, api_calls_made, rate_limit_remaining, created_at) \
          SELECT $1, $2, $3, coalesce(max(chunk_number), 0) + 1, $4, $5, $6, $7, now(), $8, 0, $9, $10, now() \
          FROM backfill_chunks WHERE backfill_state_id = $3 \
-         RETURNING chunk_number",
+         RETURNING id, chunk_number), \
+         points AS (INSERT INTO backfill_chunk_points (chunk_id, points) SELECT id, $11 FROM chunk) \
+         SELECT chunk_number FROM chunk",
     )
     .bind(Uuid::new_v4())
     .bind(backfill.repository_id)
@@ -76,6 +80,7 @@ pub async fn insert_chunk(
     .bind(error)
     .bind(record.api_calls)
     .bind(record.rate_limit_remaining)
+    .bind(i32::try_from(record.points.max(0)).unwrap_or(i32::MAX))
     .fetch_one(&mut *tx)
     .await?)
 }

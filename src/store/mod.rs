@@ -4,6 +4,7 @@ pub mod chunks;
 pub mod claims;
 mod error;
 pub mod metadata;
+pub mod progress;
 pub mod refresh;
 pub mod state;
 mod unnamed;
@@ -30,6 +31,7 @@ pub const TABLES: &[&str] = &[
     "progressive_backfill_state",
     "backfill_chunks",
     "backfill_claims",
+    "backfill_chunk_points",
 ];
 
 /// Parses the URL without echoing it: it may hold a password.

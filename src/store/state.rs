@@ -87,6 +87,8 @@ impl<'r> FromRow<'r, PgRow> for StatusLine {
                 .map(|t| t.with_timezone(&Utc)),
             sweeping: row.try_get("sweeping")?,
             no_refresh: row.try_get("no_refresh")?,
+            eta: None,
+            eta_text: None,
         })
     }
 }
