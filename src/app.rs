@@ -200,7 +200,8 @@ async fn status(
     let mut progress = Vec::new();
     for row in &mut rows {
         let p = store::progress::of_repository(pool, row.repository_id).await?;
-        let (chunks, per_pr, budget) = p.as_ref().map_or((&[][..], None, None), |p| (&p.chunks[..], p.points_per_pr, p.budget));
+        let (chunks, per_pr, budget) =
+            p.as_ref().map_or((&[][..], None, None), |p| (&p.chunks[..], p.points_per_pr, p.budget));
         row.set_eta(chunks, per_pr, budget.map(|b| b.limit), now);
         progress.push(p);
     }

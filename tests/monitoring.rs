@@ -132,7 +132,10 @@ async fn the_step_summary_charts_the_backfills_chunks(pool: PgPool) {
     let start = md.find("```mermaid\n").unwrap_or_else(|| panic!("a Mermaid chart: {md}"));
     let chart = &md[start..];
     let chart = &chart[..chart[3..].find("```").map_or(chart.len(), |i| i + 3)];
-    assert!(chart.contains("xychart-beta") && chart.contains("title \"acme/chart: PRs stored after each chunk\""), "{chart}");
+    assert!(
+        chart.contains("xychart-beta") && chart.contains("title \"acme/chart: PRs stored after each chunk\""),
+        "{chart}"
+    );
 
     // The database's chunks: each one a point, at the PRs stored by then.
     let chunks: Vec<(i32, i32)> = sqlx::query_as(
@@ -144,7 +147,13 @@ async fn the_step_summary_charts_the_backfills_chunks(pool: PgPool) {
     .expect("chunks");
     assert_eq!(chunks.len(), 4, "{chunks:?}");
     let numbers: Vec<i64> = chunks.iter().map(|c| i64::from(c.0)).collect();
-    let stored: Vec<i64> = chunks.iter().scan(0, |sum, c| { *sum += i64::from(c.1); Some(*sum) }).collect();
+    let stored: Vec<i64> = chunks
+        .iter()
+        .scan(0, |sum, c| {
+            *sum += i64::from(c.1);
+            Some(*sum)
+        })
+        .collect();
     assert_eq!(values(chart, "x-axis"), numbers, "{chart}");
     assert_eq!(values(chart, "line"), stored, "{chart}");
     assert!(chart.contains("y-axis \"PRs stored\" 0 --> 55"), "{chart}");

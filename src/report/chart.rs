@@ -48,24 +48,20 @@ mod tests {
     fn chunk(number: i32, stored_after: i64, failed: bool) -> ChunkPoint {
         let t = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").map(|t| t.with_timezone(&Utc)).unwrap_or_default();
         let t = t + chrono::Duration::minutes(30 * i64::from(number));
-        ChunkPoint {
-            number,
-            started_at: t,
-            completed_at: t,
-            prs: 50,
-            stored_after,
-            points: None,
-            failed,
-            error: None,
-        }
+        ChunkPoint { number, started_at: t, completed_at: t, prs: 50, stored_after, points: None, failed, error: None }
     }
 
     #[test]
     fn the_chart_has_a_point_per_stored_chunk() {
         let three = [chunk(1, 50, false), chunk(2, 50, true), chunk(3, 100, false)];
         let md = mermaid_progress("acme/\"w\"", &three, 2_000).unwrap_or_default();
-        assert!(md.starts_with("```mermaid\nxychart-beta\n    title \"acme/w: PRs stored after each chunk\"\n"), "{md}");
-        assert!(md.contains("    x-axis \"chunk\" [1, 3]\n    y-axis \"PRs stored\" 0 --> 2000\n    line [50, 100]\n```"));
+        assert!(
+            md.starts_with("```mermaid\nxychart-beta\n    title \"acme/w: PRs stored after each chunk\"\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("    x-axis \"chunk\" [1, 3]\n    y-axis \"PRs stored\" 0 --> 2000\n    line [50, 100]\n```")
+        );
         assert!(md.contains("Chunks 1-3 (2 chunks), 2026-12-01 10:30 UTC to 2026-12-01 11:30 UTC."), "{md}");
         let many: Vec<ChunkPoint> = (1..=120).map(|n| chunk(n, i64::from(n) * 5, false)).collect();
         let md = mermaid_progress("acme/big", &many, 600).unwrap_or_default();

@@ -144,7 +144,9 @@ fn section(h: &mut String, b: &PageBackfill) {
     }
     let failed: Vec<&ChunkPoint> = b.chunks.iter().rev().filter(|c| c.failed).take(MAX_FAILED).collect();
     if !failed.is_empty() {
-        h.push_str("<h3>Failed chunks</h3>\n<table class=\"failed\">\n<tr><th>Chunk</th><th>When</th><th>Error</th></tr>\n");
+        h.push_str(
+            "<h3>Failed chunks</h3>\n<table class=\"failed\">\n<tr><th>Chunk</th><th>When</th><th>Error</th></tr>\n",
+        );
         for c in failed {
             h.push_str(&format!(
                 "<tr><td class=\"n\">{}</td><td>{}</td><td class=\"error\">{}</td></tr>\n",

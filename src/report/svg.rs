@@ -15,7 +15,11 @@ pub fn stored_over_time(chunks: &[ChunkPoint]) -> Option<String> {
         chunks.iter().filter(|c| !c.failed).map(|c| (c.completed_at, c.stored_after)).collect();
     let (first, last) = (points.first()?.0, points.last()?.0);
     // One point, or all at one instant: a span around it to draw in.
-    let (from, to) = if last > first { (first, last) } else { (first - chrono::Duration::minutes(30), last + chrono::Duration::minutes(30)) };
+    let (from, to) = if last > first {
+        (first, last)
+    } else {
+        (first - chrono::Duration::minutes(30), last + chrono::Duration::minutes(30))
+    };
     let top = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
@@ -55,9 +59,11 @@ pub fn points_per_chunk(chunks: &[ChunkPoint]) -> Option<String> {
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(56)
-            .build_cartesian_2d((first..last + 1).into_segmented(), 0i64..top + top / 10 + 1)?;
+            .build_cartesian_2d((first..last).into_segmented(), 0i64..top + top / 10 + 1)?;
         chart.configure_mesh().x_labels(8).y_labels(5).x_desc("chunk").y_desc("points").draw()?;
-        chart.draw_series(Histogram::vertical(&chart).style(GREEN.mix(0.7).filled()).margin(1).data(bars.iter().copied()))?;
+        chart.draw_series(
+            Histogram::vertical(&chart).style(GREEN.mix(0.7).filled()).margin(1).data(bars.iter().copied()),
+        )?;
         root.present()?;
         Ok(())
     })();

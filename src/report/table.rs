@@ -39,7 +39,13 @@ pub struct StatusLine {
 impl StatusLine {
     /// Its ETA, from its chunks, the points per PR measured so far and the
     /// token's hourly limit as last seen.
-    pub fn set_eta(&mut self, chunks: &[ChunkPoint], points_per_pr: Option<f64>, points_per_hour: Option<i64>, now: DateTime<Utc>) {
+    pub fn set_eta(
+        &mut self,
+        chunks: &[ChunkPoint],
+        points_per_pr: Option<f64>,
+        points_per_hour: Option<i64>,
+        now: DateTime<Utc>,
+    ) {
         let eta = estimate(&EtaInput {
             completed: self.status == BackfillStatus::Completed,
             prs_left: i64::from(self.total_prs) - i64::from(self.processed_prs),
