@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{spec, text, Harness};
+use common::{spec, stderr, text, Harness};
 use fake_github::Fault;
 use sqlx::PgPool;
 
@@ -107,6 +107,14 @@ async fn the_eta_of_a_known_history_is_the_hand_computed_figure(pool: PgPool) {
     assert!(table.lines().next().is_some_and(|l| l.contains("ETA")), "{table}");
     assert!(line("acme/eta").contains("about 19 h (schedule; 1 min at full budget)"), "{table}");
     assert!(line("acme/fresh").contains("no history"), "{table}");
+
+    // A page that cannot be written: one line, a usage error, nothing printed.
+    let out = h.backfill(&["status", "--html", "/nonexistent/folder/page.html"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot write the HTML page /nonexistent/folder/page.html"), "{err}");
+    assert!(out.stdout.is_empty(), "{}", text(&out));
 }
 
 /// The `line [...]` or `x-axis "..." [...]` values of a Mermaid chart.
