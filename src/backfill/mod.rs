@@ -8,6 +8,7 @@ pub mod chunk;
 mod dry_run;
 mod fetcher;
 mod learn;
+mod outlook;
 mod pick;
 pub mod plan;
 mod sweep;
@@ -20,12 +21,10 @@ use uuid::Uuid;
 
 use crate::budget::Budget;
 use crate::github::GithubClient;
-use crate::report::eta::{self, EtaInput, PerRun};
 use crate::report::{BackfillReport, Reporter, RunSummary};
 use crate::shutdown::Shutdown;
-use crate::status::BackfillStatus;
 use crate::store::claims::{self, Holder};
-use crate::store::{progress, state, StoreError};
+use crate::store::{state, StoreError};
 use chunk::{process_chunk, ChunkOutcome, ChunkSettings};
 use fetcher::Fetcher;
 
@@ -98,7 +97,9 @@ pub async fn run(
     }
     let mut run = Run::start(pool, opts, &ids).await?;
     run.take_chunks(pool, github, reporter, shutdown).await?;
-    let summary = run.settle(pool, github).await?;
+    let outlook = outlook::Outlook::of(&run);
+    let mut summary = run.settle(pool, github).await?;
+    outlook.add_to(pool, &mut summary).await?;
     if let Some(repo) = &opts.report_issue {
         alarm::report_issues(pool, github, repo, &ids, &summary, reporter).await;
     }
@@ -346,7 +347,6 @@ impl<'a> Run<'a> {
         self.summary.requests = github.requests_sent();
         // The budget as GitHub last stated it, also when no chunk was stored.
         self.summary.budget = github.budget_seen().or(self.summary.budget);
-        let (per_run, limit) = (self.per_run(), self.summary.budget.map(|b| b.limit));
         for (id, report) in self.ids.iter().zip(self.summary.backfills.iter_mut()) {
             if let Some(b) = state::get(pool, *id).await? {
                 report.processed_prs = i64::from(b.processed_prs);
@@ -354,28 +354,7 @@ impl<'a> Run<'a> {
                 report.status = Some(b.status);
                 report.current_as_of = b.metadata.current_as_of;
             }
-            if let Some(p) = progress::of_backfill(pool, *id).await? {
-                report.eta = Some(eta::estimate(&EtaInput {
-                    completed: report.status == Some(BackfillStatus::Completed),
-                    prs_left: report.total_prs - report.processed_prs,
-                    chunks: &p.chunks,
-                    points_per_pr: p.points_per_pr,
-                    points_per_hour: limit.or(p.budget.map(|b| b.limit)),
-                    per_run,
-                    now: chrono::Utc::now(),
-                }));
-                report.chunks = p.chunks;
-            }
         }
         Ok(self.summary)
-    }
-
-    /// What each run takes, as the ETA names it: this run's own limits.
-    fn per_run(&self) -> PerRun {
-        match (self.max_chunks, self.opts.time_budget) {
-            (None, Some(t)) => PerRun::Time(t),
-            (Some(n), _) => PerRun::Chunks(n),
-            (None, None) => PerRun::Unknown,
-        }
     }
 }

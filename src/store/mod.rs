@@ -32,6 +32,7 @@ pub const TABLES: &[&str] = &[
     "backfill_chunks",
     "backfill_claims",
     "backfill_chunk_points",
+    "backfill_removals",
 ];
 
 /// Parses the URL without echoing it: it may hold a password.
