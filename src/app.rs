@@ -10,7 +10,7 @@ use crate::cli::{Cli, Command, HistoryArgs, RunArgs};
 use crate::config::Config;
 use crate::exit::{AppError, Exit};
 use crate::github::{lookup_repository, ClientSettings, Credential, GithubClient, GithubError};
-use crate::report::Reporter;
+use crate::report::{html, Reporter};
 use crate::shutdown::Shutdown;
 use crate::status::{BackfillStatus, Priority};
 use crate::store::{self, chunks, history, state, tracking, Backfill, StoreError};
@@ -34,7 +34,9 @@ async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
             add(config, &pool, &reporter, &repository, chunk_size, keep_current, priority).await
         }
         Command::Run(args) => run(config, &pool, &mut reporter, args).await,
-        Command::Status { repository_id, json } => status(&pool, &reporter, repository_id.as_deref(), json).await,
+        Command::Status { repository_id, json, html } => {
+            status(&pool, &reporter, repository_id.as_deref(), json, html.as_deref()).await
+        }
         Command::Pause { id } => set_status(&pool, &reporter, &id, BackfillStatus::Paused).await,
         Command::Resume { id } => set_status(&pool, &reporter, &id, BackfillStatus::Active).await,
         Command::History(args) => show_history(&pool, &reporter, args).await,
@@ -193,11 +195,39 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
     }
 }
 
-async fn status(pool: &PgPool, reporter: &Reporter, ident: Option<&str>, json: bool) -> Result<Exit, AppError> {
+async fn status(
+    pool: &PgPool,
+    reporter: &Reporter,
+    ident: Option<&str>,
+    json: bool,
+    html: Option<&std::path::Path>,
+) -> Result<Exit, AppError> {
     require_schema(pool).await?;
-    let rows = state::statuses(pool, ident).await?;
+    let mut rows = state::statuses(pool, ident).await?;
     if let (Some(ident), true) = (ident, rows.is_empty()) {
         return Err(AppError::usage(format!("no backfill for '{ident}': start one with `backfill add OWNER/NAME`")));
+    }
+    let now = chrono::Utc::now();
+    let mut progress = Vec::new();
+    for row in &mut rows {
+        let p = store::progress::of_repository(pool, row.repository_id).await?;
+        let (chunks, per_pr, budget) =
+            p.as_ref().map_or((&[][..], None, None), |p| (&p.chunks[..], p.points_per_pr, p.budget));
+        row.set_eta(chunks, per_pr, budget.map(|b| b.limit), now);
+        progress.push(p);
+    }
+    if let Some(path) = html {
+        let pages: Vec<html::PageBackfill> = (rows.iter().zip(&progress))
+            .map(|(line, p)| html::PageBackfill {
+                line,
+                priority: p.as_ref().map_or("normal", |p| p.priority.as_str()),
+                chunks: p.as_ref().map_or(&[], |p| &p.chunks),
+            })
+            .collect();
+        let page = html::page(&pages, html::latest_budget(progress.iter().flatten().filter_map(|p| p.budget)), now);
+        std::fs::write(path, page)
+            .map_err(|e| AppError::usage(format!("cannot write the HTML page {}: {e}", path.display())))?;
+        reporter.info(&format!("wrote {}", path.display()));
     }
     if json {
         let text = serde_json::to_string(&rows).map_err(|e| AppError::failure(e.to_string()))?;

@@ -9,6 +9,7 @@ pub mod chunk;
 mod dry_run;
 mod fetcher;
 mod learn;
+mod outlook;
 mod pick;
 pub mod plan;
 pub mod priority;
@@ -105,7 +106,9 @@ pub async fn run(
     }
     let mut run = Run::start(pool, opts, &picked).await?;
     run.take_chunks(pool, github, reporter, shutdown).await?;
-    let summary = run.settle(pool, github).await?;
+    let outlook = outlook::Outlook::of(&run);
+    let mut summary = run.settle(pool, github).await?;
+    outlook.add_to(pool, &mut summary).await?;
     if let Some(repo) = &opts.report_issue {
         alarm::report_issues(pool, github, repo, &ids, &summary, reporter).await;
     }

@@ -40,6 +40,9 @@ pub enum Command {
         /// One JSON array of all the backfills instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also write one self-contained HTML page: progress, ETA, charts, failed chunks.
+        #[arg(long, env = "BACKFILL_STATUS_HTML", value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
     },
     /// Stop scheduled runs from taking a backfill.
     Pause {

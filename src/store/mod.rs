@@ -5,6 +5,7 @@ pub mod claims;
 mod error;
 pub mod history;
 pub mod metadata;
+pub mod progress;
 pub mod refresh;
 pub mod state;
 pub mod tracking;

@@ -91,6 +91,8 @@ impl<'r> FromRow<'r, PgRow> for StatusLine {
             sweeping: row.try_get("sweeping")?,
             no_refresh: row.try_get("no_refresh")?,
             priority: Priority::from_word(row.try_get::<Option<String>, _>("priority")?.as_deref()),
+            eta: None,
+            eta_text: None,
         })
     }
 }
