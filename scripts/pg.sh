@@ -29,6 +29,11 @@ ensure_pgbouncer() {
   ensure_package pgbouncer test -x /usr/sbin/pgbouncer
 }
 
+# Headless Chromium, for the test that opens the `status --html` page.
+ensure_chromium() {
+  ensure_package chromium test -x /usr/bin/chromium
+}
+
 # Runs a command as the postgres user when we are root (initdb refuses root).
 as_postgres() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi

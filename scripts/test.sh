@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/pg.sh
 ensure_postgres_binaries
 ensure_pgbouncer
+ensure_chromium
 # Tests that restart PostgreSQL start clusters of their own from these binaries.
 export PG_BIN="${PG_BIN:-$(pg_bindir)}"
 if [ -z "${DATABASE_URL:-}" ]; then

@@ -6,14 +6,14 @@
 use sqlx::PgPool;
 
 use crate::backfill::{self, RunError, RunOptions};
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, HistoryArgs, RunArgs};
 use crate::config::Config;
 use crate::exit::{AppError, Exit};
 use crate::github::{lookup_repository, ClientSettings, Credential, GithubClient, GithubError};
-use crate::report::Reporter;
+use crate::report::{html, Reporter};
 use crate::shutdown::Shutdown;
-use crate::status::BackfillStatus;
-use crate::store::{self, chunks, state, StoreError};
+use crate::status::{BackfillStatus, Priority};
+use crate::store::{self, chunks, history, state, tracking, Backfill, StoreError};
 
 pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
     let config = cli.config()?;
@@ -29,14 +29,19 @@ async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
             migrate(config, &pool, &reporter).await?;
             Ok(Exit::Success)
         }
-        Command::Add { repository, chunk_size, no_refresh, refresh } => {
+        Command::Add { repository, chunk_size, no_refresh, refresh, priority } => {
             let keep_current = (no_refresh || refresh).then_some(refresh);
-            add(config, &pool, &reporter, &repository, chunk_size, keep_current).await
+            add(config, &pool, &reporter, &repository, chunk_size, keep_current, priority).await
         }
         Command::Run(args) => run(config, &pool, &mut reporter, args).await,
-        Command::Status { repository_id, json } => status(&pool, &reporter, repository_id.as_deref(), json).await,
+        Command::Status { repository_id, json, html } => {
+            status(&pool, &reporter, repository_id.as_deref(), json, html.as_deref()).await
+        }
         Command::Pause { id } => set_status(&pool, &reporter, &id, BackfillStatus::Paused).await,
         Command::Resume { id } => set_status(&pool, &reporter, &id, BackfillStatus::Active).await,
+        Command::History(args) => show_history(&pool, &reporter, args).await,
+        Command::Priority { id, level } => set_priority(&pool, &reporter, &id, level).await,
+        Command::Remove { id, purge } => remove(&pool, &reporter, &id, purge).await,
     }
 }
 
@@ -122,6 +127,7 @@ async fn add(
     repository: &str,
     chunk_size: Option<i64>,
     keep_current: Option<bool>,
+    priority: Option<Priority>,
 ) -> Result<Exit, AppError> {
     let (owner, name) = repository
         .split_once('/')
@@ -132,7 +138,22 @@ async fn add(
     let info = lookup_repository(&client, owner, name)
         .await
         .map_err(|e| github_error(e, &format!("repository {repository}")))?;
+    let was_removed = tracking::removed(pool, &info.full_name).await?;
     let id = state::add_repository(pool, &info, chunk_size.map(|n| n as i32)).await?;
+    match was_removed {
+        Some((_, false)) => {
+            reporter.info(&format!("{}: removed before; tracked again from where it stopped", info.full_name))
+        }
+        Some((_, true)) => reporter.info(&format!(
+            "{}: removed and purged before; tracked again from the first PR (the PRs stored are kept and refreshed)",
+            info.full_name
+        )),
+        None => {}
+    }
+    if let Some(priority) = priority {
+        tracking::set_priority(pool, id, priority).await?;
+        reporter.info(&format!("{}: priority {priority}", info.full_name));
+    }
     if let Some(on) = keep_current {
         state::keep_current(pool, id, on).await?;
         let how = if on { "kept current once completed" } else { "left as it is once completed (--no-refresh)" };
@@ -155,6 +176,7 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         repository: args.repository_id,
         chunk_size: args.chunk_size,
         max_chunks: args.max_chunks,
+        max_chunks_total: args.max_chunks_total,
         time_budget: args.time_budget,
         dry_run: args.dry_run,
         discover: args.discover,
@@ -173,11 +195,39 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
     }
 }
 
-async fn status(pool: &PgPool, reporter: &Reporter, ident: Option<&str>, json: bool) -> Result<Exit, AppError> {
+async fn status(
+    pool: &PgPool,
+    reporter: &Reporter,
+    ident: Option<&str>,
+    json: bool,
+    html: Option<&std::path::Path>,
+) -> Result<Exit, AppError> {
     require_schema(pool).await?;
-    let rows = state::statuses(pool, ident).await?;
+    let mut rows = state::statuses(pool, ident).await?;
     if let (Some(ident), true) = (ident, rows.is_empty()) {
         return Err(AppError::usage(format!("no backfill for '{ident}': start one with `backfill add OWNER/NAME`")));
+    }
+    let now = chrono::Utc::now();
+    let mut progress = Vec::new();
+    for row in &mut rows {
+        let p = store::progress::of_repository(pool, row.repository_id).await?;
+        let (chunks, per_pr, budget) =
+            p.as_ref().map_or((&[][..], None, None), |p| (&p.chunks[..], p.points_per_pr, p.budget));
+        row.set_eta(chunks, per_pr, budget.map(|b| b.limit), now);
+        progress.push(p);
+    }
+    if let Some(path) = html {
+        let pages: Vec<html::PageBackfill> = (rows.iter().zip(&progress))
+            .map(|(line, p)| html::PageBackfill {
+                line,
+                priority: p.as_ref().map_or("normal", |p| p.priority.as_str()),
+                chunks: p.as_ref().map_or(&[], |p| &p.chunks),
+            })
+            .collect();
+        let page = html::page(&pages, html::latest_budget(progress.iter().flatten().filter_map(|p| p.budget)), now);
+        std::fs::write(path, page)
+            .map_err(|e| AppError::usage(format!("cannot write the HTML page {}: {e}", path.display())))?;
+        reporter.info(&format!("wrote {}", path.display()));
     }
     if json {
         let text = serde_json::to_string(&rows).map_err(|e| AppError::failure(e.to_string()))?;
@@ -192,11 +242,85 @@ async fn status(pool: &PgPool, reporter: &Reporter, ident: Option<&str>, json: b
     Ok(Exit::Success)
 }
 
+/// The backfill `ident` names, or a usage error that says why there is none.
+async fn backfill_named(pool: &PgPool, ident: &str) -> Result<Backfill, AppError> {
+    if let Some(backfill) = state::find(pool, ident).await? {
+        return Ok(backfill);
+    }
+    Err(match tracking::removed(pool, ident).await? {
+        Some((name, _)) => AppError::usage(format!(
+            "{name} was removed with --purge, its chunks and state with it: `backfill add {name}` tracks it again"
+        )),
+        None => AppError::usage(format!("no backfill for '{ident}'")),
+    })
+}
+
+/// A removed backfill takes no pause, resume or priority: it is not tracked.
+fn tracked(backfill: Backfill) -> Result<Backfill, AppError> {
+    match backfill.removed {
+        true => Err(AppError::usage(format!(
+            "{} was removed: `backfill add {}` tracks it again",
+            backfill.full_name, backfill.full_name
+        ))),
+        false => Ok(backfill),
+    }
+}
+
 async fn set_status(pool: &PgPool, reporter: &Reporter, ident: &str, status: BackfillStatus) -> Result<Exit, AppError> {
     require_schema(pool).await?;
-    let backfill =
-        state::find(pool, ident).await?.ok_or_else(|| AppError::usage(format!("no backfill for '{ident}'")))?;
+    let backfill = tracked(backfill_named(pool, ident).await?)?;
     let now = chunks::set_status_by_hand(pool, backfill.id, status).await?;
     reporter.info(&format!("{}: {now}", backfill.full_name));
+    Ok(Exit::Success)
+}
+
+async fn set_priority(pool: &PgPool, reporter: &Reporter, ident: &str, level: Priority) -> Result<Exit, AppError> {
+    require_schema(pool).await?;
+    let backfill = tracked(backfill_named(pool, ident).await?)?;
+    tracking::set_priority(pool, backfill.repository_id, level).await?;
+    reporter.info(&format!("{}: priority {level}", backfill.full_name));
+    Ok(Exit::Success)
+}
+
+/// Asks nothing (CI runs it), and again is harmless: a backfill removed
+/// already is said to be so, with exit 0.
+async fn remove(pool: &PgPool, reporter: &Reporter, ident: &str, purge: bool) -> Result<Exit, AppError> {
+    require_schema(pool).await?;
+    let Some(backfill) = state::find(pool, ident).await? else {
+        return match tracking::removed(pool, ident).await? {
+            Some((name, _)) => {
+                reporter.info(&format!("{name}: already removed and purged"));
+                Ok(Exit::Success)
+            }
+            None => Err(AppError::usage(format!("no backfill for '{ident}'"))),
+        };
+    };
+    tracking::remove(pool, backfill.repository_id, backfill.id, purge).await?;
+    let name = &backfill.full_name;
+    let what = if purge { ", its chunk rows and state deleted" } else { "" };
+    reporter.info(&format!(
+        "{name}: removed{what}: no run takes it from now on; its {} stored PRs stay (`backfill add {name}` tracks it again)",
+        backfill.processed_prs
+    ));
+    Ok(Exit::Success)
+}
+
+async fn show_history(pool: &PgPool, reporter: &Reporter, args: HistoryArgs) -> Result<Exit, AppError> {
+    require_schema(pool).await?;
+    let backfill = backfill_named(pool, &args.id).await?;
+    let rows = history::chunks(pool, backfill.id, args.failed, args.limit).await?;
+    if args.json {
+        for row in &rows {
+            reporter.result(&serde_json::to_string(row).map_err(|e| AppError::failure(e.to_string()))?);
+        }
+        return Ok(Exit::Success);
+    }
+    let header = history::header(pool, &backfill).await?;
+    let table = match (rows.is_empty(), args.failed) {
+        (true, true) => "no failed chunk".to_string(),
+        (true, false) => "no chunk yet".to_string(),
+        (false, _) => crate::report::history_table(&rows),
+    };
+    reporter.result(&format!("{}\n{table}", crate::report::history_header(&header, chrono::Utc::now())));
     Ok(Exit::Success)
 }

@@ -1,9 +1,10 @@
-//! The statuses a backfill and a chunk row can have: the contract's words
-//! in one place, so the rest of the code compares enums, never strings.
+//! The statuses a backfill and a chunk row can have, and a backfill's
+//! priority: the words in one place, so the rest of the code compares
+//! enums, never strings.
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `progressive_backfill_state.status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -61,9 +62,67 @@ impl fmt::Display for ChunkStatus {
     }
 }
 
+/// How much of a run a backfill gets (`add --priority`, `backfill priority`):
+/// kept in `metadata.priority`, normal when absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    High,
+    #[default]
+    Normal,
+    Low,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::High, Priority::Normal, Priority::Low];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Priority::High => "high",
+            Priority::Normal => "normal",
+            Priority::Low => "low",
+        }
+    }
+
+    /// The stored word; anything else (another tool's value) is normal.
+    pub fn from_word(text: Option<&str>) -> Priority {
+        Priority::parse(text.unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// A word a person typed, in any case.
+    pub fn parse(text: &str) -> Option<Priority> {
+        let text = text.trim();
+        Priority::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(text))
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn priority_words_read_leniently() {
+        let typed = [
+            ("high", Some(Priority::High)),
+            (" LOW ", Some(Priority::Low)),
+            ("Normal", Some(Priority::Normal)),
+            ("urgent", None),
+            ("", None),
+        ];
+        for (text, want) in typed {
+            assert_eq!(Priority::parse(text), want, "{text:?}");
+        }
+        let stored = [(Some("high"), Priority::High), (Some("whenever"), Priority::Normal), (None, Priority::Normal)];
+        for (text, want) in stored {
+            assert_eq!(Priority::from_word(text), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn column_text_maps_to_statuses() {

@@ -23,7 +23,7 @@ use crate::status::BackfillStatus;
 use crate::store::chunks::{self, Advance, ChunkRecord};
 use crate::store::claims::{self, Began, Holder, Verdict};
 use crate::store::state::Backfill;
-use crate::store::{upsert, Metadata, StoreError};
+use crate::store::{tracking, upsert, Metadata, StoreError};
 
 /// What became of one attempt at a chunk.
 #[derive(Debug)]
@@ -49,6 +49,10 @@ pub enum ChunkOutcome {
     BackfillFailed {
         repository: String,
         error: String,
+    },
+    /// `backfill remove` stopped it during the run: nothing more is taken.
+    Removed {
+        points: i64,
     },
     /// Fetched, but not stored: the commit's check found another run ahead.
     NotStored {
@@ -108,6 +112,7 @@ impl Start {
                 as i32,
             rate_limit_remaining: page.and_then(|p| p.budget).map(|b| b.remaining as i32),
             processor_type: settings.processor_type,
+            points: self.points(github),
         }
     }
 }
@@ -131,7 +136,8 @@ pub async fn process_chunk(
     };
     let Some(backfill) = claims::take(pool, id, holder).await? else {
         fetcher.pipeline = None;
-        return Ok(ChunkOutcome::Skipped);
+        let removed = tracking::gone(pool, id).await?;
+        return Ok(if removed { ChunkOutcome::Removed { points: 0 } } else { ChunkOutcome::Skipped });
     };
     // Pages fetched ahead hold only where the stored cursor still is.
     let stored_at = if fetcher.sweeping {
@@ -210,7 +216,10 @@ impl Chunk<'_> {
         // the claim, and stops the fetch if another run has taken it over.
         let fetched = tokio::select! {
             fetched = fetch(self.github, backfill, size, fetcher) => fetched,
-            () = keep_claim(self.pool, backfill.id, self.holder) => return Ok(self.not_stored(Verdict::ClaimLost)),
+            () = keep_claim(self.pool, backfill.id, self.holder) => {
+                let gone = tracking::gone(self.pool, backfill.id).await?;
+                return Ok(self.not_stored(if gone { Verdict::Removed } else { Verdict::ClaimLost }));
+            }
         };
         match fetched {
             Ok(page) => self.store(&page).await,
@@ -234,11 +243,12 @@ impl Chunk<'_> {
     }
 
     pub(super) fn not_stored(&self, why: Verdict) -> ChunkOutcome {
+        let points = self.start.points(self.github);
         let reason = match why {
+            Verdict::Removed => return ChunkOutcome::Removed { points },
             Verdict::CursorMoved => "another run stored a chunk from the same cursor first",
             Verdict::ClaimLost | Verdict::Held => "another run took the backfill over after this run's claim lapsed",
         };
-        let points = self.start.points(self.github);
         ChunkOutcome::NotStored { repository: self.backfill.full_name.clone(), reason: reason.to_string(), points }
     }
 

@@ -1,16 +1,20 @@
-//! The run loop, in phases: pick the backfills, then take chunks from them
-//! in turn (each claimed, planned, fetched and stored by `chunk`) until the
-//! chunk count, the time budget, the rate limit or the work runs out, then
-//! settle what the run did and report it.
+//! The run loop, in phases: pick the backfills (in priority order), then
+//! take chunks from them in turn, the fewest turns for its priority's
+//! weight first (`priority`; each chunk claimed, planned, fetched and stored
+//! by `chunk`), until the chunk counts, the time budget, the rate limit or
+//! the work runs out, then settle what the run did and report it.
 
 mod alarm;
 pub mod chunk;
 mod dry_run;
 mod fetcher;
 mod learn;
+mod outlook;
 mod pick;
 pub mod plan;
+pub mod priority;
 mod sweep;
+mod tally;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -23,9 +27,10 @@ use crate::github::GithubClient;
 use crate::report::{BackfillReport, Reporter, RunSummary};
 use crate::shutdown::Shutdown;
 use crate::store::claims::{self, Holder};
-use crate::store::{state, StoreError};
-use chunk::{process_chunk, ChunkOutcome, ChunkSettings};
+use crate::store::{state, tracking, StoreError};
+use chunk::{process_chunk, ChunkSettings};
 use fetcher::Fetcher;
+use priority::Ranked;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -33,6 +38,8 @@ pub struct RunOptions {
     pub repository: Option<String>,
     pub chunk_size: Option<i64>,
     pub max_chunks: Option<u32>,
+    /// Chunks in the whole run, over all its backfills.
+    pub max_chunks_total: Option<u32>,
     pub time_budget: Option<Duration>,
     pub dry_run: bool,
     /// Start backfills for tracked repositories that have none (`--discover`).
@@ -79,7 +86,8 @@ pub async fn run(
     if opts.discover {
         pick::discover(pool, opts, reporter).await?;
     }
-    let ids = pick::backfills(pool, opts, reporter).await?;
+    let picked = pick::backfills(pool, opts, reporter).await?;
+    let ids: Vec<Uuid> = picked.iter().map(|r| r.id).collect();
     if ids.is_empty() {
         // Nothing would show a rejected token or a wrong URL; one cheap
         // request does. Not while a backfill waits out a pause: the budget
@@ -96,9 +104,11 @@ pub async fn run(
         dry_run::print_plans(pool, github, &ids, opts, reporter).await?;
         return Ok(RunSummary::default());
     }
-    let mut run = Run::start(pool, opts, &ids).await?;
+    let mut run = Run::start(pool, opts, &picked).await?;
     run.take_chunks(pool, github, reporter, shutdown).await?;
-    let summary = run.settle(pool, github).await?;
+    let outlook = outlook::Outlook::of(&run);
+    let mut summary = run.settle(pool, github).await?;
+    outlook.add_to(pool, &mut summary).await?;
     if let Some(repo) = &opts.report_issue {
         alarm::report_issues(pool, github, repo, &ids, &summary, reporter).await;
     }
@@ -112,6 +122,8 @@ struct Turn {
     id: Uuid,
     report: usize,
     taken: u32,
+    /// Turns it had in this run, whatever they did (`priority::next_turn`).
+    turns: u32,
     /// Caught up: the turn sweeps for changed PRs (`sweep`).
     sweeping: bool,
 }
@@ -129,6 +141,10 @@ enum Flow {
 struct Run<'a> {
     opts: &'a RunOptions,
     ids: Vec<Uuid>,
+    /// Each backfill's share of the run (`priority::weight`).
+    weights: Vec<u32>,
+    /// Whether it had a turn: the others count a run passed over.
+    served: Vec<bool>,
     settings: ChunkSettings,
     /// Chunks per backfill; none with a time budget and no `--max-chunks`.
     max_chunks: Option<u32>,
@@ -145,7 +161,7 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    async fn start(pool: &PgPool, opts: &'a RunOptions, ids: &[Uuid]) -> Result<Run<'a>, RunError> {
+    async fn start(pool: &PgPool, opts: &'a RunOptions, picked: &[Ranked]) -> Result<Run<'a>, RunError> {
         // With a time budget the chunk count is unlimited unless given; without
         // one, a run takes one chunk per backfill, as the schedule expects.
         let max_chunks = match (opts.time_budget, opts.max_chunks) {
@@ -154,13 +170,15 @@ impl<'a> Run<'a> {
             (None, None) => Some(1),
         };
         let mut summary = RunSummary::default();
-        for id in ids {
-            let name = state::get(pool, *id).await?.map(|b| b.full_name).unwrap_or_default();
+        for r in picked {
+            let name = state::get(pool, r.id).await?.map(|b| b.full_name).unwrap_or_default();
             summary.backfills.push(BackfillReport { repository: name, ..BackfillReport::default() });
         }
         Ok(Run {
             opts,
-            ids: ids.to_vec(),
+            ids: picked.iter().map(|r| r.id).collect(),
+            weights: picked.iter().map(|r| r.weight).collect(),
+            served: vec![false; picked.len()],
             settings: ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type },
             max_chunks,
             started: Instant::now(),
@@ -173,8 +191,8 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// Takes chunks from the backfills in turn, a pass at a time, until
-    /// each is done or something stops the whole run.
+    /// Takes chunks from the backfills in turn, the fewest turns for its
+    /// weight next, until each is done or something stops the whole run.
     async fn take_chunks(
         &mut self,
         pool: &PgPool,
@@ -182,55 +200,66 @@ impl<'a> Run<'a> {
         reporter: &mut Reporter,
         shutdown: &mut Shutdown,
     ) -> Result<(), RunError> {
-        let mut queue: Vec<Turn> = self
+        let mut live: Vec<Turn> = self
             .ids
             .iter()
             .enumerate()
-            .map(|(report, id)| Turn { id: *id, report, taken: 0, sweeping: false })
+            .map(|(report, id)| Turn { id: *id, report, taken: 0, turns: 0, sweeping: false })
             .collect();
-        while !queue.is_empty() {
-            let mut next_pass = Vec::new();
-            for turn in queue {
-                if self.out_of_time() {
-                    reporter.info("time budget reached; the next run continues from here");
-                    return Ok(());
-                }
-                if let Some(signal) = shutdown.requested() {
-                    self.summary.interrupted = Some(signal);
-                    return Ok(());
-                }
-                // A budget whose window has passed says nothing about the new one.
-                let known = self.budget.filter(|b| b.current_at(chrono::Utc::now()));
-                reporter.begin_backfill(&self.summary.backfills[turn.report].repository);
-                let ahead = self.chunks_after(turn);
-                let fetcher = self.fetchers.entry(turn.id).or_default();
-                fetcher.ahead = ahead;
-                fetcher.sweeping = turn.sweeping;
-                // A signal drops the chunk (and a store transaction, if one
-                // is open), then gives its claim up for the next run.
-                let outcome = tokio::select! {
-                    biased;
-                    signal = shutdown.received() => {
-                        reporter.end_backfill();
-                        self.summary.interrupted = Some(signal);
-                        let _ = claims::release_all(pool, &self.holder).await;
-                        return Ok(());
-                    }
-                    outcome = process_chunk(pool, github, turn.id, &self.settings, known, &self.holder, fetcher) => outcome,
-                };
-                let outcome = outcome.inspect_err(|_| reporter.end_backfill())?;
-                let flow = self.record(turn, outcome, reporter);
-                reporter.end_backfill();
-                match flow {
-                    Flow::Again => next_pass.push(Turn { taken: self.taken_after(turn), ..turn }),
-                    Flow::Sweep => next_pass.push(Turn { taken: self.taken_after(turn), sweeping: true, ..turn }),
-                    Flow::Done => {}
-                    Flow::StopRun => return Ok(()),
-                }
+        loop {
+            let shares: Vec<(u32, u32)> = live.iter().map(|t| (self.weights[t.report], t.turns)).collect();
+            let Some(i) = priority::next_turn(&shares) else { return Ok(()) };
+            let turn = live[i];
+            if self.out_of_time() {
+                reporter.info("time budget reached; the next run continues from here");
+                return Ok(());
             }
-            queue = next_pass;
+            if let Some(signal) = shutdown.requested() {
+                self.summary.interrupted = Some(signal);
+                return Ok(());
+            }
+            if let Some(limit) = self.opts.max_chunks_total.filter(|m| self.chunks_so_far() >= *m) {
+                reporter.info(&format!("--max-chunks-total {limit} reached; the next run continues from here"));
+                return Ok(());
+            }
+            self.served[turn.report] = true;
+            // A budget whose window has passed says nothing about the new one.
+            let known = self.budget.filter(|b| b.current_at(chrono::Utc::now()));
+            reporter.begin_backfill(&self.summary.backfills[turn.report].repository);
+            let ahead = self.chunks_after(turn);
+            let fetcher = self.fetchers.entry(turn.id).or_default();
+            fetcher.ahead = ahead;
+            fetcher.sweeping = turn.sweeping;
+            // A signal drops the chunk (and a store transaction, if one
+            // is open), then gives its claim up for the next run.
+            let outcome = tokio::select! {
+                biased;
+                signal = shutdown.received() => {
+                    reporter.end_backfill();
+                    self.summary.interrupted = Some(signal);
+                    let _ = claims::release_all(pool, &self.holder).await;
+                    return Ok(());
+                }
+                outcome = process_chunk(pool, github, turn.id, &self.settings, known, &self.holder, fetcher) => outcome,
+            };
+            let outcome = outcome.inspect_err(|_| reporter.end_backfill())?;
+            let flow = self.record(turn, outcome, reporter);
+            reporter.end_backfill();
+            let (taken, turns) = (self.taken_after(turn), turn.turns + 1);
+            match flow {
+                Flow::Again => live[i] = Turn { taken, turns, ..turn },
+                Flow::Sweep => live[i] = Turn { taken, turns, sweeping: true, ..turn },
+                Flow::Done => {
+                    live.remove(i);
+                }
+                Flow::StopRun => return Ok(()),
+            }
         }
-        Ok(())
+    }
+
+    /// Chunk rows the run wrote so far, stored or failed.
+    fn chunks_so_far(&self) -> u32 {
+        self.summary.chunks + self.summary.failed_chunks
     }
 
     /// Chunks taken after the turn's last: those that stored PRs count.
@@ -242,6 +271,9 @@ impl<'a> Run<'a> {
     /// this one: pages are fetched ahead only for chunks it will store.
     fn chunks_after(&self, turn: Turn) -> usize {
         let by_count = self.max_chunks.map_or(usize::MAX, |m| m.saturating_sub(turn.taken + 1) as usize);
+        let by_total =
+            self.opts.max_chunks_total.map_or(usize::MAX, |m| m.saturating_sub(self.chunks_so_far() + 1) as usize);
+        let by_count = by_count.min(by_total);
         let Some(limit) = self.opts.time_budget else { return by_count };
         // Two more chunks as long as the slowest so far must still fit.
         let slowest = if self.slowest.is_zero() { FIRST_CHUNK_ESTIMATE.min(limit / 2) } else { self.slowest };
@@ -261,88 +293,11 @@ impl<'a> Run<'a> {
         self.started.elapsed() + estimate > limit
     }
 
-    /// Counts one chunk's outcome into the summary and says it.
-    fn record(&mut self, turn: Turn, outcome: ChunkOutcome, reporter: &mut Reporter) -> Flow {
-        let summary = &mut self.summary;
-        let report = &mut summary.backfills[turn.report];
-        match outcome {
-            ChunkOutcome::Stored(c) => {
-                self.slowest = self.slowest.max(c.elapsed);
-                summary.chunks += u32::from(c.chunk_number.is_some());
-                summary.prs_stored += c.prs as u64;
-                summary.points += c.points;
-                summary.budget = c.budget;
-                report.prs_stored += c.prs as u64;
-                report.points += c.points;
-                report.chunk_size = Some(c.chunk_size);
-                report.elapsed += c.elapsed;
-                self.budget = c.budget.or(self.budget);
-                reporter.chunk_stored(&c);
-                // Only chunks that stored PRs count against `--max-chunks`:
-                // a look for new PRs that finds none is not a chunk.
-                let wrote = c.chunk_number.is_some();
-                self.last_wrote = wrote;
-                let more = self.max_chunks.is_none_or(|m| turn.taken + u32::from(wrote) < m);
-                match (turn.sweeping, c.completed) {
-                    // A page that stored nothing and did not finish: no progress to go on from.
-                    (false, false) if !wrote => Flow::Done,
-                    (false, false) | (true, false) if more => Flow::Again,
-                    // Caught up: keep it current. A backfill completed before
-                    // the run is swept whatever its new PRs took of the run's
-                    // chunks, or a busy repository's changes would wait
-                    // forever (a backfill that opted out is not taken).
-                    (false, true) if more || c.caught_up_before => Flow::Sweep,
-                    _ => Flow::Done,
-                }
-            }
-            ChunkOutcome::Skipped => {
-                if !turn.sweeping {
-                    report.note = Some("taken by another run".into());
-                }
-                Flow::Done
-            }
-            ChunkOutcome::NotStored { repository, reason, points } => {
-                summary.points += points;
-                report.points += points;
-                report.note = Some("taken over by another run".into());
-                reporter.warn(&format!("{repository}: chunk not stored, nothing written: {reason}"));
-                Flow::Done
-            }
-            ChunkOutcome::RateLimited { repository, until, reason, points } => {
-                summary.points += points;
-                report.points += points;
-                summary.rate_limited_until = Some(until);
-                let until = until.format("%Y-%m-%d %H:%M:%S UTC");
-                report.note = Some(format!("rate limit, until {until}"));
-                reporter.warn(&format!(
-                    "{repository}: GitHub rate limit exhausted: paused until {until} ({reason}); a later run resumes automatically"
-                ));
-                // Sending more would only spend requests on refusals.
-                Flow::StopRun
-            }
-            ChunkOutcome::Failed { repository, error, paused, points } => {
-                summary.points += points;
-                report.points += points;
-                summary.failed_chunks += 1;
-                report.needs_attention |= paused;
-                report.note = Some(format!("chunk failed: {error}"));
-                let note =
-                    if paused { " (paused after repeated failures: `backfill resume` it when fixed)" } else { "" };
-                reporter.error(&format!("{repository}: chunk failed{note}: {error}"));
-                Flow::Done
-            }
-            ChunkOutcome::BackfillFailed { repository, error } => {
-                summary.failed_backfills += 1;
-                report.needs_attention = true;
-                report.note = Some(error.clone());
-                reporter.error(&format!("{repository}: backfill marked failed: {error}"));
-                Flow::Done
-            }
-        }
-    }
-
     /// The run's summary, with each backfill's state as stored at the end.
     async fn settle(mut self, pool: &PgPool, github: &GithubClient) -> Result<RunSummary, RunError> {
+        let (served, passed): (Vec<_>, Vec<_>) = self.ids.iter().zip(&self.served).partition(|(_, s)| **s);
+        let ids = |v: Vec<(&Uuid, &bool)>| v.into_iter().map(|(id, _)| *id).collect::<Vec<Uuid>>();
+        tracking::record_turns(pool, &ids(served), &ids(passed)).await?;
         self.summary.requests = github.requests_sent();
         // The budget as GitHub last stated it, also when no chunk was stored.
         self.summary.budget = github.budget_seen().or(self.summary.budget);

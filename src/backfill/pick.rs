@@ -1,9 +1,11 @@
-//! The picker: which backfills a run takes, in the contract's order.
+//! The picker: which backfills a run takes, in priority order
+//! (`priority::order`) and within a priority the contract's.
 
 use chrono::Utc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::priority::{self, Ranked};
 use super::{RunError, RunOptions};
 use crate::budget::Budget;
 use crate::github::{rate_limit, GithubClient, GithubError};
@@ -23,20 +25,28 @@ pub async fn discover(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) -> 
 }
 
 /// All runnable backfills, or the one `--repository-id` names if it may run.
-pub async fn backfills(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) -> Result<Vec<Uuid>, RunError> {
+pub async fn backfills(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) -> Result<Vec<Ranked>, RunError> {
     let Some(ident) = &opts.repository else {
-        return Ok(state::runnable(pool).await?);
+        return Ok(priority::order(&state::runnable(pool).await?));
     };
     let backfill = state::find(pool, ident).await?.ok_or_else(|| {
         RunError::Usage(format!("no backfill for '{ident}': start one with `backfill add OWNER/NAME`"))
     })?;
+    let one = |id: Uuid| vec![Ranked { id, weight: priority::weight(backfill.metadata.priority.unwrap_or_default()) }];
+    if backfill.removed {
+        reporter.info(&format!(
+            "{}: removed, skipped (`backfill add {}` tracks it again)",
+            backfill.full_name, backfill.full_name
+        ));
+        return Ok(Vec::new());
+    }
     match backfill.status {
         BackfillStatus::Completed => {
             reporter.info(&format!("{}: already completed, nothing to do", backfill.full_name));
             Ok(Vec::new())
         }
-        BackfillStatus::Active => Ok(vec![backfill.id]),
-        _ if backfill.metadata.pause_over(Utc::now()) => Ok(vec![backfill.id]),
+        BackfillStatus::Active => Ok(one(backfill.id)),
+        _ if backfill.metadata.pause_over(Utc::now()) => Ok(one(backfill.id)),
         other => {
             reporter.info(&format!(
                 "{}: {other}, skipped (`backfill resume {}` to run it again)",

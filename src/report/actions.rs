@@ -5,10 +5,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use super::{BackfillReport, RunSummary};
-use crate::text::{human_duration, one_line};
+use super::chart::mermaid_progress;
+use super::RunSummary;
+use crate::text::one_line;
+
+/// Charts in one step summary: a run over many backfills shows the first
+/// this many it took (each backfill's own page has them all: `status --html`).
+pub const MAX_CHARTS: usize = 10;
 
 /// Whether this process has written a run's summary and outputs: an error
 /// after that (an interrupted run) must not write a second, contradicting set.
@@ -150,10 +154,18 @@ pub fn summary_markdown(s: &RunSummary) -> String {
                 b.chunk_size.map_or_else(|| "-".to_string(), |n| n.to_string()),
                 b.points,
                 cell(&b.status_text()),
-                eta(b).map_or_else(|| "-".to_string(), human_duration),
+                b.eta.as_ref().map_or_else(|| "-".to_string(), |e| cell(&e.short())),
             ));
         }
         md.push('\n');
+        for b in s.backfills.iter().filter(|b| b.eta.is_some() || !b.chunks.is_empty()).take(MAX_CHARTS) {
+            if let Some(eta) = b.eta.as_ref().filter(|e| **e != super::eta::Eta::Done) {
+                md.push_str(&format!("**{}**: {}.\n\n", markdown_text(&b.repository), markdown_text(&eta.sentence())));
+            }
+            if let Some(chart) = mermaid_progress(&b.repository, &b.chunks, b.total_prs) {
+                md.push_str(&chart);
+            }
+        }
     }
     let reset =
         s.budget.and_then(|b| b.reset_at).map_or_else(String::new, |t| format!(", resets {}", t.format("%H:%M UTC")));
@@ -163,16 +175,6 @@ pub fn summary_markdown(s: &RunSummary) -> String {
     };
     md.push_str(&format!("{}; {budget}. Outcome: **{}**.\n\n", super::lines::tally(s), s.outcome()));
     md
-}
-
-/// Time to finish at this run's pace (PRs stored per second of work on it).
-pub fn eta(b: &BackfillReport) -> Option<Duration> {
-    let left = b.total_prs - b.processed_prs;
-    if left <= 0 || b.prs_stored == 0 || b.elapsed.is_zero() {
-        return None;
-    }
-    let per_pr = b.elapsed.as_secs_f64() / b.prs_stored as f64;
-    Some(Duration::from_secs_f64(per_pr * left as f64))
 }
 
 #[cfg(test)]

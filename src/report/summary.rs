@@ -92,6 +92,10 @@ pub struct BackfillReport {
     pub needs_attention: bool,
     /// For a completed backfill: the start of its last complete sweep.
     pub current_as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it will be done, from its own history.
+    pub eta: Option<super::eta::Eta>,
+    /// Its recent chunks, oldest first: the step summary's chart.
+    pub chunks: Vec<super::eta::ChunkPoint>,
 }
 
 impl BackfillReport {

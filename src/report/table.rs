@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::status::BackfillStatus;
+use super::eta::{estimate, ChunkPoint, Eta, EtaInput, PerRun};
+use crate::status::{BackfillStatus, Priority};
 use crate::text::one_line;
 
 /// One line of `backfill status` (and one JSON object of `--json`).
@@ -29,9 +30,36 @@ pub struct StatusLine {
     pub sweeping: bool,
     /// `add --no-refresh`: a completed backfill is not kept current.
     pub no_refresh: bool,
+    pub priority: Priority,
+    /// When it will be done, from its own history (`report::eta`).
+    pub eta: Option<Eta>,
+    /// The same in words: both figures and what bounds them.
+    pub eta_text: Option<String>,
 }
 
 impl StatusLine {
+    /// Its ETA, from its chunks, the points per PR measured so far and the
+    /// token's hourly limit as last seen.
+    pub fn set_eta(
+        &mut self,
+        chunks: &[ChunkPoint],
+        points_per_pr: Option<f64>,
+        points_per_hour: Option<i64>,
+        now: DateTime<Utc>,
+    ) {
+        let eta = estimate(&EtaInput {
+            completed: self.status == BackfillStatus::Completed,
+            prs_left: i64::from(self.total_prs) - i64::from(self.processed_prs),
+            chunks,
+            points_per_pr,
+            points_per_hour,
+            per_run: PerRun::Unknown,
+            now,
+        });
+        self.eta_text = (eta != Eta::Done).then(|| eta.sentence());
+        self.eta = Some(eta);
+    }
+
     /// How current the copy is, as a person reads it.
     fn currency(&self) -> String {
         if self.no_refresh {
@@ -49,6 +77,7 @@ pub fn status_table(rows: &[StatusLine]) -> String {
     let header = [
         "REPOSITORY",
         "STATUS",
+        "PRIORITY",
         "PROCESSED",
         "PERCENT",
         "CHUNKS",
@@ -57,14 +86,16 @@ pub fn status_table(rows: &[StatusLine]) -> String {
         "LAST RUN",
         "CURRENT AS OF",
         "PAUSED UNTIL",
+        "ETA",
         "ERROR",
     ];
-    let body: Vec<[String; 11]> = rows
+    let body: Vec<[String; 13]> = rows
         .iter()
         .map(|r| {
             [
                 r.repository.clone(),
                 r.status.to_string(),
+                r.priority.to_string(),
                 format!("{}/{}", r.processed_prs, r.total_prs),
                 format!("{:.1}%", r.percent),
                 r.chunks_done.to_string(),
@@ -73,6 +104,7 @@ pub fn status_table(rows: &[StatusLine]) -> String {
                 r.last_run.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
                 r.currency(),
                 r.paused_until.clone().unwrap_or_else(|| "-".into()),
+                r.eta.as_ref().map_or_else(|| "-".into(), Eta::short),
                 r.error.as_deref().map_or_else(|| "-".into(), one_line),
             ]
         })

@@ -21,6 +21,8 @@ pub struct ChunkRecord {
     pub api_calls: i32,
     pub rate_limit_remaining: Option<i32>,
     pub processor_type: &'static str,
+    /// Points its requests cost, failed ones included (`backfill_chunk_points`).
+    pub points: i64,
 }
 
 /// Where the backfill stands after a stored chunk.
@@ -52,6 +54,9 @@ pub(super) fn paused_by_hand() -> String {
     )
 }
 
+/// A chunk row, its points beside it, in one statement. `retry_count` is the
+/// failed attempts at the same page before this one: the failures since the
+/// last stored chunk (a failure never moves the cursor).
 pub async fn insert_chunk(
     tx: &mut PgConnection,
     backfill: &Backfill,
@@ -60,11 +65,17 @@ pub async fn insert_chunk(
     error: Option<&str>,
 ) -> StoreResult<i32> {
     Ok(unnamed::scalar(
-        "INSERT INTO backfill_chunks (id, repository_id, backfill_state_id, chunk_number, pr_numbers, status, \
-           processor_type, started_at, completed_at, error, retry_count, api_calls_made, rate_limit_remaining, created_at) \
-         SELECT $1, $2, $3, coalesce(max(chunk_number), 0) + 1, $4, $5, $6, $7, now(), $8, 0, $9, $10, now() \
-         FROM backfill_chunks WHERE backfill_state_id = $3 \
-         RETURNING chunk_number",
+        "WITH c AS ( \
+           INSERT INTO backfill_chunks (id, repository_id, backfill_state_id, chunk_number, pr_numbers, status, \
+             processor_type, started_at, completed_at, error, retry_count, api_calls_made, rate_limit_remaining, created_at) \
+           SELECT $1, $2, $3, coalesce(max(chunk_number), 0) + 1, $4, $5, $6, $7, now(), $8, \
+             count(*) FILTER (WHERE status = $12 AND chunk_number > coalesce( \
+               (SELECT max(g.chunk_number) FROM backfill_chunks g WHERE g.backfill_state_id = $3 AND g.status = $13), 0))::int, \
+             $9, $10, now() \
+           FROM backfill_chunks WHERE backfill_state_id = $3 \
+           RETURNING id, chunk_number), \
+         p AS (INSERT INTO backfill_chunk_points (chunk_id, points) SELECT id, $11 FROM c) \
+         SELECT chunk_number FROM c",
     )
     .bind(Uuid::new_v4())
     .bind(backfill.repository_id)
@@ -76,6 +87,9 @@ pub async fn insert_chunk(
     .bind(error)
     .bind(record.api_calls)
     .bind(record.rate_limit_remaining)
+    .bind(i32::try_from(record.points.max(0)).unwrap_or(i32::MAX))
+    .bind(ChunkStatus::Failed.as_str())
+    .bind(ChunkStatus::Completed.as_str())
     .fetch_one(&mut *tx)
     .await?)
 }

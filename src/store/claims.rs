@@ -64,6 +64,8 @@ pub enum Verdict {
     ClaimLost,
     /// The stored cursor moved since the chunk began.
     CursorMoved,
+    /// `backfill remove --purge` deleted the backfill (and so the claim).
+    Removed,
 }
 
 /// Takes the backfill if it is runnable and nobody else holds a live claim
@@ -127,7 +129,11 @@ pub async fn confirm(tx: &mut PgConnection, state_id: Uuid, holder: &Holder, beg
     .fetch_optional(&mut *tx)
     .await?;
     if ours.is_none() {
-        return Ok(Verdict::ClaimLost);
+        let exists: bool = unnamed::scalar("SELECT EXISTS (SELECT 1 FROM progressive_backfill_state WHERE id = $1)")
+            .bind(state_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        return Ok(if exists { Verdict::ClaimLost } else { Verdict::Removed });
     }
     let stored: Option<(Option<String>, Option<String>)> = unnamed::rows(
         "SELECT last_processed_cursor, metadata->>'sweep_cursor' FROM progressive_backfill_state WHERE id = $1 FOR UPDATE",
@@ -135,7 +141,7 @@ pub async fn confirm(tx: &mut PgConnection, state_id: Uuid, holder: &Holder, beg
     .bind(state_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((cursor, sweep)) = stored else { return Ok(Verdict::ClaimLost) };
+    let Some((cursor, sweep)) = stored else { return Ok(Verdict::Removed) };
     match began {
         Began::AtCursor(at) if cursor.as_deref() != at => Ok(Verdict::CursorMoved),
         Began::AtSweep(at) if sweep.as_deref() != at => Ok(Verdict::CursorMoved),

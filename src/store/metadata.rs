@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::budget::Budget;
+use crate::status::Priority;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Metadata {
@@ -65,6 +66,13 @@ pub struct Metadata {
     pub sweep_started_at: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
     pub sweep_cursor: Option<String>,
+    /// `add --priority`, `backfill priority`: normal when absent.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// Runs in a row that took other backfills but gave this one no turn
+    /// (`backfill::priority`): absent once it has had one.
+    #[serde(default, deserialize_with = "lenient", skip_serializing_if = "Option::is_none")]
+    pub passed_over: Option<i64>,
 }
 
 /// Why a backfill is paused: a rate-limit pause and the cooldown after

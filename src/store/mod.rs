@@ -3,9 +3,12 @@
 pub mod chunks;
 pub mod claims;
 mod error;
+pub mod history;
 pub mod metadata;
+pub mod progress;
 pub mod refresh;
 pub mod state;
+pub mod tracking;
 mod unnamed;
 pub mod upsert;
 
@@ -30,6 +33,8 @@ pub const TABLES: &[&str] = &[
     "progressive_backfill_state",
     "backfill_chunks",
     "backfill_claims",
+    "backfill_chunk_points",
+    "backfill_removals",
 ];
 
 /// Parses the URL without echoing it: it may hold a password.

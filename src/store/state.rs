@@ -12,7 +12,7 @@ use super::metadata::{Metadata, PauseKind};
 use super::unnamed;
 use crate::github::RepositoryInfo;
 use crate::report::StatusLine;
-use crate::status::BackfillStatus;
+use crate::status::{BackfillStatus, Priority};
 
 /// A backfill with its repository, as read (and locked) at claim time.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct Backfill {
     pub metadata: Metadata,
     /// When the backfill began: its first sweep refreshes what changed since.
     pub began_at: Option<DateTime<Utc>>,
+    /// Stopped for good by `backfill remove` (`store::tracking`).
+    pub removed: bool,
 }
 
 /// The status column as the contract spells it, decoded here and nowhere else.
@@ -60,6 +62,7 @@ impl<'r> FromRow<'r, PgRow> for Backfill {
             chunk_size: row.try_get("chunk_size")?,
             consecutive_errors: row.try_get("consecutive_errors")?,
             began_at: row.try_get("began_at")?,
+            removed: row.try_get("removed")?,
             metadata,
         })
     }
@@ -87,6 +90,9 @@ impl<'r> FromRow<'r, PgRow> for StatusLine {
                 .map(|t| t.with_timezone(&Utc)),
             sweeping: row.try_get("sweeping")?,
             no_refresh: row.try_get("no_refresh")?,
+            priority: Priority::from_word(row.try_get::<Option<String>, _>("priority")?.as_deref()),
+            eta: None,
+            eta_text: None,
         })
     }
 }
@@ -95,17 +101,32 @@ const BACKFILL_COLUMNS: &str = "s.id, s.repository_id, coalesce(r.owner, split_p
      coalesce(r.name, split_part(r.full_name, '/', 2)) AS name, coalesce(r.full_name, r.owner || '/' || r.name) AS full_name, \
      s.total_prs, coalesce(s.processed_prs, 0) AS processed_prs, s.last_processed_cursor, s.last_processed_pr_number, \
      s.status::text AS status, s.chunk_size, coalesce(s.consecutive_errors, 0) AS consecutive_errors, \
-     coalesce(s.metadata, '{}'::jsonb) AS metadata, s.created_at AS began_at";
+     coalesce(s.metadata, '{}'::jsonb) AS metadata, s.created_at AS began_at, \
+     EXISTS (SELECT 1 FROM backfill_removals x WHERE x.repository_id = s.repository_id) AS removed";
+
+/// Not stopped for good by `backfill remove`.
+const NOT_REMOVED: &str = "NOT EXISTS (SELECT 1 FROM backfill_removals x WHERE x.repository_id = s.repository_id)";
+
+/// A backfill a run may take, with what orders it (`backfill::priority`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: Uuid,
+    pub priority: Priority,
+    /// Runs in a row that gave it no turn.
+    pub passed_over: u32,
+}
 
 /// Work a run may take: active backfills, those paused for the rate limit
 /// or for repeated failures whose pause has run out, and completed ones to
-/// keep current (unless `add --no-refresh` said otherwise).
+/// keep current (unless `add --no-refresh` said otherwise); never one
+/// removed, which is how a run going on notices a `backfill remove` (its
+/// next claim of the backfill finds nothing to take).
 pub(super) fn runnable_filter() -> String {
     format!(
-        "(coalesce(s.status, '{active}') = '{active}' OR (s.status = '{paused}' \
+        "((coalesce(s.status, '{active}') = '{active}' OR (s.status = '{paused}' \
          AND s.metadata->>'pause_kind' IN ('{rate_limit}', '{errors}') \
          AND (s.metadata->>'paused_until')::timestamptz <= now()) \
-         OR (s.status = '{completed}' AND coalesce(s.metadata->>'no_refresh', 'false') <> 'true'))",
+         OR (s.status = '{completed}' AND coalesce(s.metadata->>'no_refresh', 'false') <> 'true')) AND {NOT_REMOVED})",
         active = BackfillStatus::Active,
         completed = BackfillStatus::Completed,
         paused = BackfillStatus::Paused,
@@ -114,17 +135,26 @@ pub(super) fn runnable_filter() -> String {
     )
 }
 
-/// Runnable backfills, newest-tracked repository first, then least recently updated.
-pub async fn runnable(pool: &PgPool) -> StoreResult<Vec<Uuid>> {
+/// Runnable backfills in the contract's order (newest-tracked repository
+/// first, then least recently updated), which the priorities then reorder.
+pub async fn runnable(pool: &PgPool) -> StoreResult<Vec<Candidate>> {
     let sql = format!(
-        "SELECT s.id FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+        "SELECT s.id, coalesce(s.metadata, '{{}}'::jsonb) FROM progressive_backfill_state s \
+         JOIN repositories r ON r.id = s.repository_id \
          WHERE {} ORDER BY r.first_tracked_at DESC NULLS LAST, s.updated_at ASC NULLS FIRST",
         runnable_filter()
     );
     let mut tx = pool.begin().await?;
-    let ids = unnamed::scalar(&sql).fetch_all(&mut *tx).await?;
+    let rows: Vec<(Uuid, Json<Metadata>)> = unnamed::rows(&sql).fetch_all(&mut *tx).await?;
     tx.commit().await?;
-    Ok(ids)
+    Ok(rows
+        .into_iter()
+        .map(|(id, Json(meta))| Candidate {
+            id,
+            priority: meta.priority.unwrap_or_default(),
+            passed_over: meta.passed_over.map_or(0, |n| u32::try_from(n.max(0)).unwrap_or(u32::MAX)),
+        })
+        .collect())
 }
 
 /// Whether any backfill is paused (by hand, for failures, or for the rate limit).
@@ -168,7 +198,9 @@ pub async fn get_in(tx: &mut PgConnection, id: Uuid) -> StoreResult<Option<Backf
 }
 
 /// Inserts or refreshes the repository and creates its backfill (active)
-/// unless one exists. Returns the repository id.
+/// unless one exists; a repository removed before is tracked again (its
+/// backfill goes on from where it stood, or starts afresh after `--purge`).
+/// Returns the repository id.
 pub async fn add_repository(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Option<i32>) -> StoreResult<Uuid> {
     let mut tx = pool.begin().await?;
     let repository_id: Uuid = unnamed::scalar(
@@ -186,11 +218,15 @@ pub async fn add_repository(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Op
     .bind(repo.pull_request_count as i32)
     .fetch_one(&mut *tx)
     .await?;
+    unnamed::statement("DELETE FROM backfill_removals WHERE repository_id = $1")
+        .bind(repository_id)
+        .execute(&mut *tx)
+        .await?;
     let metadata = Metadata { chunk_size_override: chunk_size.map(i64::from), ..Metadata::default() };
     unnamed::statement(
         "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, chunk_size, \
            error_count, consecutive_errors, metadata, created_at, updated_at) \
-         VALUES ($1, $2, $3, 0, $6, $4, 0, 0, $5, now(), now()) \
+         VALUES ($1, $2, $3, (SELECT count(*) FROM pull_requests WHERE repository_id = $2), $6, $4, 0, 0, $5, now(), now()) \
          ON CONFLICT (repository_id) DO UPDATE SET \
            chunk_size = coalesce($4, progressive_backfill_state.chunk_size), \
            metadata = coalesce(progressive_backfill_state.metadata, '{}'::jsonb) || $5, updated_at = now()",
@@ -208,9 +244,11 @@ pub async fn add_repository(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Op
 }
 
 /// Repositories tracked (by this tool or another) that have no backfill yet
-/// and hold under 95% of the PRs GitHub last reported for them.
+/// and hold under 95% of the PRs GitHub last reported for them; never one
+/// removed (`backfill remove`), whose state row `--purge` may have deleted.
 const UNDISCOVERED: &str = "FROM repositories r \
      WHERE NOT EXISTS (SELECT 1 FROM progressive_backfill_state s WHERE s.repository_id = r.id) \
+       AND NOT EXISTS (SELECT 1 FROM backfill_removals x WHERE x.repository_id = r.id) \
        AND (SELECT count(*) FROM pull_requests p WHERE p.repository_id = r.id) < 0.95 * coalesce(r.pull_request_count, 0)";
 
 /// `run --discover`: starts a backfill (active, from the first PR) for each
@@ -267,9 +305,9 @@ pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> StoreResult<Vec<Sta
                 THEN (s.metadata->>'points_spent')::numeric::bigint END AS points_spent, \
            s.last_processed_at AS last_run, s.last_error AS error, s.metadata->>'paused_until' AS paused_until, \
            s.metadata->>'current_as_of' AS current_as_of, coalesce(s.metadata ? 'sweep_cursor', false) AS sweeping, \
-           coalesce(s.metadata->>'no_refresh', 'false') = 'true' AS no_refresh \
+           coalesce(s.metadata->>'no_refresh', 'false') = 'true' AS no_refresh, s.metadata->>'priority' AS priority \
          FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
-         WHERE $1::text IS NULL OR r.id::text = $1 OR lower(r.full_name) = lower($1) \
+         WHERE ($1::text IS NULL OR r.id::text = $1 OR lower(r.full_name) = lower($1)) AND {NOT_REMOVED} \
          ORDER BY r.first_tracked_at DESC NULLS LAST, r.full_name",
         completed = BackfillStatus::Completed,
         chunk_completed = crate::status::ChunkStatus::Completed,

@@ -1,0 +1,137 @@
+//! The commands and their own flags.
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use super::values::{chunk_size, duration, lease, owner_name, priority};
+use crate::status::Priority;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the tables (safe to run again, and on a database that has them).
+    Migrate,
+    /// Start backfilling a repository: look it up on GitHub and track it.
+    Add {
+        /// The repository, as OWNER/NAME.
+        repository: String,
+        /// A fixed chunk size for this repository (5-50).
+        #[arg(long, value_name = "N", value_parser = chunk_size)]
+        chunk_size: Option<i64>,
+        /// Once completed, leave the backfill as it is: no sweeps for changed
+        /// PRs (for when another system keeps recent PRs current).
+        #[arg(long, env = "BACKFILL_NO_REFRESH", conflicts_with = "refresh")]
+        no_refresh: bool,
+        /// Keep a completed backfill current again (the default).
+        #[arg(long)]
+        refresh: bool,
+        /// How much of each run it gets: high, normal (the default for a new
+        /// backfill) or low; an existing backfill keeps its own unless given.
+        #[arg(long, env = "BACKFILL_PRIORITY", value_name = "LEVEL", value_parser = priority)]
+        priority: Option<Priority>,
+    },
+    /// Process backfills: by default one chunk each, then exit.
+    Run(RunArgs),
+    /// One line per backfill.
+    Status {
+        /// A repositories.id UUID or OWNER/NAME.
+        #[arg(long, value_name = "ID")]
+        repository_id: Option<String>,
+        /// One JSON array of all the backfills instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also write one self-contained HTML page: progress, ETA, charts, failed chunks.
+        #[arg(long, env = "BACKFILL_STATUS_HTML", value_name = "FILE")]
+        html: Option<std::path::PathBuf>,
+    },
+    /// Stop scheduled runs from taking a backfill.
+    Pause {
+        /// A repositories.id UUID or OWNER/NAME.
+        id: String,
+    },
+    /// Let scheduled runs take a paused or failed backfill again.
+    Resume {
+        /// A repositories.id UUID or OWNER/NAME.
+        id: String,
+    },
+    /// A backfill's chunks, newest first: which failed, with GitHub's error, since when.
+    History(HistoryArgs),
+    /// Set a backfill's priority: high, normal or low.
+    Priority {
+        /// A repositories.id UUID or OWNER/NAME.
+        id: String,
+        /// high, normal or low.
+        #[arg(value_parser = priority)]
+        level: Priority,
+    },
+    /// Stop tracking a repository for good (its stored PRs stay); asks nothing.
+    Remove {
+        /// A repositories.id UUID or OWNER/NAME.
+        id: String,
+        /// Also delete the backfill's chunk rows and state row.
+        #[arg(long, env = "BACKFILL_PURGE")]
+        purge: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// A repositories.id UUID or OWNER/NAME.
+    pub id: String,
+    /// Only the failed chunks.
+    #[arg(long)]
+    pub failed: bool,
+    /// One JSON object per chunk, one per line, instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// How many chunks, newest first.
+    #[arg(long, env = "BACKFILL_HISTORY_LIMIT", value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Only this backfill: a repositories.id UUID or OWNER/NAME.
+    #[arg(long, env = "BACKFILL_REPOSITORY_ID", value_name = "ID")]
+    pub repository_id: Option<String>,
+
+    /// PRs per chunk (5-50), overriding the planner.
+    #[arg(long, env = "BACKFILL_CHUNK_SIZE", value_name = "N", value_parser = chunk_size)]
+    pub chunk_size: Option<i64>,
+
+    /// Chunks per backfill (default 1; unlimited with --time-budget).
+    #[arg(long, env = "BACKFILL_MAX_CHUNKS", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_chunks: Option<u32>,
+
+    /// Chunks in the whole run, over all backfills (higher priorities first).
+    #[arg(long, env = "BACKFILL_MAX_CHUNKS_TOTAL", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_chunks_total: Option<u32>,
+
+    /// Keep taking chunks for this long, e.g. 25m.
+    #[arg(long, env = "BACKFILL_TIME_BUDGET", value_name = "DURATION", value_parser = duration)]
+    pub time_budget: Option<Duration>,
+
+    /// Show what would be done; fetch no PR data, write nothing.
+    #[arg(long, env = "BACKFILL_DRY_RUN")]
+    pub dry_run: bool,
+
+    /// First apply the migrations if the database lacks the tables (a new
+    /// adopter's first scheduled run).
+    #[arg(long, env = "BACKFILL_MIGRATE", conflicts_with = "dry_run")]
+    pub migrate: bool,
+
+    /// First start backfills for tracked repositories that have none and
+    /// hold under 95% of their PRs.
+    #[arg(long, env = "BACKFILL_DISCOVER")]
+    pub discover: bool,
+
+    /// Open (or comment on) an issue in OWNER/NAME when a backfill is paused
+    /// for failures or marked failed.
+    #[arg(long, env = "BACKFILL_REPORT_ISSUE", value_name = "OWNER/NAME", value_parser = owner_name)]
+    pub report_issue: Option<String>,
+
+    /// How long a claim on a backfill lasts unless renewed (every third of
+    /// it): after a crash, the backfill is free again this long after.
+    #[arg(long, env = "BACKFILL_LEASE", value_name = "DURATION", default_value = "30s", value_parser = lease)]
+    pub lease: Duration,
+}

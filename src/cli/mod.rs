@@ -1,0 +1,184 @@
+//! Flags, each also read from the environment (what a workflow sets): the
+//! global ones here, the commands' in `commands`, their value checks in `values`.
+
+mod commands;
+mod values;
+
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::config::{self, Config};
+use crate::exit::AppError;
+use crate::store::Route;
+pub use commands::{Command, HistoryArgs, RunArgs};
+use values::interval;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "backfill",
+    version,
+    about = "Backfill GitHub pull-request history into PostgreSQL, one atomic chunk at a time"
+)]
+pub struct Cli {
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// GitHub token (personal, fine-grained or the workflow's); never printed.
+    #[arg(long, env = "GITHUB_TOKEN", global = true, hide_env_values = true, value_name = "TOKEN")]
+    pub github_token: Option<String>,
+
+    /// GitHub App id: authenticate as the App's installation instead of with a token.
+    #[arg(long, env = "GITHUB_APP_ID", global = true, value_name = "ID")]
+    pub app_id: Option<String>,
+
+    /// The App's private key, as PEM text or the path of a PEM file; never printed.
+    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY", global = true, hide_env_values = true, value_name = "PEM")]
+    pub app_private_key: Option<String>,
+
+    /// The App installation (on the repositories' owner) to act as.
+    #[arg(long, env = "GITHUB_APP_INSTALLATION_ID", global = true, value_name = "ID")]
+    pub app_installation_id: Option<String>,
+
+    /// GitHub GraphQL endpoint (GitHub Actions sets it for Enterprise Server).
+    #[arg(
+        long,
+        env = "GITHUB_GRAPHQL_URL",
+        global = true,
+        value_name = "URL",
+        default_value = "https://api.github.com/graphql"
+    )]
+    pub graphql_url: String,
+
+    /// Show each chunk's requests, cost and remaining budget.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Plain log lines instead of progress bars, even on a terminal.
+    #[arg(long, env = "BACKFILL_NO_PROGRESS", global = true)]
+    pub no_progress: bool,
+
+    /// DATABASE_URL is a transaction-mode pooler (PgBouncer, Supabase port 6543):
+    /// no cached prepared statements, no session lock for migrations.
+    #[arg(long, env = "BACKFILL_TRANSACTION_POOLER", global = true)]
+    pub transaction_pooler: bool,
+
+    /// Least time between two GitHub requests (0s: no spacing).
+    #[arg(long, env = "BACKFILL_REQUEST_INTERVAL", global = true, value_name = "DURATION", default_value = "250ms", value_parser = interval)]
+    pub request_interval: Duration,
+
+    /// Retries of one failed GitHub request (timeouts, 5xx, secondary limits).
+    #[arg(long, env = "BACKFILL_MAX_RETRIES", global = true, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub max_retries: u32,
+
+    /// First wait after a failed GitHub request; doubles with each failure in a row.
+    #[arg(long, env = "BACKFILL_RETRY_DELAY", global = true, value_name = "DURATION", default_value = "1s", value_parser = interval)]
+    pub retry_delay: Duration,
+
+    /// GitHub's secondary limit of GraphQL points per minute for one token.
+    #[arg(long, env = "BACKFILL_POINTS_PER_MINUTE", global = true, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(10..=100_000))]
+    pub points_per_minute: u32,
+
+    /// How many runners share this token (a matrix on one token): each keeps
+    /// to its share of the points per minute, so that together they stay under.
+    #[arg(long, env = "BACKFILL_RUNNERS_PER_TOKEN", global = true, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runners_per_token: u32,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Parses the command line; a usage error comes back as one line.
+pub fn parse() -> Result<Cli, clap::Error> {
+    Cli::try_parse()
+}
+
+/// A usage error as one line, without clap's `error: ` and with its
+/// suggestion if it has one: `unrecognized subcommand 'statsu' (did you
+/// mean 'status'?) (see `backfill --help`)`.
+pub fn usage_error(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first).trim_end();
+    let kinds = [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg, ContextKind::SuggestedValue];
+    let suggested: Vec<String> = kinds
+        .into_iter()
+        .filter_map(|k| e.get(k))
+        .flat_map(|v| match v {
+            ContextValue::String(s) => vec![s.clone()],
+            ContextValue::Strings(v) => v.clone(),
+            _ => Vec::new(),
+        })
+        .map(|s| format!("'{s}'"))
+        .collect();
+    match suggested.is_empty() {
+        true => format!("{first} (see `backfill --help`)"),
+        false => format!("{first} (did you mean {}?) (see `backfill --help`)", suggested.join(" or ")),
+    }
+}
+
+impl Cli {
+    /// The settings every command shares, checked before anything runs: a
+    /// bad value stops here, before a connection is opened or a row written.
+    pub fn config(&self) -> Result<Config, AppError> {
+        let (database, database_url) = config::database(self.database_url.as_deref())?;
+        let graphql_url = config::graphql_url(&self.graphql_url)?;
+        Ok(Config {
+            database,
+            database_url,
+            rest_url: config::rest_url(std::env::var("GITHUB_API_URL").ok().as_deref(), &graphql_url)?,
+            graphql_url,
+            app: config::app_credentials(
+                self.app_id.as_deref(),
+                self.app_private_key.as_deref(),
+                self.app_installation_id.as_deref(),
+            )?,
+            github_token: config::given(self.github_token.as_deref()),
+            verbosity: config::verbosity(self.quiet, self.verbose),
+            no_progress: self.no_progress,
+            processor_type: config::processor_type(),
+            route: if self.transaction_pooler { Route::TransactionPooler } else { Route::Direct },
+            client: config::client_settings(
+                self.request_interval,
+                self.max_retries,
+                self.retry_delay,
+                self.points_per_minute,
+                self.runners_per_token,
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_keep_clap_suggestions_on_one_line() {
+        let cases: [(&[&str], &str); 5] = [
+            (
+                &["backfill", "statsu"],
+                "unrecognized subcommand 'statsu' (did you mean 'status'?) (see `backfill --help`)",
+            ),
+            (&["backfill", "run", "--dry-rn"], "(did you mean '--dry-run'?)"),
+            (&["backfill", "--verbos", "run"], "(did you mean '--verbose'?)"),
+            (&["backfill", "frobnicate"], "unrecognized subcommand 'frobnicate' (see `backfill --help`)"),
+            (&["backfill", "run", "--time-budget", "25M"], "write 25m for 25 minutes"),
+        ];
+        for (args, want) in cases {
+            let line = match Cli::try_parse_from(args) {
+                Ok(_) => String::new(),
+                Err(e) => usage_error(&e),
+            };
+            assert!(line.contains(want), "{args:?}: {line:?} should contain {want:?}");
+            assert_eq!(line.lines().count(), 1, "{line:?}");
+            assert!(!line.starts_with("error:"), "{line:?}");
+        }
+    }
+}
