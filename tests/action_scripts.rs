@@ -86,6 +86,18 @@ async fn the_action_runs_every_command_with_only_the_inputs_given() {
         (&[("IN_COMMAND", "status"), ("IN_REPOSITORY_ID", "acme/one")], "[status]\n[--repository-id]\n[acme/one]\n"),
         (&[("IN_COMMAND", "pause"), ("IN_REPOSITORY", "acme/one")], "[pause]\n[acme/one]\n"),
         (&[("IN_COMMAND", "resume"), ("IN_REPOSITORY_ID", "acme/two")], "[resume]\n[acme/two]\n"),
+        (
+            &[("IN_COMMAND", "history"), ("IN_REPOSITORY", "acme/one"), ("IN_ARGS", "--failed")],
+            "[history]\n[acme/one]\n[--failed]\n",
+        ),
+        (
+            &[("IN_COMMAND", "priority"), ("IN_REPOSITORY", "acme/one"), ("IN_ARGS", "high")],
+            "[priority]\n[acme/one]\n[high]\n",
+        ),
+        (
+            &[("IN_COMMAND", "remove"), ("IN_REPOSITORY_ID", "acme/two"), ("IN_ARGS", "--purge")],
+            "[remove]\n[acme/two]\n[--purge]\n",
+        ),
     ];
     for (given, want) in cases {
         let (out, printed) = arguments_for(given).await;
@@ -99,6 +111,7 @@ async fn the_action_runs_every_command_with_only_the_inputs_given() {
         (&[("IN_COMMAND", "drop-tables; true")], "input command is 'drop-tables??true'"),
         (&[("IN_COMMAND", "add")], "command add needs the input repository"),
         (&[("IN_COMMAND", "pause")], "command pause needs the input repository"),
+        (&[("IN_COMMAND", "remove")], "command remove needs the input repository"),
     ];
     for (given, want) in refused {
         let (out, printed) = arguments_for(given).await;

@@ -8,17 +8,17 @@ use std::io::IsTerminal;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 
 pub mod actions;
-mod history;
 mod chart;
 pub mod eta;
+mod history;
 pub mod html;
 mod lines;
 mod progress;
 mod summary;
 mod svg;
 mod table;
-pub use history::{history_header, history_table, HistoryHeader, HistoryRow};
 pub use eta::{ChunkPoint, Eta};
+pub use history::{history_header, history_table, HistoryHeader, HistoryRow};
 pub use summary::{BackfillReport, RunSummary, StoredChunk};
 pub use table::{status_table, StatusLine};
 
