@@ -224,3 +224,22 @@ async fn a_time_budget_in_months_is_refused_and_minutes_are_suggested() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("JSON array") && !help.contains("JSON lines"), "{help}");
 }
+
+/// Switches set from the environment read as a shell user writes them
+/// (`1`, `yes`, `on`), and anything else is named.
+#[tokio::test]
+async fn switches_from_the_environment_take_1_yes_and_true() {
+    let with_env = |var: &'static str, value: &'static str| async move {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_backfill"));
+        cmd.args(["run"]).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env(var, value);
+        cmd.output().await.expect("backfill binary runs")
+    };
+    for (var, value) in [("BACKFILL_NO_PROGRESS", "1"), ("BACKFILL_DRY_RUN", "yes"), ("BACKFILL_DISCOVER", "true")] {
+        // Parsed: the run goes on to ask for the database.
+        one_line_error(&with_env(var, value).await, 2, "no database URL");
+    }
+    for (var, value) in [("BACKFILL_NO_PROGRESS", "0"), ("BACKFILL_TRANSACTION_POOLER", "off")] {
+        one_line_error(&with_env(var, value).await, 2, "no database URL");
+    }
+    one_line_error(&with_env("BACKFILL_DRY_RUN", "maybe").await, 2, "invalid value 'maybe'");
+}

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::{Args, Subcommand};
 
 use super::values::{chunk_size, duration, lease, owner_name, priority};
@@ -20,7 +21,7 @@ pub enum Command {
         chunk_size: Option<i64>,
         /// Once completed, leave the backfill as it is: no sweeps for changed
         /// PRs (for when another system keeps recent PRs current).
-        #[arg(long, env = "BACKFILL_NO_REFRESH", conflicts_with = "refresh")]
+        #[arg(long, env = "BACKFILL_NO_REFRESH", value_parser = BoolishValueParser::new(), conflicts_with = "refresh")]
         no_refresh: bool,
         /// Keep a completed backfill current again (the default).
         #[arg(long)]
@@ -69,7 +70,7 @@ pub enum Command {
         /// A repositories.id UUID or OWNER/NAME.
         id: String,
         /// Also delete the backfill's chunk rows and state row.
-        #[arg(long, env = "BACKFILL_PURGE")]
+        #[arg(long, env = "BACKFILL_PURGE", value_parser = BoolishValueParser::new())]
         purge: bool,
     },
 }
@@ -112,17 +113,17 @@ pub struct RunArgs {
     pub time_budget: Option<Duration>,
 
     /// Show what would be done; fetch no PR data, write nothing.
-    #[arg(long, env = "BACKFILL_DRY_RUN")]
+    #[arg(long, env = "BACKFILL_DRY_RUN", value_parser = BoolishValueParser::new())]
     pub dry_run: bool,
 
     /// First apply the migrations if the database lacks the tables (a new
     /// adopter's first scheduled run).
-    #[arg(long, env = "BACKFILL_MIGRATE", conflicts_with = "dry_run")]
+    #[arg(long, env = "BACKFILL_MIGRATE", value_parser = BoolishValueParser::new(), conflicts_with = "dry_run")]
     pub migrate: bool,
 
     /// First start backfills for tracked repositories that have none and
     /// hold under 95% of their PRs.
-    #[arg(long, env = "BACKFILL_DISCOVER")]
+    #[arg(long, env = "BACKFILL_DISCOVER", value_parser = BoolishValueParser::new())]
     pub discover: bool,
 
     /// Open (or comment on) an issue in OWNER/NAME when a backfill is paused

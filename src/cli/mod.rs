@@ -6,6 +6,7 @@ mod values;
 
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::Parser;
 
 use crate::config::{self, Config};
@@ -60,12 +61,12 @@ pub struct Cli {
     pub quiet: bool,
 
     /// Plain log lines instead of progress bars, even on a terminal.
-    #[arg(long, env = "BACKFILL_NO_PROGRESS", global = true)]
+    #[arg(long, env = "BACKFILL_NO_PROGRESS", value_parser = BoolishValueParser::new(), global = true)]
     pub no_progress: bool,
 
     /// DATABASE_URL is a transaction-mode pooler (PgBouncer, Supabase port 6543):
     /// no cached prepared statements, no session lock for migrations.
-    #[arg(long, env = "BACKFILL_TRANSACTION_POOLER", global = true)]
+    #[arg(long, env = "BACKFILL_TRANSACTION_POOLER", value_parser = BoolishValueParser::new(), global = true)]
     pub transaction_pooler: bool,
 
     /// Least time between two GitHub requests (0s: no spacing).
