@@ -235,7 +235,7 @@ async fn status(
         return Ok(Exit::Success);
     }
     if rows.is_empty() {
-        reporter.info("no backfills yet: start one with `backfill add OWNER/NAME`");
+        reporter.info("no backfill is tracked: start one with `backfill add OWNER/NAME`");
         return Ok(Exit::Success);
     }
     reporter.result(&crate::report::status_table(&rows));
