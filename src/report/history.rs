@@ -7,6 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::table::columns;
 use crate::status::{BackfillStatus, Priority};
 use crate::text::{count, human_duration, one_line};
 
@@ -132,19 +133,7 @@ pub fn history_table(rows: &[HistoryRow]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &body {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let render = |cells: &[String]| {
-        let line: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        line.join("  ").trim_end().to_string()
-    };
-    let mut out = vec![render(&header.map(String::from))];
-    out.extend(body.iter().map(|r| render(r)));
-    out.join("\n")
+    columns(header, &body)
 }
 
 #[cfg(test)]

@@ -73,6 +73,24 @@ impl StatusLine {
     }
 }
 
+/// Rows under a header, each column as wide as its widest cell, two
+/// spaces apart: what a terminal shows and a person can scan.
+pub(super) fn columns<const N: usize>(header: [&str; N], body: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in body {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let render = |cells: &[String]| {
+        let line: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        line.join("  ").trim_end().to_string()
+    };
+    let mut out = vec![render(&header.map(String::from))];
+    out.extend(body.iter().map(|r| render(r)));
+    out.join("\n")
+}
+
 pub fn status_table(rows: &[StatusLine]) -> String {
     let header = [
         "REPOSITORY",
@@ -109,17 +127,5 @@ pub fn status_table(rows: &[StatusLine]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &body {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let render = |cells: &[String]| {
-        let line: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        line.join("  ").trim_end().to_string()
-    };
-    let mut out = vec![render(&header.map(String::from))];
-    out.extend(body.iter().map(|r| render(r)));
-    out.join("\n")
+    columns(header, &body)
 }
