@@ -50,9 +50,19 @@ async fn runs_killed_during_a_refresh_lose_nothing_and_store_nothing_twice(pool:
         .await;
         let mut child = h.spawn(&args, &LEASE);
         let began = Instant::now();
-        let moment = Duration::from_millis(10 + rng.below(1_000));
+        // Half the kills come at a random moment, the other half soon after
+        // a sweep is under way: however slowly a busy machine starts its
+        // runs, some kills land in the middle of a sweep.
+        let in_sweep = rng.below(2) == 0;
+        let moment = Duration::from_millis(if in_sweep { rng.below(100) } else { 10 + rng.below(1_000) });
+        let killer = async {
+            while in_sweep && !sweeping(&h, "keep/killed").await {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(moment).await;
+        };
         tokio::select! {
-            _ = tokio::time::sleep(moment) => {
+            _ = killer => {
                 child.start_kill().expect("SIGKILL sent");
                 child.wait().await.expect("killed child reaped");
                 kills += 1;
@@ -64,7 +74,8 @@ async fn runs_killed_during_a_refresh_lose_nothing_and_store_nothing_twice(pool:
             }
         }
         mid_sweep += usize::from(sweeping(&h, "keep/killed").await);
-        let context = format!("after kill {kills} at {moment:?} (seed {seed})");
+        let during = if in_sweep { " into a sweep" } else { "" };
+        let context = format!("after kill {kills} at {moment:?}{during} (seed {seed})");
         assert_current_consistent(&h, "keep/killed", &history, &context).await;
         if kills == KILLS / 2 && !more_changed {
             more_changed = true;
