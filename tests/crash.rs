@@ -47,23 +47,6 @@ struct Kills {
     after_chunk_ms: u64,
 }
 
-/// Until no live lease holds `full_name`: a run started earlier would only
-/// skip the backfill.
-async fn lease_lapsed(h: &Harness, full_name: &str) {
-    h.wait_until("the killed run's lease lapses", Duration::from_secs(30), || async {
-        let held: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM backfill_claims c JOIN progressive_backfill_state s ON s.id = c.backfill_state_id \
-             JOIN repositories r ON r.id = s.repository_id WHERE r.full_name = $1 AND c.expires_at > now())",
-        )
-        .bind(full_name)
-        .fetch_one(&h.pool)
-        .await
-        .expect("claims read");
-        !held
-    })
-    .await;
-}
-
 /// Until `full_name` has more than `stored` PRs stored.
 async fn stored_more_than(h: &Harness, full_name: &str, stored: i32) {
     while h.processed_prs(full_name).await <= stored {
@@ -83,7 +66,7 @@ async fn kill_runs_then_finish(h: &Harness, full_name: &str, plan: &Kills, seed:
     let mut kills = 0;
     let mut finished_runs = 0;
     while kills < plan.wanted && h.status_of(full_name).await != "completed" {
-        lease_lapsed(h, full_name).await;
+        h.lease_lapsed(full_name).await;
         let stored = h.processed_prs(full_name).await;
         let mut child = h.spawn(&["run", "--time-budget", "5m"], &LEASE);
         let after_chunk = rng.below(2) == 0;

@@ -39,15 +39,7 @@ async fn runs_killed_during_a_refresh_lose_nothing_and_store_nothing_twice(pool:
     let args = ["run", "--time-budget", "1m", "--chunk-size", "10"];
     let (mut kills, mut finished, mut mid_sweep, mut more_changed) = (0, Vec::new(), 0, false);
     while kills < KILLS {
-        // Until a killed run's lease lapses, a run would only skip the backfill.
-        h.wait_until("the last killed run's claim lapses", Duration::from_secs(10), || async {
-            let live: i64 = sqlx::query_scalar("SELECT count(*) FROM backfill_claims WHERE expires_at > now()")
-                .fetch_one(&h.pool)
-                .await
-                .expect("claims");
-            live == 0
-        })
-        .await;
+        h.lease_lapsed("keep/killed").await;
         let mut child = h.spawn(&args, &LEASE);
         let began = Instant::now();
         // Half the kills come at a random moment, the other half soon after

@@ -9,6 +9,26 @@ use super::eta::ChunkPoint;
 
 const SIZE: (u32, u32) = (640, 240);
 
+type Drawn = Result<(), Box<dyn std::error::Error>>;
+
+/// The frame both charts share: a white canvas of the page's size, its
+/// margins and label areas; `paint` builds the chart in it. None if
+/// plotters fails, so the page goes without that chart.
+fn svg_chart(paint: impl FnOnce(&mut ChartBuilder<'_, '_, SVGBackend<'_>>) -> Drawn) -> Option<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let drawn = (|| -> Drawn {
+            root.fill(&WHITE)?;
+            paint(ChartBuilder::on(&root).margin(12).x_label_area_size(28).y_label_area_size(56))?;
+            root.present()?;
+            Ok(())
+        })();
+        drawn.ok()?;
+    }
+    Some(svg)
+}
+
 /// The PRs stored over time, a point per stored chunk; none before the first.
 pub fn stored_over_time(chunks: &[ChunkPoint]) -> Option<String> {
     let points: Vec<(DateTime<Utc>, i64)> =
@@ -21,15 +41,8 @@ pub fn stored_over_time(chunks: &[ChunkPoint]) -> Option<String> {
         (first - chrono::Duration::minutes(30), last + chrono::Duration::minutes(30))
     };
     let top = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(56)
-            .build_cartesian_2d(from..to, 0i64..top + top / 10 + 1)?;
+    svg_chart(|frame| {
+        let mut chart = frame.build_cartesian_2d(from..to, 0i64..top + top / 10 + 1)?;
         chart
             .configure_mesh()
             .x_labels(5)
@@ -39,10 +52,8 @@ pub fn stored_over_time(chunks: &[ChunkPoint]) -> Option<String> {
             .draw()?;
         chart.draw_series(LineSeries::new(points.iter().copied(), BLUE.stroke_width(2)))?;
         chart.draw_series(points.iter().map(|p| Circle::new(*p, 2, BLUE.filled())))?;
-        root.present()?;
         Ok(())
-    })();
-    drawn.ok().map(|_| svg)
+    })
 }
 
 /// The points each chunk cost, a bar per chunk whose cost is known (failed
@@ -51,23 +62,14 @@ pub fn points_per_chunk(chunks: &[ChunkPoint]) -> Option<String> {
     let bars: Vec<(i32, i64)> = chunks.iter().filter_map(|c| c.points.map(|p| (c.number, p))).collect();
     let (first, last) = (bars.first()?.0, bars.last()?.0);
     let top = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(28)
-            .y_label_area_size(56)
-            .build_cartesian_2d((first..last).into_segmented(), 0i64..top + top / 10 + 1)?;
+    svg_chart(|frame| {
+        let mut chart = frame.build_cartesian_2d((first..last).into_segmented(), 0i64..top + top / 10 + 1)?;
         chart.configure_mesh().x_labels(8).y_labels(5).x_desc("chunk").y_desc("points").draw()?;
         chart.draw_series(
             Histogram::vertical(&chart).style(GREEN.mix(0.7).filled()).margin(1).data(bars.iter().copied()),
         )?;
-        root.present()?;
         Ok(())
-    })();
-    drawn.ok().map(|_| svg)
+    })
 }
 
 #[cfg(test)]

@@ -7,17 +7,22 @@ use fake_github::encode_cursor;
 
 use super::Harness;
 
-/// Panics with `context` (a seed, a kill number) when the database is not consistent.
-pub async fn assert_consistent(h: &Harness, full_name: &str, context: &str) {
-    let (owner, name) = full_name.split_once('/').expect("OWNER/NAME");
-    let (processed, cursor, last_number): (i32, Option<String>, Option<i32>) = sqlx::query_as(
+/// The state's `processed_prs`, cursor and last PR number.
+pub async fn cursor_state(h: &Harness, full_name: &str) -> (i32, Option<String>, Option<i32>) {
+    sqlx::query_as(
         "SELECT s.processed_prs, s.last_processed_cursor, s.last_processed_pr_number \
          FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id WHERE r.full_name = $1",
     )
     .bind(full_name)
     .fetch_one(&h.pool)
     .await
-    .expect("state row");
+    .expect("state row")
+}
+
+/// Panics with `context` (a seed, a kill number) when the database is not consistent.
+pub async fn assert_consistent(h: &Harness, full_name: &str, context: &str) {
+    let (owner, name) = full_name.split_once('/').expect("OWNER/NAME");
+    let (processed, cursor, last_number) = cursor_state(h, full_name).await;
     let n = processed as usize;
     let (want_numbers, want_reviews, want_comments) = h.fake.with_world(|w| {
         let repo = w.repo(owner, name).expect("repository in the fake");

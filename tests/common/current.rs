@@ -97,14 +97,7 @@ pub async fn assert_current_consistent(
     context: &str,
 ) -> Vec<ChunkRow> {
     let (owner, name) = full_name.split_once('/').expect("OWNER/NAME");
-    let (processed, cursor, last_number): (i32, Option<String>, Option<i32>) = sqlx::query_as(
-        "SELECT s.processed_prs, s.last_processed_cursor, s.last_processed_pr_number \
-         FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id WHERE r.full_name = $1",
-    )
-    .bind(full_name)
-    .fetch_one(&h.pool)
-    .await
-    .expect("state row");
+    let (processed, cursor, last_number) = super::consistency::cursor_state(h, full_name).await;
     let n = processed as usize;
     let want_numbers: Vec<i32> = h.fake.with_world(|w| {
         let repo = w.repo(owner, name).expect("repository in the fake");

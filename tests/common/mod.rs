@@ -59,6 +59,24 @@ impl Harness {
     }
 
     /// Polls `check` until it holds, failing after `within`.
+    /// Until no live lease holds `full_name`: a run started earlier would
+    /// only skip the backfill.
+    pub async fn lease_lapsed(&self, full_name: &str) {
+        self.wait_until("the killed run's lease lapses", Duration::from_secs(30), || async {
+            let held: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM backfill_claims c JOIN progressive_backfill_state s \
+                 ON s.id = c.backfill_state_id JOIN repositories r ON r.id = s.repository_id \
+                 WHERE r.full_name = $1 AND c.expires_at > now())",
+            )
+            .bind(full_name)
+            .fetch_one(&self.pool)
+            .await
+            .expect("claims read");
+            !held
+        })
+        .await;
+    }
+
     pub async fn wait_until<F: std::future::Future<Output = bool>>(
         &self,
         what: &str,
