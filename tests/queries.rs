@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
+use backfill::github::pipeline::document::{document, Order, PageSpec};
+use backfill::github::pipeline::follow_up::{estimate, Conn, Ends, FollowUp};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -154,7 +156,58 @@ fn the_minimal_schema_is_a_faithful_subset() {
     assert!(problems.is_empty(), "queries/schema.graphql: {problems:#?}");
 }
 
-/// The requests `round` puts together (a page alone, follow-ups alone,
+/// Requests of every shape `document` puts together, with the points
+/// `follow_up::estimate` expects of each: a page alone, follow-ups alone,
+/// both with more than one list of each kind, and each side of a rounding
+/// boundary.
+fn request_shapes() -> Vec<(serde_json::Value, i64)> {
+    let ends = |conn, back: Option<&str>, got| {
+        FollowUp::Ends(Ends {
+            conn,
+            id: "N".into(),
+            front: Some("f".into()),
+            back: back.map(str::to_string),
+            got,
+            total: 450,
+        })
+    };
+    let from_start = |conn, n: usize| (0..n).map(move |i| FollowUp::FromStart { conn, id: format!("id{i}") });
+    let mut every: Vec<FollowUp> = Vec::new();
+    for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
+        every.extend(from_start(conn, 150));
+        every.push(ends(conn, None, 100));
+        every.push(ends(conn, Some("b"), 300));
+    }
+    let page = PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, order: Order::Created };
+    let sweep = PageSpec { order: Order::RecentlyUpdated, ..page.clone() };
+    let comments = |n| from_start(Conn::ReviewComments, n).collect::<Vec<_>>();
+    let shapes: Vec<(Option<&PageSpec<'_>>, Vec<FollowUp>)> = vec![
+        (Some(&page), Vec::new()),
+        (None, comments(1)),
+        (Some(&page), every),
+        (Some(&page), comments(48)),
+        (Some(&page), comments(49)),
+        (None, comments(149)),
+        (None, comments(150)),
+        (None, comments(249)),
+        (None, comments(250)),
+        (Some(&sweep), comments(3)),
+    ];
+    let out: Vec<(serde_json::Value, i64)> = shapes
+        .into_iter()
+        .map(|(page, follow_ups)| {
+            let refs: Vec<&FollowUp> = follow_ups.iter().collect();
+            let (body, _) = document(page, &refs);
+            let (_, points) = estimate(page.map(|p| p.size), &refs);
+            (serde_json::to_value(&body).expect("a body"), points)
+        })
+        .collect();
+    let points: Vec<i64> = out.iter().map(|(_, p)| *p).collect();
+    assert_eq!(points, [1, 1, 6, 1, 2, 1, 2, 2, 3, 1], "the shapes straddle the rounding boundaries");
+    out
+}
+
+/// The requests `document` puts together (a page alone, follow-ups alone,
 /// both with several lists of each kind) are valid too: every fragment sent
 /// is used, every variable declared and used, against both schemas.
 #[test]
@@ -163,10 +216,10 @@ fn every_request_put_together_validates_against_both_schemas() {
     let minimal =
         Schema::parse_and_validate(read(&path), &path).unwrap_or_else(|e| panic!("minimal schema: {}", e.errors));
     let full = github_schema();
-    for (i, (body, _)) in backfill::github::round::examples().into_iter().enumerate() {
+    for (i, (body, _)) in request_shapes().into_iter().enumerate() {
         let doc = body["query"].as_str().unwrap_or_default().to_string();
         for (name, schema) in [("GitHub's", &full), ("the minimal", &minimal)] {
-            if let Err(e) = ExecutableDocument::parse_and_validate(schema, doc.clone(), "round.graphql") {
+            if let Err(e) = ExecutableDocument::parse_and_validate(schema, doc.clone(), "request.graphql") {
                 panic!("request {i} is not valid against {name} schema:\n{}\n{doc}", e.errors);
             }
         }
@@ -182,7 +235,7 @@ async fn the_client_prices_requests_as_github_charges_them() {
     // reqwest is built without a crypto provider of its own: the binary's is ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
-    for (i, (body, estimated)) in backfill::github::round::examples().into_iter().enumerate() {
+    for (i, (body, estimated)) in request_shapes().into_iter().enumerate() {
         let sent = client
             .post(fake.graphql_url())
             .bearer_auth("test")

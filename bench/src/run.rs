@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use backfill::github::{fetch_page, lookup_repository, ClientSettings, FetchedPage, GithubClient, PageRequest};
+use backfill::github::{lookup_repository, ClientSettings, FetchedChunk, GithubClient, Pipeline};
 use fake_github::shapes::Shape;
 use fake_github::world::Budget;
 use fake_github::{CostReading, FakeGithub, Profile, RepoSpec, World};
@@ -91,27 +91,19 @@ async fn run_backfill(b: &Bench, url: &str, graphql: &str, cmd: &[&str]) -> Resu
     }
 }
 
-async fn fetch_all(graphql: &str) -> Result<Vec<FetchedPage>, String> {
+async fn fetch_all(graphql: &str) -> Result<Vec<FetchedChunk>, String> {
     let settings = ClientSettings { request_interval: Duration::ZERO, ..ClientSettings::default() };
     let client = GithubClient::new(graphql, "bench", settings).map_err(text)?;
-    let mut pages = Vec::new();
-    let mut after: Option<String> = None;
+    // One chunk at a time, nothing fetched ahead: each page alone.
+    let mut pipeline = Pipeline::new("bench", "repo", None, None, None);
+    let mut chunks = Vec::new();
     loop {
-        let request = PageRequest {
-            owner: "bench",
-            name: "repo",
-            after: after.as_deref(),
-            size: 50,
-            after_number: None,
-            detail_ids: None,
-        };
-        let page = fetch_page(&client, &request).await.map_err(text)?;
-        let (more, next) = (page.has_next_page, page.end_cursor.clone());
-        pages.push(page);
+        let chunk = pipeline.next_chunk(&client, 50, 0).await.map_err(text)?;
+        let more = chunk.has_next_page;
+        chunks.push(chunk);
         if !more {
-            return Ok(pages);
+            return Ok(chunks);
         }
-        after = next;
     }
 }
 

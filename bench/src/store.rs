@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use backfill::github::{FetchedPage, RepositoryInfo};
+use backfill::github::{FetchedChunk, RepositoryInfo};
 use backfill::store::{self, state, upsert, Route};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgPool};
@@ -31,7 +31,7 @@ pub async fn store_vs_copy(
     admin: &PgPool,
     base: &PgConnectOptions,
     repo: &RepositoryInfo,
-    pages: &[FetchedPage],
+    pages: &[FetchedChunk],
 ) -> Result<StoreTimes, String> {
     let err = |e: sqlx::Error| e.to_string();
     let source = fresh_database(admin, base, "backfill_bench_store").await?;

@@ -17,7 +17,7 @@ use super::learn::{self, CutOff};
 use super::plan::{plan_chunk, Plan, PlanInput};
 use super::RunError;
 use crate::budget::Budget;
-use crate::github::{FetchedPage, GithubClient, GithubError};
+use crate::github::{FetchedChunk, GithubClient, GithubError};
 use crate::report::StoredChunk;
 use crate::status::BackfillStatus;
 use crate::store::chunks::{self, Advance, ChunkRecord};
@@ -101,7 +101,7 @@ impl Start {
         &self,
         github: &GithubClient,
         settings: &ChunkSettings,
-        page: Option<&FetchedPage>,
+        page: Option<&FetchedChunk>,
     ) -> ChunkRecord {
         ChunkRecord {
             started_at: self.at,
@@ -254,7 +254,7 @@ impl Chunk<'_> {
 
     /// The store phase, one short transaction: the claim and cursor checked,
     /// the page, its chunk row, the advanced state, the claim given up.
-    async fn store(&self, page: &FetchedPage) -> Result<ChunkOutcome, RunError> {
+    async fn store(&self, page: &FetchedChunk) -> Result<ChunkOutcome, RunError> {
         let record = self.start.record(self.github, self.settings, Some(page));
         let mut tx = held_or_return!(self, true);
         let points = self.start.points(self.github);
@@ -369,7 +369,7 @@ async fn keep_claim(pool: &PgPool, state_id: Uuid, holder: &Holder) {
 async fn write_chunk(
     tx: &mut PgConnection,
     backfill: &Backfill,
-    page: &FetchedPage,
+    page: &FetchedChunk,
     record: &ChunkRecord,
     points: i64,
 ) -> Result<(Option<i32>, i32, bool), StoreError> {

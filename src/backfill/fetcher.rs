@@ -1,7 +1,7 @@
 //! The fetch phase of a chunk: the run's pipeline for the backfill (begun
 //! here when there is none), the backfill's own pages or a sweep's.
 
-use crate::github::{FetchedPage, GithubClient, GithubError, Pipeline};
+use crate::github::{FetchedChunk, GithubClient, GithubError, Pipeline};
 use crate::store::state::Backfill;
 
 /// The run's fetch of one backfill: chunks fetched ahead of the one being
@@ -25,7 +25,7 @@ pub(super) async fn fetch(
     backfill: &Backfill,
     size: i64,
     fetcher: &mut Fetcher,
-) -> Result<FetchedPage, GithubError> {
+) -> Result<FetchedChunk, GithubError> {
     let follow_ups = backfill.metadata.max_detail_ids.and_then(|n| usize::try_from(n).ok());
     let meta = &backfill.metadata;
     fetcher.pipeline_sweeps = fetcher.sweeping;

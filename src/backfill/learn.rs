@@ -10,7 +10,7 @@
 //!   on (a cheap chunk now and then does not mean the heavy ones fit).
 
 use super::plan::{next_ceiling, next_detail_ids, MIN_CHUNK};
-use crate::github::FetchedPage;
+use crate::github::FetchedChunk;
 use crate::store::Metadata;
 
 /// Why a backfill pauses for the rate limit, and what it learned.
@@ -32,7 +32,7 @@ pub fn points_spent(meta: &Metadata, points: i64) -> Option<i64> {
     Some(meta.points_spent.unwrap_or(0).saturating_add(points.max(0)))
 }
 
-pub fn from_stored(meta: &Metadata, page: &FetchedPage, points: i64) -> Metadata {
+pub fn from_stored(meta: &Metadata, page: &FetchedChunk, points: i64) -> Metadata {
     let mut out = Metadata::default();
     let prs = page.prs.len();
     if prs > 0 && points > 0 {
@@ -45,7 +45,7 @@ pub fn from_stored(meta: &Metadata, page: &FetchedPage, points: i64) -> Metadata
         out.points_per_pr = Some(round4(avg));
     }
     out.max_chunk_size = next_ceiling(meta.max_chunk_size, page.size, page.shrunk);
-    out.max_detail_ids = next_detail_ids(meta.max_detail_ids, page.detail_ids);
+    out.max_detail_ids = next_detail_ids(meta.max_detail_ids, page.follow_up_limit);
     out.rate_limit = page.budget;
     out.points_spent = points_spent(meta, points);
     out

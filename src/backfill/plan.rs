@@ -112,7 +112,7 @@ pub fn next_ceiling(ceiling: Option<i64>, used: i64, shrunk: bool) -> Option<i64
 /// request can carry (a chunk grows them back itself after clean answers,
 /// so a start too small costs little and one too large costs timeouts).
 pub fn next_detail_ids(ceiling: Option<i64>, cut_to: Option<usize>) -> Option<i64> {
-    let most = crate::github::pipeline::DEFAULT_FOLLOW_UPS as i64;
+    let most = crate::github::DEFAULT_FOLLOW_UP_LIMIT as i64;
     if let Some(n) = cut_to {
         return Some((n as i64).clamp(1, most));
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgConnection;
 
 use super::learn;
-use crate::github::FetchedPage;
+use crate::github::FetchedChunk;
 use crate::store::chunks::{self, ChunkRecord};
 use crate::store::refresh::{self, SweepAdvance};
 use crate::store::state::Backfill;
@@ -49,7 +49,7 @@ pub fn sweep_done(changed: usize) -> bool {
 pub(super) async fn write_page(
     tx: &mut PgConnection,
     backfill: &Backfill,
-    page: &FetchedPage,
+    page: &FetchedChunk,
     record: &ChunkRecord,
     points: i64,
 ) -> Result<(Option<i32>, i32, bool), StoreError> {

@@ -16,7 +16,7 @@ pub use super::answer::Reply;
 use super::answer::{budget_from_headers, parse, status_error};
 use super::credential::{Credential, CredentialName};
 use super::error::GithubError;
-use super::pacing::{Pacer, Turn};
+use super::pacing::{Pacer, Permit};
 use super::retry::{next_step, Next, RetryPolicy};
 use super::transport::{Route, Transport};
 use super::wire::Costed;
@@ -40,8 +40,8 @@ pub struct GithubClient {
     notify: Notifier,
 }
 
-/// A request body: graphql_client's for the fixed documents, `round`'s for
-/// the ones put together per request.
+/// A request body: graphql_client's for the fixed documents, `document`'s
+/// for the ones put together per request.
 pub trait Document: Serialize + Sync {
     fn operation(&self) -> &str;
 }
@@ -128,7 +128,7 @@ impl GithubClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<serde_json::Value, GithubError> {
-        let _turn = self.pacer.wait_turn().await;
+        let _permit = self.pacer.permit_to_send().await;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let payload = body.map(|b| b.to_string().into());
         let answer = self.transport.send(method, Route::Rest(path), "application/vnd.github+json", payload).await?;
@@ -161,18 +161,11 @@ impl GithubClient {
         self.query_with(body, false, &|_: &Reply<T>| Ok(())).await
     }
 
-    /// Like `query`, but a timeout or a too-large query comes back to the
-    /// caller (after the backoff is set) so that it can ask for less.
-    pub async fn query_or_shrink<B: Document, T: DeserializeOwned + Costed>(
-        &self,
-        body: &B,
-    ) -> Result<Reply<T>, GithubError> {
-        self.query_with(body, true, &|_: &Reply<T>| Ok(())).await
-    }
-
-    /// Like `query` (`can_shrink`: `query_or_shrink`), with `check` judging
-    /// an answer that came back: what it refuses (a partial answer the caller
-    /// cannot repair) is retried, or handed back to shrink, like any failure.
+    /// Like `query`, with `check` judging an answer that came back: what it
+    /// refuses (a partial answer the caller cannot repair) is retried like
+    /// any failure. With `can_shrink`, a failure whose remedy is a smaller
+    /// request (a timeout, a query too large) comes back to the caller, after
+    /// the backoff is set, so that it can ask for less.
     pub async fn query_checked<B: Document, T: DeserializeOwned + Costed>(
         &self,
         body: &B,
@@ -190,11 +183,11 @@ impl GithubClient {
     ) -> Result<Reply<T>, GithubError> {
         let mut retries = 0;
         loop {
-            let mut turn = self.pacer.wait_turn().await;
-            if let Some(reset_at) = turn.exhausted_until(Utc::now()) {
+            let mut permit = self.pacer.permit_to_send().await;
+            if let Some(reset_at) = permit.exhausted_until(Utc::now()) {
                 match self.reset_wait(Some(reset_at)) {
                     Some(wait) => {
-                        turn.hold_off(wait);
+                        permit.hold_off(wait);
                         continue;
                     }
                     None => return Err(GithubError::RateLimited { reset_at: Some(reset_at) }),
@@ -202,11 +195,11 @@ impl GithubClient {
             }
             let (budget, result) = self.send(body).await;
             // The drop in `remaining` since the last answer of the window.
-            let drop = budget.and_then(|b| turn.record(b));
+            let drop = budget.and_then(|b| permit.record(b));
             let error = match result {
                 Ok(reply) => {
                     let cost = reply.data.as_ref().and_then(Costed::cost).or(drop);
-                    self.charge(&mut turn, cost).await;
+                    self.charge(&mut permit, cost).await;
                     self.detail(body.operation(), cost, reply.budget);
                     match check(&reply) {
                         Ok(()) => {
@@ -221,13 +214,13 @@ impl GithubClient {
                     // earlier answer in the window to measure the drop
                     // against, a query that ran is taken to have cost the least a query costs.
                     let ran = matches!(e, GithubError::Timeout(_) | GithubError::ServerError(_));
-                    self.charge(&mut turn, drop.or(ran.then_some(1))).await;
+                    self.charge(&mut permit, drop.or(ran.then_some(1))).await;
                     e
                 }
             };
             if let GithubError::RateLimited { reset_at } = &error {
                 if let Some(wait) = self.reset_wait(*reset_at) {
-                    turn.hold_off(wait);
+                    permit.hold_off(wait);
                     continue;
                 }
             }
@@ -235,7 +228,7 @@ impl GithubClient {
             let time_left = self.settings.deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match next_step(&self.settings.retry, &error, failures, retries, rand::random(), time_left) {
                 Next::Retry { wait, smaller } => {
-                    turn.hold_off(wait);
+                    permit.hold_off(wait);
                     if smaller && can_shrink {
                         (self.notify)(NoticeLevel::Warning, &format!("{error}; asking for less in {wait:.1?}"));
                         return Err(error);
@@ -276,10 +269,10 @@ impl GithubClient {
     }
 
     /// Counts what a request cost, and holds the pacing's points to it.
-    async fn charge(&self, turn: &mut Turn, cost: Option<i64>) {
+    async fn charge(&self, permit: &mut Permit, cost: Option<i64>) {
         let Some(cost) = cost.filter(|c| *c > 0) else { return };
         self.spent.fetch_add(cost, Ordering::Relaxed);
-        self.pacer.settle(turn, cost).await;
+        self.pacer.settle(permit, cost).await;
     }
 
     /// The budget as GitHub's last answer stated it.

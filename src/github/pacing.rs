@@ -19,14 +19,16 @@ const BURST_PERCENT: u32 = 10;
 
 pub struct Pacer {
     /// Held for the whole exchange: the one-request-in-flight rule.
-    turn: Mutex<Turn>,
+    permit: Mutex<Permit>,
     spacing: Option<DefaultDirectRateLimiter>,
     points: DefaultDirectRateLimiter,
     burst: u32,
 }
 
+/// The right to send one request, held until its answer is in, with what
+/// the pacing knows from the answers before it.
 #[derive(Debug, Default)]
-pub struct Turn {
+pub struct Permit {
     /// No request leaves before this (a backoff or a `retry-after`).
     not_before: Option<Instant>,
     /// Points the last request cost: the estimate for the next one.
@@ -37,7 +39,7 @@ pub struct Turn {
     charged: u32,
 }
 
-impl Turn {
+impl Permit {
     /// Nothing is sent until `wait` from now has passed (waits only grow).
     pub fn hold_off(&mut self, wait: Duration) {
         let until = Instant::now() + wait;
@@ -79,45 +81,45 @@ impl Pacer {
             // Cannot fail: a new limiter holds its whole burst.
             let _ = points.check_n(burst_cells);
         }
-        Pacer { turn: Mutex::new(Turn::default()), spacing, points, burst }
+        Pacer { permit: Mutex::new(Permit::default()), spacing, points, burst }
     }
 
     /// The budget the last answer's headers stated (none while a request is in flight).
     pub fn budget_seen(&self) -> Option<Budget> {
-        self.turn.try_lock().ok().and_then(|t| t.last_budget)
+        self.permit.try_lock().ok().and_then(|t| t.last_budget)
     }
 
     /// After the answer: a request that cost more than was taken for it
     /// takes the rest before the next one may go.
-    pub async fn settle(&self, turn: &mut Turn, cost: i64) {
+    pub async fn settle(&self, permit: &mut Permit, cost: i64) {
         let cost = u32::try_from(cost.max(1)).unwrap_or(u32::MAX);
-        turn.last_cost = cost;
-        let extra = cost.saturating_sub(turn.charged).min(self.burst);
-        turn.charged = turn.charged.saturating_add(extra);
+        permit.last_cost = cost;
+        let extra = cost.saturating_sub(permit.charged).min(self.burst);
+        permit.charged = permit.charged.saturating_add(extra);
         if let Some(n) = NonZeroU32::new(extra) {
             // Cannot fail: `n` is within the burst.
             let _ = self.points.until_n_ready(n).await;
         }
     }
 
-    /// Waits until a request may go out, and returns the turn: the caller
+    /// Waits until a request may go out, and returns the permit: the caller
     /// holds it until the answer is in, so no second request overlaps.
-    pub async fn wait_turn(&self) -> MutexGuard<'_, Turn> {
-        let turn = self.turn.lock().await;
-        if let Some(t) = turn.not_before {
+    pub async fn permit_to_send(&self) -> MutexGuard<'_, Permit> {
+        let permit = self.permit.lock().await;
+        if let Some(t) = permit.not_before {
             tokio::time::sleep_until(t).await;
         }
         if let Some(spacing) = &self.spacing {
             spacing.until_ready().await;
         }
-        let mut turn = turn;
-        let expected = turn.last_cost.clamp(1, self.burst);
+        let mut permit = permit;
+        let expected = permit.last_cost.clamp(1, self.burst);
         if let Some(n) = NonZeroU32::new(expected) {
             // Cannot fail: `n` is within the burst.
             let _ = self.points.until_n_ready(n).await;
         }
-        turn.charged = expected;
-        turn
+        permit.charged = expected;
+        permit
     }
 }
 
@@ -126,11 +128,11 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn a_hold_off_delays_the_next_turn() {
+    async fn a_hold_off_delays_the_next_permit() {
         let pacer = Pacer::new(Duration::ZERO, 2_000, false);
-        pacer.wait_turn().await.hold_off(Duration::from_millis(150));
+        pacer.permit_to_send().await.hold_off(Duration::from_millis(150));
         let start = Instant::now();
-        drop(pacer.wait_turn().await);
+        drop(pacer.permit_to_send().await);
         assert!(start.elapsed() >= Duration::from_millis(140), "waited only {:?}", start.elapsed());
     }
 
@@ -145,16 +147,16 @@ mod tests {
         };
         let cases = [(Some(rate(0, 30)), true), (Some(rate(1, 30)), false), (Some(rate(0, -1)), false), (None, false)];
         for (given, spent) in cases {
-            let mut turn = Turn::default();
+            let mut permit = Permit::default();
             if let Some(b) = given {
-                turn.record(b);
+                permit.record(b);
             }
-            assert_eq!(turn.exhausted_until(now).is_some(), spent, "{given:?}");
+            assert_eq!(permit.exhausted_until(now).is_some(), spent, "{given:?}");
         }
-        let mut turn = Turn::default();
-        turn.record(rate(100, 30));
-        turn.record(rate(93, 30));
-        assert_eq!(turn.last_cost, 7, "the cost is the drop in remaining within one window");
+        let mut permit = Permit::default();
+        permit.record(rate(100, 30));
+        permit.record(rate(93, 30));
+        assert_eq!(permit.last_cost, 7, "the cost is the drop in remaining within one window");
     }
 
     #[tokio::test]
@@ -162,7 +164,7 @@ mod tests {
         let pacer = Pacer::new(Duration::from_millis(100), 2_000, false);
         let start = Instant::now();
         for _ in 0..3 {
-            drop(pacer.wait_turn().await);
+            drop(pacer.permit_to_send().await);
         }
         assert!(start.elapsed() >= Duration::from_millis(190), "three turns took only {:?}", start.elapsed());
     }

@@ -8,7 +8,11 @@
 
 use serde_json::Value;
 
-use super::wire::ApiError;
+use super::document::Answer;
+use crate::github::client::Reply;
+use crate::github::error::GithubError;
+use crate::github::wire::ApiError;
+use crate::text::one_line;
 
 /// Where a partial answer struck, as far as it can be repaired alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +50,61 @@ pub fn holes(errors: &[ApiError]) -> Option<Vec<Hole>> {
     Some(holes)
 }
 
-/// Whether any error is a partial answer.
-pub fn any(errors: &[ApiError]) -> bool {
-    errors.iter().any(ApiError::is_resource_limit)
+/// The check of an answer before it is taken: a partial answer is taken
+/// when every hole can be asked again alone; otherwise the request is asked
+/// again smaller.
+pub fn repairable(reply: &Reply<Answer>) -> Result<(), GithubError> {
+    // A PR nulled without a partial-answer error to say so is no more
+    // complete than one with it.
+    let nulled_pr = reply
+        .data
+        .as_ref()
+        .and_then(|d| d.parse::<Option<PageNodes>>("repository"))
+        .and_then(Result::ok)
+        .flatten()
+        .is_some_and(|r| r.pull_requests.nodes.iter().any(Option::is_none));
+    match holes(&reply.errors) {
+        Some(_) if !nulled_pr => Ok(()),
+        _ => Err(GithubError::ResourceLimits(one_line(&message(&reply.errors)))),
+    }
+}
+
+/// The page's PRs, only to see whether any came back null.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PageNodes {
+    pull_requests: PageNodeList,
+}
+
+#[derive(serde::Deserialize)]
+struct PageNodeList {
+    nodes: Vec<Option<serde::de::IgnoredAny>>,
+}
+
+/// The messages of the partial-answer errors, with where each struck.
+pub fn message(errors: &[ApiError]) -> String {
+    let parts: Vec<String> = errors
+        .iter()
+        .filter(|e| e.is_resource_limit())
+        .map(|e| {
+            let path: Vec<String> =
+                e.path.iter().map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string)).collect();
+            format!("{} (at {})", e.message, path.join("."))
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// Errors that come with usable data: a node deleted since the page was
+/// read is gone for good and is skipped, and the holes of a partial answer
+/// are asked again; anything else fails the chunk.
+pub fn fail_on_other_errors(errors: &[ApiError]) -> Result<(), GithubError> {
+    let serious: Vec<ApiError> =
+        errors.iter().filter(|e| e.kind.as_deref() != Some("NOT_FOUND") && !e.is_resource_limit()).cloned().collect();
+    match GithubError::from_api_errors(&serious, None) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub enum Conn {
 
 /// One follow-up.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Work {
+pub enum FollowUp {
     /// A connection read from its start: its inline window was nulled by a
     /// partial answer, or (review comments) the page had no room for it.
     FromStart { conn: Conn, id: String },
@@ -31,7 +31,7 @@ pub enum Work {
 /// A connection read from both ends at once: the window after `front` (from
 /// the start when none), and (when more than a window is left) the one
 /// before `back`, or the last items when no `back` cursor is known yet. Each
-/// round closes the gap by up to two windows for two counted requests.
+/// request closes the gap by up to two windows for two counted requests.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ends {
     pub conn: Conn,
@@ -59,28 +59,28 @@ impl Ends {
     }
 }
 
-impl Work {
+impl FollowUp {
     /// The counted requests it adds to a request (`cost`'s formula).
     pub fn cost(&self) -> u64 {
         match self {
-            Work::FromStart { .. } => 1,
-            Work::Ends(e) => 1 + u64::from(e.back_size() > 0),
+            FollowUp::FromStart { .. } => 1,
+            FollowUp::Ends(e) => 1 + u64::from(e.back_size() > 0),
         }
     }
 
     /// The node the connection hangs off (a PR's or a review's id).
     pub fn id(&self) -> &str {
         match self {
-            Work::FromStart { id, .. } => id,
-            Work::Ends(e) => &e.id,
+            FollowUp::FromStart { id, .. } => id,
+            FollowUp::Ends(e) => &e.id,
         }
     }
 }
 
-/// What a request of a page of `page_size` PRs (none: 0) and these
+/// What a request of a page of `page_size` PRs (none: no page) and these
 /// follow-ups counts, and costs in points.
-pub fn estimate(page_size: Option<i64>, items: &[&Work]) -> (u64, i64) {
-    let counted = page_size.map_or(0, cost::page_cost) + items.iter().map(|w| w.cost()).sum::<u64>();
+pub fn estimate(page_size: Option<i64>, follow_ups: &[&FollowUp]) -> (u64, i64) {
+    let counted = page_size.map_or(0, cost::page_cost) + follow_ups.iter().map(|f| f.cost()).sum::<u64>();
     (counted, cost::points(counted))
 }
 
@@ -105,12 +105,12 @@ mod tests {
         ];
         for (got, total, want) in cases {
             let e = ends(got, total);
-            let work = Work::Ends(e.clone());
-            assert_eq!((e.front_size(), e.back_size(), work.cost()), want, "{got} of {total}");
+            let follow_up = FollowUp::Ends(e.clone());
+            assert_eq!((e.front_size(), e.back_size(), follow_up.cost()), want, "{got} of {total}");
         }
-        let from_start = Work::FromStart { conn: Conn::ReviewComments, id: "PRR".into() };
-        let items = [&from_start, &Work::Ends(ends(100, 300))];
-        assert_eq!(estimate(Some(50), &items), (104, 1));
+        let from_start = FollowUp::FromStart { conn: Conn::ReviewComments, id: "PRR".into() };
+        let follow_ups = [&from_start, &FollowUp::Ends(ends(100, 300))];
+        assert_eq!(estimate(Some(50), &follow_ups), (104, 1));
         assert_eq!(estimate(None, &[&from_start]), (1, 1));
     }
 }

@@ -1,8 +1,9 @@
-//! One request of a chunk's fetch, put together from the fragments in
-//! `queries/pull_requests.graphql`: the next page (when one is asked), and
-//! follow-ups under aliases. Ids and cursors travel as variables; only
-//! window sizes are written into the text. Only the fragments the request
-//! uses are sent, as GraphQL requires.
+//! The document of one request, built from its plan: the page (when one is
+//! asked) and the follow-ups under aliases, put together from the fragments
+//! in `queries/pull_requests.graphql`. Ids and cursors travel as variables;
+//! only window sizes are written into the text. Only the fragments the
+//! request uses are sent, as GraphQL requires. The `Layout` says where each
+//! follow-up's answer will sit.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -10,11 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::client::Document;
-use super::wire::RateLimit;
-use super::work::{Conn, Work, WINDOW};
+use super::follow_up::{Conn, FollowUp, WINDOW};
+use crate::github::client::Document;
+use crate::github::wire::{Costed, RateLimit};
 
-const FRAGMENTS: &str = include_str!("../../queries/pull_requests.graphql");
+const FRAGMENTS: &str = include_str!("../../../queries/pull_requests.graphql");
 
 /// PRs' reviews and issue comments asked inline with each: a window of 100
 /// counts as one request, as one of 30 does, and saves most follow-ups.
@@ -40,9 +41,10 @@ impl Order {
     }
 }
 
-/// The page part of a request.
+/// The page a request asks for: whose PRs, after which cursor, how many,
+/// in which order.
 #[derive(Debug, Clone)]
-pub struct PageAsk<'a> {
+pub struct PageSpec<'a> {
     pub owner: &'a str,
     pub name: &'a str,
     pub after: Option<&'a str>,
@@ -50,7 +52,7 @@ pub struct PageAsk<'a> {
     pub order: Order,
 }
 
-/// What each alias of a request holds: list aliases name the items (by
+/// What each alias of a request holds: list aliases name the follow-ups (by
 /// their index in the request's follow-ups) in list order.
 #[derive(Debug, Default)]
 pub struct Layout {
@@ -78,14 +80,14 @@ impl Layout {
 }
 
 #[derive(Debug, Serialize)]
-pub struct RoundBody {
+pub struct RequestBody {
     query: String,
     variables: Map<String, Value>,
     #[serde(rename = "operationName")]
     operation_name: &'static str,
 }
 
-impl Document for RoundBody {
+impl Document for RequestBody {
     fn operation(&self) -> &str {
         self.operation_name
     }
@@ -96,11 +98,11 @@ impl Document for RoundBody {
 /// follow-up it answers.
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
-pub struct RoundData {
+pub struct Answer {
     pub parts: HashMap<String, Box<RawValue>>,
 }
 
-impl RoundData {
+impl Answer {
     /// A field parsed; `None` when it is absent.
     pub fn parse<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<serde_json::Result<T>> {
         self.parts.get(key).map(|raw| serde_json::from_str(raw.get()))
@@ -111,7 +113,7 @@ impl RoundData {
     }
 }
 
-impl super::wire::Costed for RoundData {
+impl Costed for Answer {
     fn cost(&self) -> Option<i64> {
         self.rate_limit().map(|r| r.cost)
     }
@@ -136,7 +138,7 @@ fn shape(conn: Conn) -> (&'static str, &'static str, &'static str) {
 
 /// The document for a page (operation `PullRequestPage`) and follow-ups
 /// (alone: `PullRequestDetails`), with where each follow-up's answer sits.
-pub fn document(page: Option<&PageAsk<'_>>, items: &[&Work]) -> (RoundBody, Layout) {
+pub fn document(page: Option<&PageSpec<'_>>, follow_ups: &[&FollowUp]) -> (RequestBody, Layout) {
     let mut vars = Map::new();
     let mut declared: Vec<String> = Vec::new();
     let mut selections = String::from("  rateLimit {\n    ...RateLimitFields\n  }\n");
@@ -167,13 +169,14 @@ pub fn document(page: Option<&PageAsk<'_>>, items: &[&Work]) -> (RoundBody, Layo
     }
     let mut layout = Layout::default();
     for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
-        let from_start: Vec<usize> =
-            (0..items.len()).filter(|&i| matches!(items[i], Work::FromStart { conn: c, .. } if *c == conn)).collect();
+        let from_start: Vec<usize> = (0..follow_ups.len())
+            .filter(|&i| matches!(follow_ups[i], FollowUp::FromStart { conn: c, .. } if *c == conn))
+            .collect();
         let (on, field, fragment) = shape(conn);
         for (n, group) in from_start.chunks(IDS_PER_LIST).enumerate() {
             let alias = if n == 0 { list_name(conn).to_string() } else { format!("{}{n}", list_name(conn)) };
             declared.push(format!("${alias}: [ID!]!"));
-            vars.insert(alias.clone(), json!(group.iter().map(|&i| items[i].id()).collect::<Vec<_>>()));
+            vars.insert(alias.clone(), json!(group.iter().map(|&i| follow_ups[i].id()).collect::<Vec<_>>()));
             selections.push_str(&format!(
                 "  {alias}: nodes(ids: ${alias}) {{\n    __typename\n    ... on {on} {{\n      id\n      {field}(first: {WINDOW}) {{\n        ...{fragment}\n      }}\n    }}\n  }}\n"
             ));
@@ -181,8 +184,8 @@ pub fn document(page: Option<&PageAsk<'_>>, items: &[&Work]) -> (RoundBody, Layo
             layout.lists.push((alias, conn, group.to_vec()));
         }
     }
-    for (i, work) in items.iter().enumerate() {
-        let Work::Ends(e) = work else { continue };
+    for (i, follow_up) in follow_ups.iter().enumerate() {
+        let FollowUp::Ends(e) = follow_up else { continue };
         let alias = format!("more{}", layout.ends.len());
         let (on, field, fragment) = shape(e.conn);
         declared.extend([format!("${alias}: ID!"), format!("${alias}After: String")]);
@@ -213,7 +216,7 @@ pub fn document(page: Option<&PageAsk<'_>>, items: &[&Work]) -> (RoundBody, Layo
         query.push('\n');
         query.push_str(&fragment);
     }
-    (RoundBody { query, variables: vars, operation_name: operation }, layout)
+    (RequestBody { query, variables: vars, operation_name: operation }, layout)
 }
 
 /// The fragments of `queries/pull_requests.graphql` by name.
@@ -249,61 +252,15 @@ fn with_dependencies(names: BTreeSet<&'static str>) -> Vec<String> {
     wanted.iter().filter_map(|n| all.get(n)).map(|t| t.to_string()).collect()
 }
 
-/// Requests of every shape, for the tests that hold them against the
-/// schema and against the fake's pricing: (the body as sent, the points
-/// `work::estimate` expects). A page alone, follow-ups alone, both with
-/// more than one list of each kind, and each side of a rounding boundary.
-pub fn examples() -> Vec<(Value, i64)> {
-    let ends = |conn, back: Option<&str>, got| {
-        Work::Ends(super::work::Ends {
-            conn,
-            id: "N".into(),
-            front: Some("f".into()),
-            back: back.map(str::to_string),
-            got,
-            total: 450,
-        })
-    };
-    let from_start = |conn, n: usize| (0..n).map(move |i| Work::FromStart { conn, id: format!("id{i}") });
-    let mut every: Vec<Work> = Vec::new();
-    for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
-        every.extend(from_start(conn, 150));
-        every.push(ends(conn, None, 100));
-        every.push(ends(conn, Some("b"), 300));
-    }
-    let page = PageAsk { owner: "o", name: "n", after: Some("c"), size: 50, order: Order::Created };
-    let sweep = PageAsk { order: Order::RecentlyUpdated, ..page.clone() };
-    let comments = |n| from_start(Conn::ReviewComments, n).collect::<Vec<_>>();
-    let shapes: Vec<(Option<&PageAsk<'_>>, Vec<Work>)> = vec![
-        (Some(&page), Vec::new()),
-        (None, comments(1)),
-        (Some(&page), every),
-        (Some(&page), comments(48)),
-        (Some(&page), comments(49)),
-        (None, comments(149)),
-        (None, comments(150)),
-        (None, comments(249)),
-        (None, comments(250)),
-        (Some(&sweep), comments(3)),
-    ];
-    shapes
-        .into_iter()
-        .map(|(page, items)| {
-            let refs: Vec<&Work> = items.iter().collect();
-            let (body, _) = document(page, &refs);
-            let (_, points) = super::work::estimate(page.map(|p| p.size), &refs);
-            (serde_json::to_value(&body).unwrap_or_default(), points)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::follow_up::Ends;
     use super::*;
 
     #[test]
     fn only_the_fragments_used_are_sent() {
-        let (body, layout) = document(None, &[&Work::FromStart { conn: Conn::ReviewComments, id: "r".into() }]);
+        let one = FollowUp::FromStart { conn: Conn::ReviewComments, id: "r".into() };
+        let (body, layout) = document(None, &[&one]);
         assert!(body.query.contains("fragment ReviewCommentConnectionFields"), "{}", body.query);
         assert!(body.query.contains("fragment ActorFields"), "spread inside a fragment: {}", body.query);
         assert!(!body.query.contains("fragment PullRequestFields"), "{}", body.query);
@@ -311,11 +268,28 @@ mod tests {
         assert_eq!(layout.item("reviewComments", Some(0)), Some(0));
         assert_eq!(layout.item("reviewComments", Some(1)), None);
         assert_eq!(body.operation_name, "PullRequestDetails");
-        let many = examples();
-        let text = many[2].0["query"].as_str().unwrap_or_default();
-        assert!(text.contains("reviewsOf1: nodes(ids: $reviewsOf1)"), "a second list of 100");
-        assert!(text.contains("more5: node(id: $more5)"));
-        let points: Vec<i64> = many.iter().map(|(_, p)| *p).collect();
-        assert_eq!(points, [1, 1, 6, 1, 2, 1, 2, 2, 3, 1]);
+    }
+
+    #[test]
+    fn lists_past_a_hundred_ids_and_ends_get_aliases_of_their_own() {
+        let mut every: Vec<FollowUp> = Vec::new();
+        for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
+            every.extend((0..150).map(|i| FollowUp::FromStart { conn, id: format!("id{i}") }));
+            for (back, got) in [(None, 100), (Some("b".to_string()), 300)] {
+                let front = Some("f".to_string());
+                every.push(FollowUp::Ends(Ends { conn, id: "N".into(), front, back, got, total: 450 }));
+            }
+        }
+        let page = PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, order: Order::Created };
+        let refs: Vec<&FollowUp> = every.iter().collect();
+        let (body, layout) = document(Some(&page), &refs);
+        assert!(body.query.contains("reviewsOf1: nodes(ids: $reviewsOf1)"), "a second list of 100");
+        assert!(body.query.contains("more5: node(id: $more5)"));
+        assert_eq!(body.operation_name, "PullRequestPage");
+        // Every follow-up has one place in the answer.
+        let mut placed: Vec<usize> = layout.lists.iter().flat_map(|(_, _, items)| items.clone()).collect();
+        placed.extend(layout.ends.iter().map(|(_, i)| *i));
+        placed.sort_unstable();
+        assert_eq!(placed, (0..every.len()).collect::<Vec<_>>());
     }
 }

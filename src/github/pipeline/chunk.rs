@@ -1,7 +1,7 @@
 //! One chunk as it is put together: its page of PRs, and the follow-ups
 //! still owed before it is whole. The requests themselves are the
-//! pipeline's (`pipeline`), which asks for the follow-ups of several chunks
-//! and the next page in one request.
+//! pipeline's, which asks for the follow-ups of several chunks and the next
+//! page in one request; `assemble` hands each answer to its chunk.
 //!
 //! The page brings each PR with its first 100 reviews and issue comments,
 //! and each review's comment count. What it leaves becomes follow-ups: the
@@ -11,29 +11,18 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::error::GithubError;
-use super::model::{self, PullRequest};
-use super::wire::{self, ApiError, Connection};
-use super::work::{Conn, Ends, Work, WINDOW};
-use crate::budget::Budget;
 use chrono::{DateTime, Utc};
 
-#[derive(Debug, Clone)]
-pub struct PageRequest<'a> {
-    pub owner: &'a str,
-    pub name: &'a str,
-    pub after: Option<&'a str>,
-    pub size: i64,
-    /// The number of the PR before `after`, to name the next one in errors.
-    pub after_number: Option<i32>,
-    /// Counted requests of follow-ups per request known to work for the
-    /// repository (the default when none is known).
-    pub detail_ids: Option<usize>,
-}
+use super::follow_up::{Conn, Ends, FollowUp, WINDOW};
+use crate::budget::Budget;
+use crate::github::error::GithubError;
+use crate::github::model::{self, PullRequest};
+use crate::github::wire::{self, Connection};
 
-/// A page of PRs with everything that hangs off them, and what it cost.
+/// A chunk: a page of PRs with everything that hangs off them, and what it
+/// took to fetch.
 #[derive(Debug, Default)]
-pub struct FetchedPage {
+pub struct FetchedChunk {
     pub prs: Vec<PullRequest>,
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
@@ -42,44 +31,35 @@ pub struct FetchedPage {
     /// brought its page, and those sent while it was the oldest in flight
     /// without a page of their own.
     pub requests: u32,
-    /// Points those requests cost, failed and partial answers included.
-    pub points: i64,
     /// The budget after the last request, from `rateLimit` or the headers.
     pub budget: Option<Budget>,
-    /// Cost of the last request, to plan the next one.
-    pub last_cost: Option<i64>,
     /// The page size that finally worked: smaller than asked after timeouts.
     pub size: i64,
     /// Whether timeouts made the page smaller than asked.
     pub shrunk: bool,
-    /// Follow-ups per request at the end, when timeouts or partial answers
-    /// made it smaller than it began.
-    pub detail_ids: Option<usize>,
-    /// PRs the page held, those left out as unchanged (a sweep's) included.
-    pub seen: usize,
+    /// The follow-up limit at the end (counted requests of follow-ups per
+    /// request), when timeouts or partial answers made it smaller than it began.
+    pub follow_up_limit: Option<usize>,
 }
 
-impl FetchedPage {
+impl FetchedChunk {
+    /// The budget after a request: the answer's own `rateLimit`, else the headers'.
     pub(super) fn note_budget(&mut self, headers: Option<Budget>, body: Option<&wire::RateLimit>) {
-        self.budget = headers;
-        if let Some(r) = body {
-            self.last_cost = Some(r.cost);
-            self.budget = Some(r.budget);
-        }
+        self.budget = body.map(|r| r.budget).or(headers);
     }
 }
 
 /// One chunk in flight.
 #[derive(Default)]
 pub(super) struct Assembly {
-    pub(super) page: FetchedPage,
+    pub(super) chunk: FetchedChunk,
     /// The cursor the page began after: the chunk is stored only from there.
     pub(super) began_after: Option<String>,
     pr_index: HashMap<String, usize>,
     review_pr: HashMap<String, usize>,
     seen_reviews: HashSet<i64>,
     seen_comments: HashSet<i64>,
-    pub(super) work: VecDeque<Work>,
+    pub(super) follow_ups: VecDeque<FollowUp>,
 }
 
 impl Assembly {
@@ -94,11 +74,10 @@ impl Assembly {
         changed_after: Option<DateTime<Utc>>,
     ) -> Result<Assembly, GithubError> {
         let mut asm = Assembly { began_after, ..Assembly::default() };
-        asm.page.size = size;
-        asm.page.has_next_page = connection.page_info.has_next_page;
-        asm.page.end_cursor = connection.page_info.end_cursor;
-        asm.page.total_count = connection.total_count;
-        asm.page.seen = connection.nodes.len();
+        asm.chunk.size = size;
+        asm.chunk.has_next_page = connection.page_info.has_next_page;
+        asm.chunk.end_cursor = connection.page_info.end_cursor;
+        asm.chunk.total_count = connection.total_count;
         for (at, wire_pr) in connection.nodes.into_iter().enumerate() {
             let Some(mut wire_pr) = wire_pr else { continue };
             // A sweep's PR updated no later than its watermark is as stored.
@@ -106,14 +85,14 @@ impl Assembly {
                 continue;
             }
             let pr = model::pull_request(&mut wire_pr)?;
-            let idx = asm.page.prs.len();
+            let idx = asm.chunk.prs.len();
             asm.pr_index.insert(pr.node_id.clone(), idx);
             let id = pr.node_id.clone();
-            asm.page.prs.push(pr);
+            asm.chunk.prs.push(pr);
             match wire_pr.reviews {
                 Some(reviews) if !holes.contains(&at) => asm.first_window(Conn::Reviews, &id, reviews.into())?,
                 // Nulled by a partial answer: fetched again, from the start.
-                _ => asm.work.push_back(Work::FromStart { conn: Conn::Reviews, id: id.clone() }),
+                _ => asm.follow_ups.push_back(FollowUp::FromStart { conn: Conn::Reviews, id: id.clone() }),
             }
             asm.first_window(Conn::IssueComments, &id, wire_pr.comments.into())?;
         }
@@ -121,7 +100,7 @@ impl Assembly {
     }
 
     /// A connection's first window (inline, or asked from the start).
-    pub(super) fn first_window(&mut self, conn: Conn, id: &str, window: Window) -> Result<(), GithubError> {
+    fn first_window(&mut self, conn: Conn, id: &str, window: Window) -> Result<(), GithubError> {
         let got = window.items.len();
         self.take(conn, id, window.items)?;
         // `totalCount`, not `hasNextPage`, says whether there is more: GitHub
@@ -129,14 +108,14 @@ impl Assembly {
         if window.total > got {
             let front = Some(window.end_cursor.ok_or_else(|| no_cursor(conn))?);
             let ends = Ends { conn, id: id.to_string(), front, back: None, got, total: window.total };
-            self.work.push_back(Work::Ends(ends));
+            self.follow_ups.push_back(FollowUp::Ends(ends));
         }
         Ok(())
     }
 
     /// The next windows of a connection read from both ends; it goes on
-    /// until they meet, or until a round brings nothing.
-    pub(super) fn next_windows(&mut self, mut e: Ends, front: Window, back: Option<Window>) -> Result<(), GithubError> {
+    /// until they meet, or until a request brings nothing.
+    fn next_windows(&mut self, mut e: Ends, front: Window, back: Option<Window>) -> Result<(), GithubError> {
         let (asked_front, asked_back) = (e.front_size(), e.back_size());
         let read = front.items.len() + back.as_ref().map_or(0, |b| b.items.len());
         let front_ended = front.items.len() < asked_front || !front.more;
@@ -153,7 +132,7 @@ impl Assembly {
         }
         let done = e.got >= e.total || read == 0 || (front_ended && back_short);
         if !done {
-            self.work.push_back(Work::Ends(e));
+            self.follow_ups.push_back(FollowUp::Ends(e));
         }
         Ok(())
     }
@@ -175,13 +154,13 @@ impl Assembly {
                         let conn = Conn::ReviewComments;
                         match comments {
                             0 => {}
-                            1..=WINDOW => self.work.push_back(Work::FromStart { conn, id }),
+                            1..=WINDOW => self.follow_ups.push_back(FollowUp::FromStart { conn, id }),
                             total => {
                                 let ends = Ends { conn, id, front: None, back: None, got: 0, total };
-                                self.work.push_back(Work::Ends(ends));
+                                self.follow_ups.push_back(FollowUp::Ends(ends));
                             }
                         }
-                        self.page.prs[pr].reviews.push(review);
+                        self.chunk.prs[pr].reviews.push(review);
                     }
                 }
             }
@@ -190,7 +169,7 @@ impl Assembly {
                 for c in list.into_iter().flatten() {
                     let comment = model::issue_comment(c)?;
                     if self.seen_comments.insert(comment.github_id) {
-                        self.page.prs[pr].comments.push(comment);
+                        self.chunk.prs[pr].comments.push(comment);
                     }
                 }
             }
@@ -199,7 +178,7 @@ impl Assembly {
                 for c in list.into_iter().flatten() {
                     let comment = model::review_comment(c)?;
                     if self.seen_comments.insert(comment.github_id) {
-                        self.page.prs[pr].comments.push(comment);
+                        self.chunk.prs[pr].comments.push(comment);
                     }
                 }
             }
@@ -208,10 +187,46 @@ impl Assembly {
         Ok(())
     }
 
+    /// One follow-up's answer into the chunk; `false` when it came back
+    /// empty where it may not (to be asked again).
+    pub(super) fn absorb(&mut self, follow_up: &FollowUp, value: &str) -> Result<bool, GithubError> {
+        let bad = unparsable;
+        match follow_up {
+            FollowUp::FromStart { conn, id } => {
+                let window: Option<Window> = match conn {
+                    Conn::Reviews => {
+                        serde_json::from_str::<wire::ReviewsOfPr>(value).map_err(bad)?.reviews.map(Into::into)
+                    }
+                    Conn::IssueComments => {
+                        serde_json::from_str::<wire::CommentsOfPr>(value).map_err(bad)?.comments.map(Into::into)
+                    }
+                    Conn::ReviewComments => {
+                        serde_json::from_str::<wire::CommentsOfReview>(value).map_err(bad)?.comments.map(Into::into)
+                    }
+                };
+                let Some(window) = window else { return Ok(false) };
+                self.first_window(*conn, id, window)?;
+            }
+            FollowUp::Ends(e) => {
+                let (front, back) = match e.conn {
+                    Conn::Reviews => both_ends::<wire::Review>(value).map_err(bad)?,
+                    Conn::IssueComments => both_ends::<wire::IssueComment>(value).map_err(bad)?,
+                    Conn::ReviewComments => both_ends::<wire::ReviewComment>(value).map_err(bad)?,
+                };
+                let Some(front) = front else { return Ok(false) };
+                if e.back_size() > 0 && back.is_none() {
+                    return Ok(false);
+                }
+                self.next_windows(e.clone(), front, back)?;
+            }
+        }
+        Ok(true)
+    }
+
     /// The PR an id (a PR's or a review's) belongs to, as a person names it.
     pub(super) fn pr_named_by(&self, id: &str) -> Option<String> {
         let pr = self.pr_index.get(id).or_else(|| self.review_pr.get(id));
-        pr.and_then(|&i| self.page.prs.get(i)).map(|p| format!("PR #{}", p.number))
+        pr.and_then(|&i| self.chunk.prs.get(i)).map(|p| format!("PR #{}", p.number))
     }
 
     pub(super) fn holds(&self, id: &str) -> bool {
@@ -223,7 +238,13 @@ fn no_cursor(conn: Conn) -> GithubError {
     GithubError::ServerError(format!("GitHub reported more {conn:?} but no cursor to them"))
 }
 
-/// A window of one connection, whatever its items.
+/// An answer that is not the JSON its document asked for.
+pub(super) fn unparsable(e: serde_json::Error) -> GithubError {
+    GithubError::ServerError(format!("an answer that does not parse: {e}"))
+}
+
+/// A window of one connection as an answer brings it, whatever its items:
+/// the page's inline ones, a follow-up's from the start, or one of two ends.
 pub(super) struct Window {
     pub(super) items: Items,
     pub(super) total: usize,
@@ -267,28 +288,12 @@ window_from!(wire::Review, Reviews);
 window_from!(wire::IssueComment, IssueComments);
 window_from!(wire::ReviewComment, ReviewComments);
 
-/// The messages of the partial-answer errors, with where each struck.
-pub(super) fn partial_message(errors: &[ApiError]) -> String {
-    let parts: Vec<String> = errors
-        .iter()
-        .filter(|e| e.is_resource_limit())
-        .map(|e| {
-            let path: Vec<String> =
-                e.path.iter().map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_string)).collect();
-            format!("{} (at {})", e.message, path.join("."))
-        })
-        .collect();
-    parts.join("; ")
-}
-
-/// Errors that come with usable data: a node deleted since the page was
-/// read is gone for good and is skipped, and partial answers were dealt
-/// with by the caller; anything else fails the chunk.
-pub(super) fn fail_on_errors(errors: &[ApiError]) -> Result<(), GithubError> {
-    let serious: Vec<ApiError> =
-        errors.iter().filter(|e| e.kind.as_deref() != Some("NOT_FOUND") && !e.is_resource_limit()).cloned().collect();
-    match GithubError::from_api_errors(&serious, None) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+/// The front and back windows of a connection read from both ends.
+fn both_ends<T>(value: &str) -> Result<(Option<Window>, Option<Window>), serde_json::Error>
+where
+    T: serde::de::DeserializeOwned,
+    Connection<T>: Into<Window>,
+{
+    let both: wire::BothEnds<T> = serde_json::from_str(value)?;
+    Ok((both.front.map(Into::into), both.back.map(Into::into)))
 }

@@ -1,0 +1,295 @@
+//! The requests of a run's chunks of one backfill, as few as GitHub's cost
+//! formula allows. Each request carries the follow-ups of the chunks in
+//! flight (oldest first) and, when the run takes more chunks, the next
+//! page: chunk k's follow-ups travel with chunk k+1's page. Chunks still
+//! come out whole and in order, and the caller stores each alone; a crash
+//! loses at most the pages fetched ahead.
+//!
+//! One request, in four steps, each a file of its own:
+//! 1. `plan`: what goes in it, a pure function of what the chunks in
+//!    flight still need, the learned limits and the budget;
+//! 2. `document`: the GraphQL document of that plan, and where each
+//!    follow-up's answer will sit;
+//! 3. `GithubClient::query_checked` (`client.rs`): sent, paced, retried;
+//! 4. `assemble`: the answer put into the chunks in flight (`chunk`).
+//!
+//! A request GitHub times out on is split (`plan::Shrink`): the page goes
+//! alone and the follow-ups in requests half the size; a page alone is
+//! halved, down to one PR. What a partial answer nulled is asked again; one
+//! follow-up that keeps failing alone fails the chunk, naming its PR.
+
+mod assemble;
+mod chunk;
+pub mod cost;
+pub mod document;
+pub mod follow_up;
+pub mod limits;
+mod partial;
+pub mod plan;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use self::assemble::{InFlight, Taken};
+use self::document::{document, Answer, Layout, Order, PageSpec};
+use self::follow_up::FollowUp;
+use self::limits::FollowUpLimit;
+use self::plan::{plan_request, Needs, RequestPlan, Shrink, Split};
+use super::client::{GithubClient, Reply};
+use super::error::GithubError;
+use crate::text::one_line;
+
+pub use self::chunk::FetchedChunk;
+
+/// A chunk that needs more requests than this is not converging (a cursor
+/// that does not advance): fail it rather than spend the budget.
+const MAX_REQUESTS_PER_CHUNK: u32 = 2_000;
+/// Partial answers one follow-up may get, in requests of one, before its chunk fails.
+const MAX_STRIKES: u32 = 4;
+
+pub struct Pipeline {
+    owner: String,
+    name: String,
+    order: Order,
+    /// A sweep's watermark: PRs updated no later are left out of its chunks.
+    changed_after: Option<DateTime<Utc>>,
+    in_flight: InFlight,
+    /// Where the next page begins, whether there is one, and the number of
+    /// the PR before it (to name the next one in errors).
+    next_after: Option<String>,
+    more_pages: bool,
+    after_number: Option<i32>,
+    /// A page size timeouts taught, for the pages after.
+    page_cut_to: Option<i64>,
+    split: Split,
+    /// Requests sent (retries included) not yet counted to a chunk.
+    uncounted: u32,
+    /// Requests planned and pages fetched, to ration the requests that save points.
+    requests: u32,
+    pages: u32,
+    follow_up_limit: FollowUpLimit,
+    /// Partial answers each follow-up (by node id) got.
+    strikes: HashMap<String, u32>,
+}
+
+impl Pipeline {
+    /// A backfill's chunks after `after` (the PR numbered `after_number`),
+    /// oldest created first; `follow_up_limit`: what the repository taught.
+    pub fn new(
+        owner: &str,
+        name: &str,
+        after: Option<&str>,
+        after_number: Option<i32>,
+        follow_up_limit: Option<usize>,
+    ) -> Pipeline {
+        Pipeline {
+            owner: owner.to_string(),
+            name: name.to_string(),
+            order: Order::Created,
+            changed_after: None,
+            in_flight: InFlight::default(),
+            next_after: after.map(str::to_string),
+            more_pages: true,
+            after_number,
+            page_cut_to: None,
+            split: Split::None,
+            uncounted: 0,
+            requests: 0,
+            pages: 0,
+            follow_up_limit: FollowUpLimit::new(follow_up_limit),
+            strikes: HashMap::new(),
+        }
+    }
+
+    /// A sweep of the repository's PRs, most recently updated first, whose
+    /// chunks hold only those updated after `changed_after`, refetched whole.
+    pub fn sweep(
+        owner: &str,
+        name: &str,
+        after: Option<&str>,
+        changed_after: DateTime<Utc>,
+        follow_up_limit: Option<usize>,
+    ) -> Pipeline {
+        let mut pipeline = Pipeline::new(owner, name, after, None, follow_up_limit);
+        pipeline.order = Order::RecentlyUpdated;
+        pipeline.changed_after = Some(changed_after);
+        pipeline
+    }
+
+    /// The cursor the next chunk handed out begins after.
+    pub fn begins_after(&self) -> Option<&str> {
+        match self.in_flight.oldest_began_after() {
+            Some(began_after) => began_after,
+            None => self.next_after.as_deref(),
+        }
+    }
+
+    /// The next chunk, whole: pages of `size` PRs, and `ahead` more chunks
+    /// the caller means to take, whose pages may be fetched alongside.
+    pub async fn next_chunk(
+        &mut self,
+        client: &GithubClient,
+        size: i64,
+        ahead: usize,
+    ) -> Result<FetchedChunk, GithubError> {
+        // Asked for a chunk past the last page: GitHub may have said so too
+        // early, so the cursor is asked again.
+        if self.in_flight.is_empty() {
+            self.more_pages = true;
+        }
+        let mut requests = 0;
+        loop {
+            if let Some(mut chunk) = self.in_flight.pop_whole() {
+                chunk.follow_up_limit = self.follow_up_limit.learned();
+                return Ok(chunk);
+            }
+            if requests >= MAX_REQUESTS_PER_CHUNK {
+                return Err(GithubError::Other(format!(
+                    "the chunk needed over {MAX_REQUESTS_PER_CHUNK} requests; stopped"
+                )));
+            }
+            requests += 1;
+            self.request(client, size, ahead).await?;
+        }
+    }
+
+    /// One request: planned, its document built, sent, its answer assembled.
+    async fn request(&mut self, client: &GithubClient, size: i64, ahead: usize) -> Result<(), GithubError> {
+        let owed = self.in_flight.owed();
+        let plan = plan_request(&Needs {
+            follow_ups: &owed,
+            more_pages: self.more_pages,
+            in_flight: self.in_flight.len(),
+            ahead,
+            page_size: self.page_cut_to.map_or(size, |cut| cut.min(size)),
+            split: self.split,
+            requests: self.requests,
+            pages: self.pages,
+            follow_up_limit: self.follow_up_limit.now(),
+            budget: client.budget_seen().filter(|b| b.current_at(Utc::now())).map(|b| b.remaining),
+        });
+        self.split = self.split.after_planning();
+        self.requests += 1;
+        let taken = self.in_flight.take(plan.follow_ups);
+        let after = self.next_after.clone();
+        let page = plan.page.map(|size| PageSpec {
+            owner: &self.owner,
+            name: &self.name,
+            after: after.as_deref(),
+            size,
+            order: self.order,
+        });
+        let follow_ups: Vec<&FollowUp> = taken.iter().map(|(_, f)| f).collect();
+        let counted: usize = follow_ups.iter().map(|f| f.cost() as usize).sum();
+        let (body, layout) = document(page.as_ref(), &follow_ups);
+        let can_shrink = plan.can_shrink(counted);
+        let sent_before = client.requests_sent();
+        let answer = client.query_checked(&body, can_shrink, &partial::repairable).await;
+        self.uncounted += client.requests_sent().wrapping_sub(sent_before);
+        match answer {
+            Ok(reply) => self.assemble(reply, plan, size, after, &layout, taken),
+            Err(e) if e.asks_for_less() && can_shrink => {
+                self.in_flight.give_back(taken);
+                self.shrink(plan.shrink(counted));
+                Ok(())
+            }
+            Err(e) if e.asks_for_less() => Err(e.asked_alone(&self.whose(plan.page.is_some(), &taken))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The next requests smaller, after one timed out.
+    fn shrink(&mut self, how: Shrink) {
+        match how {
+            Shrink::Split { follow_up_limit } => {
+                self.split = Split::FollowUpsFirst;
+                self.follow_up_limit.cut(follow_up_limit);
+            }
+            Shrink::HalvePage { to } => self.page_cut_to = Some(to),
+            Shrink::HalveFollowUps { follow_up_limit } => self.follow_up_limit.cut(follow_up_limit),
+        }
+    }
+
+    /// The answer put into the chunks in flight: the page it brought as a
+    /// new chunk, each follow-up's part into its chunk.
+    fn assemble(
+        &mut self,
+        reply: Reply<Answer>,
+        plan: RequestPlan,
+        size: i64,
+        after: Option<String>,
+        layout: &Layout,
+        taken: Vec<Taken>,
+    ) -> Result<(), GithubError> {
+        // A request counts to the chunk whose page it brought, else to the
+        // oldest in flight: every chunk has at least its page's request,
+        // and none is counted twice.
+        let sent = std::mem::take(&mut self.uncounted);
+        let rate_limit = reply.data.as_ref().and_then(Answer::rate_limit);
+        self.in_flight.note_budget(reply.budget, rate_limit.as_ref());
+        if plan.page.is_none() {
+            self.in_flight.count_to_oldest(sent);
+        }
+        let reset_at = reply.budget.and_then(|b| b.reset_at);
+        let Some(data) = reply.data else {
+            return Err(GithubError::from_api_errors(&reply.errors, reset_at)
+                .unwrap_or_else(|| GithubError::ServerError("an answer without data".into())));
+        };
+        partial::fail_on_other_errors(&reply.errors)?;
+        let holes = partial::holes(&reply.errors).unwrap_or_default();
+        if let Some(page_size) = plan.page {
+            let full_name = format!("{}/{}", self.owner, self.name);
+            let connection = assemble::page_of(&data, &reply.errors, reset_at, &full_name)?;
+            let chunk = self.in_flight.push_page(connection, &holes, after, page_size, self.changed_after)?;
+            chunk.shrunk = page_size < size;
+            chunk.requests = sent;
+            chunk.note_budget(reply.budget, rate_limit.as_ref());
+            self.next_after = chunk.end_cursor.clone();
+            self.more_pages = chunk.has_next_page;
+            self.after_number = chunk.prs.last().map(|p| p.number).or(self.after_number);
+            self.split = Split::None;
+            self.pages += 1;
+        }
+        let struck = assemble::struck(layout, &holes);
+        let again = self.in_flight.absorb(&data, layout, taken, &struck)?;
+        if again.is_empty() {
+            self.follow_up_limit.grow();
+            return Ok(());
+        }
+        self.ask_again(again, &reply.errors)
+    }
+
+    /// Follow-ups a partial answer left out go back to the front; one left
+    /// out twice is asked in smaller requests.
+    fn ask_again(&mut self, again: Vec<Taken>, errors: &[super::wire::ApiError]) -> Result<(), GithubError> {
+        let mut smaller = false;
+        for (_, follow_up) in &again {
+            let strikes = self.strikes.entry(follow_up.id().to_string()).or_insert(0);
+            *strikes += 1;
+            smaller |= *strikes >= 2;
+            if *strikes > MAX_STRIKES && self.follow_up_limit.now() == 1 {
+                let why = GithubError::ResourceLimits(one_line(&partial::message(errors)));
+                let who = self.whose(false, std::slice::from_ref(&(0, follow_up.clone())));
+                return Err(GithubError::Other(format!("{who}, asked alone, still failed: {why}")));
+            }
+        }
+        self.in_flight.give_back(again);
+        if smaller {
+            self.follow_up_limit.cut(self.follow_up_limit.now() / 2);
+        }
+        Ok(())
+    }
+
+    /// Whom a request as small as it gets was for, as a person names it.
+    fn whose(&self, page: bool, taken: &[Taken]) -> String {
+        let Some((_, first)) = taken.first().filter(|_| !page) else {
+            return self.after_number.map_or_else(|| "the first PR".to_string(), |n| format!("the PR after #{n}"));
+        };
+        let id = first.id();
+        self.in_flight.pr_named_by(id).unwrap_or_else(|| format!("node {id}"))
+    }
+}
+
+#[cfg(test)]
+mod tests;
