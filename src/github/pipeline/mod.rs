@@ -292,4 +292,6 @@ impl Pipeline {
 }
 
 #[cfg(test)]
+mod assemble_tests;
+#[cfg(test)]
 mod tests;

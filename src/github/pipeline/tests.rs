@@ -1,1 +1,105 @@
+//! The pipeline against the fake GitHub, in process: chunks come out whole,
+//! in order, equal to what GitHub holds, with every request counted to one
+//! chunk, however many are fetched ahead and however often GitHub times out.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use fake_github::{FakeGithub, RepoSpec, World};
+
+use super::{FetchedChunk, Pipeline};
+use crate::github::retry::RetryPolicy;
+use crate::github::{ClientSettings, GithubClient};
+
+/// Per PR number: (reviews, review comments, issue comments).
+type Counts = BTreeMap<i32, (usize, usize, usize)>;
+
+fn githubs(fake: &FakeGithub) -> Counts {
+    fake.with_world(|w| {
+        let repo = w.repo("o", "r").map(|r| r.pull_requests.clone()).unwrap_or_default();
+        repo.iter()
+            .map(|pr| {
+                let review_comments = pr.reviews.iter().map(|r| r.comments.len()).sum();
+                (pr.number, (pr.reviews.len(), review_comments, pr.comments.len()))
+            })
+            .collect()
+    })
+}
+
+fn counts(chunks: &[FetchedChunk]) -> Counts {
+    let kind = crate::github::model::CommentKind::Review;
+    chunks
+        .iter()
+        .flat_map(|c| &c.prs)
+        .map(|pr| {
+            let review_comments = pr.comments.iter().filter(|c| c.kind == kind).count();
+            (pr.number, (pr.reviews.len(), review_comments, pr.comments.len() - review_comments))
+        })
+        .collect()
+}
+
+/// Every chunk of the repository, `ahead` fetched ahead each time.
+async fn fetch_all(fake: &FakeGithub, size: i64, ahead: usize) -> Vec<FetchedChunk> {
+    let retry = RetryPolicy { base: Duration::from_millis(10), ..RetryPolicy::default() };
+    let settings = ClientSettings { request_interval: Duration::ZERO, retry, ..ClientSettings::default() };
+    let client = GithubClient::new(&fake.graphql_url(), "t", settings).expect("a client");
+    let mut pipeline = Pipeline::new("o", "r", None, None, None);
+    let mut chunks = Vec::new();
+    loop {
+        let chunk = pipeline.next_chunk(&client, size, ahead).await.expect("a chunk");
+        let more = chunk.has_next_page;
+        chunks.push(chunk);
+        if !more {
+            return chunks;
+        }
+    }
+}
+
+async fn fake_with(prs: usize) -> FakeGithub {
+    FakeGithub::start(World::new(&[RepoSpec::new("o", "r", prs)])).await.expect("the fake starts")
+}
+
+#[tokio::test]
+async fn chunks_come_whole_in_order_with_every_request_counted_once() {
+    // (PRs, page size, chunks fetched ahead)
+    for (prs, size, ahead) in [(230, 50, 0), (230, 50, 3), (230, 20, 9), (40, 50, 2)] {
+        let fake = fake_with(prs).await;
+        let chunks = fetch_all(&fake, size, ahead).await;
+        let numbers: Vec<i32> = chunks.iter().flat_map(|c| c.prs.iter().map(|p| p.number)).collect();
+        assert!(numbers.windows(2).all(|w| w[0] < w[1]), "in order: {numbers:?}");
+        assert_eq!(counts(&chunks), githubs(&fake), "{prs} PRs, size {size}, {ahead} ahead");
+        let counted: u32 = chunks.iter().map(|c| c.requests).sum();
+        assert_eq!(counted as usize, fake.requests().len(), "{prs} PRs, size {size}, {ahead} ahead");
+        assert!(chunks.iter().all(|c| c.requests >= 1), "each chunk has at least its page's request");
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_fetched_alongside_others_costs_about_one_request() {
+    let fake = fake_with(500).await;
+    let chunks = fetch_all(&fake, 50, 20).await;
+    let requests = fake.requests().len();
+    // Ten pages; the heavy PRs (one of each extreme shape in every 97) need
+    // a few more requests of follow-ups.
+    assert!((10..=14).contains(&requests), "{requests} requests for {} chunks", chunks.len());
+}
+
+#[tokio::test]
+async fn requests_that_time_out_are_split_and_the_chunks_still_come_whole() {
+    let fake = fake_with(230).await;
+    // A page of 50 with its inline windows asks about 10,000 nodes; with
+    // follow-ups beside it, more: those time out until split.
+    fake.with_control(|c| c.chaos.timeout_above_nodes = Some(12_000));
+    let chunks = fetch_all(&fake, 50, 3).await;
+    assert_eq!(counts(&chunks), githubs(&fake));
+    let log = fake.requests();
+    let timed_out: Vec<usize> = (0..log.len()).filter(|&i| log[i].status != 200).collect();
+    assert!(!timed_out.is_empty(), "the limit was reached: {} requests", log.len());
+    for &i in &timed_out {
+        assert!(log[i].nodes > 12_000, "only requests over the limit time out");
+        // What follows a timed-out request is smaller.
+        if let Some(next) = log.get(i + 1) {
+            assert!(next.nodes < log[i].nodes, "request {i}: {} then {} nodes", log[i].nodes, next.nodes);
+        }
+    }
+}
