@@ -9,6 +9,7 @@ use crate::backfill::{self, RunError, RunOptions};
 use crate::cli::{Cli, Command, HistoryArgs, RunArgs};
 use crate::config::Config;
 use crate::exit::{AppError, Exit};
+use crate::github::error::Blame;
 use crate::github::{lookup_repository, ClientSettings, Credential, GithubClient, GithubError};
 use crate::report::{html, Reporter};
 use crate::shutdown::Shutdown;
@@ -88,14 +89,10 @@ async fn require_schema(pool: &PgPool) -> Result<(), AppError> {
 }
 
 fn github_error(e: GithubError, what: &str) -> AppError {
-    match e {
-        GithubError::BadCredentials(_) | GithubError::AppRejected { .. } | GithubError::WrongEndpoint => {
-            AppError::usage(e.to_string())
-        }
-        GithubError::NotFound(_) | GithubError::Forbidden(_) => {
-            AppError::usage(format!("{what} was not found on GitHub, or the token cannot see it"))
-        }
-        other => AppError::failure(other.to_string()),
+    match e.meaning().blame {
+        Blame::Credential | Blame::Setting => AppError::usage(e.to_string()),
+        Blame::Repository => AppError::usage(format!("{what} was not found on GitHub, or the token cannot see it")),
+        Blame::Github | Blame::RateLimit { .. } | Blame::Backfill => AppError::failure(e.to_string()),
     }
 }
 

@@ -17,6 +17,7 @@ use super::learn::{self, CutOff};
 use super::plan::{plan_chunk, Plan, PlanInput};
 use super::RunError;
 use crate::budget::Budget;
+use crate::github::error::Blame;
 use crate::github::{FetchedChunk, GithubClient, GithubError};
 use crate::report::StoredChunk;
 use crate::status::BackfillStatus;
@@ -318,12 +319,12 @@ impl Chunk<'_> {
     async fn record_error(&self, error: &GithubError, size: i64) -> Result<ChunkOutcome, RunError> {
         let message = error.to_string();
         let repository = self.backfill.full_name.clone();
-        match error {
-            GithubError::BadCredentials(_) | GithubError::AppRejected { .. } => Err(RunError::BadCredentials(message)),
-            GithubError::WrongEndpoint => Err(RunError::Config(message)),
+        match error.meaning().blame {
+            Blame::Credential => Err(RunError::BadCredentials(message)),
+            Blame::Setting => Err(RunError::Config(message)),
             // GitHub's own trouble: the attempt is on record, the backfill
             // is not held against it, and the run stops (the others would fare no better).
-            e if e.is_githubs() => {
+            Blame::Github => {
                 let mut tx = held_or_return!(self, false);
                 let record = self.start.record(self.github, self.settings, None);
                 let spent = Metadata {
@@ -334,19 +335,19 @@ impl Chunk<'_> {
                 tx.commit().await.map_err(StoreError::from)?;
                 Err(RunError::GithubDown(message))
             }
-            GithubError::RateLimited { reset_at } => {
+            Blame::RateLimit { reset_at } => {
                 let points = self.start.points(self.github);
                 let limit = self.github.budget_seen().map(|b| b.limit);
                 let cut = learn::from_cut_off(&self.backfill.metadata, size, points, limit);
                 self.pause_for_rate_limit(reset_at.unwrap_or_else(budget_reset_fallback), cut).await
             }
-            GithubError::NotFound(_) | GithubError::Forbidden(_) => {
+            Blame::Repository => {
                 let mut tx = held_or_return!(self, false);
                 chunks::mark_failed(&mut tx, self.backfill, &message).await?;
                 tx.commit().await.map_err(StoreError::from)?;
                 Ok(ChunkOutcome::BackfillFailed { repository, error: message })
             }
-            _ => self.record_failure(&self.start.record(self.github, self.settings, None), message).await,
+            Blame::Backfill => self.record_failure(&self.start.record(self.github, self.settings, None), message).await,
         }
     }
 }

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use super::priority::{self, Ranked};
 use super::{RunError, RunOptions};
 use crate::budget::Budget;
-use crate::github::{rate_limit, GithubClient, GithubError};
+use crate::github::error::Blame;
+use crate::github::{rate_limit, GithubClient};
 use crate::report::Reporter;
 use crate::status::BackfillStatus;
 use crate::store::state;
@@ -63,13 +64,13 @@ pub async fn backfills(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) ->
 pub async fn check_credentials(github: &GithubClient, reporter: &Reporter) -> Result<Option<Budget>, RunError> {
     match rate_limit(github).await {
         Ok(budget) => Ok(budget),
-        Err(e @ (GithubError::BadCredentials(_) | GithubError::AppRejected { .. })) => {
-            Err(RunError::BadCredentials(e.to_string()))
-        }
-        Err(e @ GithubError::WrongEndpoint) => Err(RunError::Config(e.to_string())),
-        Err(e) => {
-            reporter.warn(&format!("cannot read the rate limit from GitHub: {e}"));
-            Ok(None)
-        }
+        Err(e) => match e.meaning().blame {
+            Blame::Credential => Err(RunError::BadCredentials(e.to_string())),
+            Blame::Setting => Err(RunError::Config(e.to_string())),
+            Blame::Github | Blame::RateLimit { .. } | Blame::Repository | Blame::Backfill => {
+                reporter.warn(&format!("cannot read the rate limit from GitHub: {e}"));
+                Ok(None)
+            }
+        },
     }
 }

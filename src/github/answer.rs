@@ -126,7 +126,11 @@ mod tests {
             GithubError::ResourceLimits(_) => "partial",
             GithubError::TooLarge(_) => "too large",
             GithubError::NotFound(_) => "not found",
-            _ => "other",
+            GithubError::ServerError(_) => "server error",
+            GithubError::Unreachable(_) => "unreachable",
+            GithubError::AppRejected { .. } => "app rejected",
+            GithubError::WrongEndpoint => "wrong endpoint",
+            GithubError::Other(_) => "other",
         }
     }
 

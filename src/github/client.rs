@@ -15,7 +15,7 @@ use tokio::time::Instant;
 pub use super::answer::Reply;
 use super::answer::{budget_from_headers, parse, status_error};
 use super::credential::{Credential, CredentialName};
-use super::error::GithubError;
+use super::error::{Blame, GithubError};
 use super::pacing::{Pacer, Permit};
 use super::retry::{next_step, Next, RetryPolicy};
 use super::transport::{Route, Transport};
@@ -213,13 +213,13 @@ impl GithubClient {
                     // GitHub charges what it ran, timeouts included; with no
                     // earlier answer in the window to measure the drop
                     // against, a query that ran is taken to have cost the least a query costs.
-                    let ran = matches!(e, GithubError::Timeout(_) | GithubError::ServerError(_));
+                    let ran = e.meaning().charged;
                     self.charge(&mut permit, drop.or(ran.then_some(1))).await;
                     e
                 }
             };
-            if let GithubError::RateLimited { reset_at } = &error {
-                if let Some(wait) = self.reset_wait(*reset_at) {
+            if let Blame::RateLimit { reset_at } = error.meaning().blame {
+                if let Some(wait) = self.reset_wait(reset_at) {
                     permit.hold_off(wait);
                     continue;
                 }

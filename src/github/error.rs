@@ -1,4 +1,5 @@
-//! The one error type at the GitHub boundary. Callers branch on the kind:
+//! The one error type at the GitHub boundary, and what each kind means,
+//! decided once in `GithubError::meaning`: callers branch on that meaning to
 //! pause for a rate limit, wait out a secondary limit, shrink after a timeout,
 //! fail one backfill for a missing repository, stop everything for a bad token.
 
@@ -77,38 +78,107 @@ fn until(reset_at: &Option<DateTime<Utc>>) -> String {
     reset_at.map(|t| format!(" until {}", t.format("%Y-%m-%d %H:%M:%S UTC"))).unwrap_or_default()
 }
 
+/// What a failure means for the run, decided once per kind of error in
+/// [`GithubError::meaning`]: every question asked about an error (retry?
+/// whose fault? charged?) is answered there, so a new kind cannot be
+/// forgotten by one of the places that ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Meaning {
+    pub retry: Retry,
+    pub blame: Blame,
+    /// Whether GitHub ran the failed query, and so charged points for it
+    /// (counted as the least a query costs when the drop is not known).
+    pub charged: bool,
+}
+
+/// Whether, and how, the same request is worth sending again (`retry.rs`
+/// turns this into a wait).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Waiting will not change the answer.
+    GiveUp,
+    /// The same request, after the backoff.
+    Again,
+    /// After the wait GitHub asked for (`retry-after`; a default without
+    /// it), plus the backoff.
+    AfterRetryAfter(Option<Duration>),
+    /// A smaller request, after the backoff: GitHub was overloaded by it.
+    Smaller,
+    /// A smaller request at once: the size, not the load, was the problem.
+    SmallerAtOnce,
+}
+
+/// Whose failure it is, which decides what becomes of the backfill and the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// GitHub's own trouble (down, overloaded, too slow): never held against
+    /// a backfill; the run stops, the others would fare no better.
+    Github,
+    /// The primary limit is spent: pause until the reset.
+    RateLimit { reset_at: Option<DateTime<Utc>> },
+    /// The repository is gone or hidden from this token: that backfill fails.
+    Repository,
+    /// The token or the App was refused: the run stops with exit 2.
+    Credential,
+    /// The GraphQL URL is not GitHub's: the run stops with exit 2.
+    Setting,
+    /// The request's own failure: counts towards the backfill's pause.
+    Backfill,
+}
+
 impl GithubError {
-    /// Whether the failure is GitHub's (down, overloaded, too slow) rather
-    /// than the backfill's: the same request may succeed later, and such a
-    /// failure never pauses or fails a backfill.
-    pub fn is_githubs(&self) -> bool {
-        matches!(
-            self,
-            GithubError::Timeout(_)
-                | GithubError::ServerError(_)
-                | GithubError::SecondaryLimit { .. }
-                | GithubError::Unreachable(_)
-                | GithubError::ResourceLimits(_)
-        )
+    /// The one classification of every kind of error.
+    pub fn meaning(&self) -> Meaning {
+        use Blame as B;
+        use GithubError as E;
+        use Retry as R;
+        let (retry, blame, charged) = match self {
+            E::RateLimited { reset_at } => (R::GiveUp, B::RateLimit { reset_at: *reset_at }, false),
+            E::SecondaryLimit { retry_after, .. } => (R::AfterRetryAfter(*retry_after), B::Github, false),
+            E::Timeout(_) => (R::Smaller, B::Github, true),
+            E::ServerError(_) => (R::Again, B::Github, true),
+            E::NotFound(_) | E::Forbidden(_) => (R::GiveUp, B::Repository, false),
+            E::BadCredentials(_) | E::AppRejected { .. } => (R::GiveUp, B::Credential, false),
+            E::ResourceLimits(_) => (R::Smaller, B::Github, false),
+            E::TooLarge(_) => (R::SmallerAtOnce, B::Backfill, false),
+            E::Unreachable(_) => (R::Again, B::Github, false),
+            E::WrongEndpoint => (R::GiveUp, B::Setting, false),
+            E::Other(_) => (R::GiveUp, B::Backfill, false),
+        };
+        Meaning { retry, blame, charged }
+    }
+
+    /// Whether a smaller query is the remedy (fewer PRs, fewer ids).
+    pub fn asks_for_less(&self) -> bool {
+        match self.meaning().retry {
+            Retry::Smaller | Retry::SmallerAtOnce => true,
+            Retry::GiveUp | Retry::Again | Retry::AfterRetryAfter(_) => false,
+        }
     }
 
     /// The failure of a request already as small as it gets, naming whose
     /// it was (`who`: a PR). GitHub answering in part even then is the PR's
     /// own failure; a timeout or an outage stays GitHub's.
     pub fn asked_alone(self, who: &str) -> GithubError {
+        use GithubError as E;
         match self {
-            GithubError::ResourceLimits(m) => {
-                GithubError::Other(format!("{who}, asked alone, still failed: GitHub answered only in part ({m})"))
+            E::ResourceLimits(m) => {
+                E::Other(format!("{who}, asked alone, still failed: GitHub answered only in part ({m})"))
             }
-            GithubError::Timeout(m) => GithubError::Timeout(format!("{who}, asked alone: {m}")),
-            GithubError::TooLarge(m) => GithubError::Other(format!("{who}, asked alone, is still too large: {m}")),
-            other => other,
+            E::Timeout(m) => E::Timeout(format!("{who}, asked alone: {m}")),
+            E::TooLarge(m) => E::Other(format!("{who}, asked alone, is still too large: {m}")),
+            // Not about the request's size: asking alone changes nothing.
+            e @ (E::RateLimited { .. }
+            | E::SecondaryLimit { .. }
+            | E::ServerError(_)
+            | E::NotFound(_)
+            | E::Forbidden(_)
+            | E::BadCredentials(_)
+            | E::AppRejected { .. }
+            | E::Unreachable(_)
+            | E::WrongEndpoint
+            | E::Other(_)) => e,
         }
-    }
-
-    /// Whether a smaller query is the remedy (fewer PRs, fewer ids).
-    pub fn asks_for_less(&self) -> bool {
-        matches!(self, GithubError::Timeout(_) | GithubError::TooLarge(_) | GithubError::ResourceLimits(_))
     }
 
     /// Classifies `errors[]` of an HTTP 200 answer: by their names first
@@ -139,5 +209,63 @@ impl GithubError {
         } else {
             GithubError::Other(message)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_error_has_one_meaning() {
+        use Blame as B;
+        use GithubError as E;
+        use Retry as R;
+        let reset_at = DateTime::from_timestamp(1_700_000_000, 0);
+        let five = Some(Duration::from_secs(5));
+        let text = || "x".to_string();
+        // One row per variant (the match below fails to compile when one is
+        // added): (error, retry, blame, charged).
+        let cases: Vec<(E, R, B, bool)> = vec![
+            (E::RateLimited { reset_at }, R::GiveUp, B::RateLimit { reset_at }, false),
+            (E::SecondaryLimit { retry_after: five, message: text() }, R::AfterRetryAfter(five), B::Github, false),
+            (E::SecondaryLimit { retry_after: None, message: text() }, R::AfterRetryAfter(None), B::Github, false),
+            (E::Timeout(text()), R::Smaller, B::Github, true),
+            (E::ServerError(text()), R::Again, B::Github, true),
+            (E::NotFound(text()), R::GiveUp, B::Repository, false),
+            (E::Forbidden(text()), R::GiveUp, B::Repository, false),
+            (E::BadCredentials(CredentialName::Token), R::GiveUp, B::Credential, false),
+            (
+                E::AppRejected { app: CredentialName::App { app_id: 1, installation_id: 2 }, reason: text() },
+                R::GiveUp,
+                B::Credential,
+                false,
+            ),
+            (E::ResourceLimits(text()), R::Smaller, B::Github, false),
+            (E::TooLarge(text()), R::SmallerAtOnce, B::Backfill, false),
+            (E::Unreachable(text()), R::Again, B::Github, false),
+            (E::WrongEndpoint, R::GiveUp, B::Setting, false),
+            (E::Other(text()), R::GiveUp, B::Backfill, false),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for (error, retry, blame, charged) in cases {
+            seen.insert(match error {
+                E::RateLimited { .. } => 0,
+                E::SecondaryLimit { .. } => 1,
+                E::Timeout(_) => 2,
+                E::ServerError(_) => 3,
+                E::NotFound(_) => 4,
+                E::Forbidden(_) => 5,
+                E::BadCredentials(_) => 6,
+                E::AppRejected { .. } => 7,
+                E::ResourceLimits(_) => 8,
+                E::TooLarge(_) => 9,
+                E::Unreachable(_) => 10,
+                E::WrongEndpoint => 11,
+                E::Other(_) => 12,
+            });
+            assert_eq!(error.meaning(), Meaning { retry, blame, charged }, "{error:?}");
+        }
+        assert_eq!(seen.len(), 13, "a row for every variant");
     }
 }

@@ -1,6 +1,7 @@
 //! When to send a failed request again, and how long to wait first: a pure
-//! function of the error, the attempt and a random draw, so the whole policy
-//! reads (and is tested) as a table.
+//! function of the error's meaning (`GithubError::meaning`, which decides
+//! the kind of retry for each kind of error), the attempt and a random draw,
+//! so the whole policy reads (and is tested) as a table.
 //!
 //! - Secondary limit: wait `retry-after` (a minute when GitHub gives none),
 //!   plus an exponentially growing, jittered extra, so that a crowd of
@@ -20,7 +21,7 @@
 
 use std::time::Duration;
 
-use super::error::GithubError;
+use super::error::{GithubError, Retry};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
@@ -70,20 +71,12 @@ pub fn next_step(
         return Next::GiveUp;
     }
     let backoff = backoff(policy, failures, jitter);
-    let (wait, smaller) = match error {
-        GithubError::SecondaryLimit { retry_after, .. } => {
-            (retry_after.unwrap_or(policy.secondary_default) + backoff, false)
-        }
-        GithubError::Timeout(_) | GithubError::ResourceLimits(_) => (backoff, true),
-        GithubError::TooLarge(_) => (Duration::ZERO, true),
-        GithubError::ServerError(_) | GithubError::Unreachable(_) => (backoff, false),
-        GithubError::RateLimited { .. }
-        | GithubError::NotFound(_)
-        | GithubError::Forbidden(_)
-        | GithubError::BadCredentials(_)
-        | GithubError::AppRejected { .. }
-        | GithubError::WrongEndpoint
-        | GithubError::Other(_) => return Next::GiveUp,
+    let (wait, smaller) = match error.meaning().retry {
+        Retry::AfterRetryAfter(retry_after) => (retry_after.unwrap_or(policy.secondary_default) + backoff, false),
+        Retry::Smaller => (backoff, true),
+        Retry::SmallerAtOnce => (Duration::ZERO, true),
+        Retry::Again => (backoff, false),
+        Retry::GiveUp => return Next::GiveUp,
     };
     if time_left.is_some_and(|left| wait >= left) {
         return Next::GiveUp;
