@@ -163,7 +163,7 @@ fn ci_runs_the_readmes_test_command_with_nextest_and_githubs_schema() {
     let ci = load(&root().join(".github/workflows/ci.yml"));
     let steps = ci["jobs"]["test"]["steps"].as_vec().expect("ci.yml's test job has steps");
     let step = |what: &str, matches: &dyn Fn(&Yaml) -> bool| {
-        steps.iter().position(|s| matches(s)).unwrap_or_else(|| panic!("ci.yml has no step that {what}"))
+        steps.iter().position(matches).unwrap_or_else(|| panic!("ci.yml has no step that {what}"))
     };
     let runs = |s: &Yaml, script: &str| s["run"].as_str().is_some_and(|run| run.trim() == script);
     step("checks the format", &|s| runs(s, "cargo fmt --all -- --check"));
