@@ -29,9 +29,23 @@ ensure_pgbouncer() {
   ensure_package pgbouncer test -x /usr/sbin/pgbouncer
 }
 
-# Headless Chromium, for the test that opens the `status --html` page.
+# A headless browser for the test that opens the `status --html` page: the
+# one BACKFILL_TEST_BROWSER names, or any Chromium or Google Chrome on PATH
+# (GitHub's runners have google-chrome); else Debian's chromium is installed.
+browser_present() {
+  if [ -n "${BACKFILL_TEST_BROWSER:-}" ]; then
+    command -v "$BACKFILL_TEST_BROWSER" >/dev/null
+    return
+  fi
+  local name
+  for name in chromium chromium-browser google-chrome google-chrome-stable; do
+    command -v "$name" >/dev/null && return 0
+  done
+  return 1
+}
+
 ensure_chromium() {
-  ensure_package chromium test -x /usr/bin/chromium
+  ensure_package chromium browser_present
 }
 
 # Runs a command as the postgres user when we are root (initdb refuses root).

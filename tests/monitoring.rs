@@ -170,21 +170,45 @@ async fn the_step_summary_charts_the_backfills_chunks(pool: PgPool) {
     assert!(md.contains("if each run used the whole budget"), "{md}");
 }
 
-/// Headless Chromium as Debian packages it, or none (then the caller skips,
-/// except in CI, where it must be installed: scripts/test.sh does).
-fn chromium() -> Option<&'static Path> {
-    let path = Path::new("/usr/bin/chromium");
-    if path.exists() {
-        return Some(path);
+/// The names a headless Chromium goes by on PATH: Debian's, Ubuntu's, and
+/// Google Chrome's, which GitHub's runners have instead.
+const BROWSERS: [&str; 4] = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+
+/// The browser named by `BACKFILL_TEST_BROWSER` (a name on PATH or a path),
+/// else the first of `BROWSERS` on PATH, or none: then the caller skips,
+/// except in CI, where one must be there (scripts/test.sh installs Chromium).
+fn browser() -> Option<PathBuf> {
+    if let Some(named) = std::env::var_os("BACKFILL_TEST_BROWSER").filter(|n| !n.is_empty()) {
+        let found = executable(Path::new(&named));
+        return Some(found.unwrap_or_else(|| panic!("BACKFILL_TEST_BROWSER={} is not an executable", named.display())));
     }
-    assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "CI needs /usr/bin/chromium: scripts/test.sh installs it");
-    eprintln!("skipped: /usr/bin/chromium is missing (scripts/test.sh installs it)");
+    if let Some(found) = BROWSERS.iter().find_map(|name| executable(Path::new(name))) {
+        return Some(found);
+    }
+    let wanted = format!("none of {} is on PATH", BROWSERS.join(", "));
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "CI needs a browser, but {wanted}: scripts/test.sh installs chromium"
+    );
+    eprintln!("skipped: {wanted} (scripts/test.sh installs chromium, or set BACKFILL_TEST_BROWSER)");
     None
+}
+
+/// `program` as a shell finds it: a path as it is, a bare name on PATH.
+fn executable(program: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let runnable = |path: &Path| path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    if program.components().count() > 1 {
+        return runnable(program).then(|| program.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|candidate| runnable(candidate))
 }
 
 /// The page as the browser built it, and what it logged on stderr.
 async fn open_in_browser(browser: &Path, page: &Path) -> (String, String) {
-    let profile = TempDir::new("chromium-profile");
+    let profile = TempDir::new("browser-profile");
     let mut cmd = tokio::process::Command::new(browser);
     cmd.args([
         "--headless",
@@ -204,9 +228,9 @@ async fn open_in_browser(browser: &Path, page: &Path) -> (String, String) {
     .kill_on_drop(true);
     let out = tokio::time::timeout(Duration::from_secs(90), cmd.output())
         .await
-        .expect("chromium finished within 90 s")
-        .expect("chromium starts");
-    assert!(out.status.success(), "chromium failed: {}", String::from_utf8_lossy(&out.stderr));
+        .expect("the browser finished within 90 s")
+        .expect("the browser starts");
+    assert!(out.status.success(), "{} failed: {}", browser.display(), String::from_utf8_lossy(&out.stderr));
     (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
 }
 
@@ -222,7 +246,7 @@ fn as_dom_text(s: &str) -> String {
 
 #[sqlx::test(migrations = false)]
 async fn the_html_page_opens_in_a_browser_and_shows_the_database_rows(pool: PgPool) {
-    let Some(browser) = chromium() else { return };
+    let Some(browser) = browser() else { return };
     let h = Harness::start(pool, &[spec("acme", "one", 30), spec("acme", "two", 12)]).await;
     h.add("acme/one").await;
     h.ok(&["add", "acme/two"]).await;
@@ -245,10 +269,10 @@ async fn the_html_page_opens_in_a_browser_and_shows_the_database_rows(pool: PgPo
     // A broken page does log to the console: the check below can fail.
     let broken = dir.0.join("broken.html");
     std::fs::write(&broken, "<!DOCTYPE html><p>x</p><script>no_such_function();</script>").expect("write");
-    let (_, log) = open_in_browser(browser, &broken).await;
+    let (_, log) = open_in_browser(&browser, &broken).await;
     assert!(!console_lines(&log).is_empty(), "a script error shows as a CONSOLE line: {log}");
 
-    let (dom, log) = open_in_browser(browser, &page).await;
+    let (dom, log) = open_in_browser(&browser, &page).await;
     assert!(console_lines(&log).is_empty(), "console messages: {:?}", console_lines(&log));
     assert!(dom.contains("<p id=\"rendered\">rendered: 2 backfills</p>"), "the page's script ran: {dom}");
     let names: Vec<String> =

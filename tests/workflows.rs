@@ -155,6 +155,36 @@ fn the_workflows_parse_and_keep_expressions_out_of_scripts() {
     assert_eq!(targets, ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"]);
 }
 
+/// CI on GitHub runs what `.ci/run` runs here: fmt, clippy, then the README's
+/// test command with nextest installed, and gives tests/queries.rs GitHub's
+/// published schema in place of the `../shared` copy a clone lacks.
+#[test]
+fn ci_runs_the_readmes_test_command_with_nextest_and_githubs_schema() {
+    let ci = load(&root().join(".github/workflows/ci.yml"));
+    let steps = ci["jobs"]["test"]["steps"].as_vec().expect("ci.yml's test job has steps");
+    let step = |what: &str, matches: &dyn Fn(&Yaml) -> bool| {
+        steps.iter().position(matches).unwrap_or_else(|| panic!("ci.yml has no step that {what}"))
+    };
+    let runs = |s: &Yaml, script: &str| s["run"].as_str().is_some_and(|run| run.trim() == script);
+    step("checks the format", &|s| runs(s, "cargo fmt --all -- --check"));
+    step("lints", &|s| runs(s, "cargo clippy --workspace --all-targets --locked -- -D warnings"));
+    let nextest = step("installs cargo-nextest", &|s| {
+        let action = s["uses"].as_str().is_some_and(|u| u.starts_with("taiki-e/install-action@"));
+        let installs = s["run"].as_str().is_some_and(|r| r.contains("cargo install") && r.contains("cargo-nextest"));
+        (action && s["with"]["tool"].as_str() == Some("cargo-nextest")) || installs
+    });
+    let test = step("runs scripts/test.sh", &|s| runs(s, "scripts/test.sh"));
+    let schema =
+        steps[test]["env"]["GITHUB_GRAPHQL_SCHEMA"].as_str().expect("the test step sets GITHUB_GRAPHQL_SCHEMA");
+    let download = step("downloads the schema to the test's GITHUB_GRAPHQL_SCHEMA", &|s| {
+        let script = s["run"].as_str().unwrap_or("");
+        s["env"]["GITHUB_GRAPHQL_SCHEMA"].as_str() == Some(schema) && script.contains("curl -fsSL --retry 3")
+    });
+    let url = steps[download]["env"]["SCHEMA_URL"].as_str();
+    assert_eq!(url, Some("https://docs.github.com/public/fpt/schema.docs.graphql"), "the schema GitHub's docs publish");
+    assert!(nextest < test && download < test, "nextest and the schema are there before the tests run");
+}
+
 #[test]
 fn the_readme_shows_how_to_use_the_action() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README");

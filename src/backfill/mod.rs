@@ -7,14 +7,17 @@
 mod alarm;
 pub mod chunk;
 mod dry_run;
+mod error;
 mod fetcher;
 mod learn;
+mod options;
 mod outlook;
 mod pick;
 pub mod plan;
 pub mod priority;
 mod sweep;
 mod tally;
+mod turns;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -22,55 +25,16 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::budget::Budget;
 use crate::github::GithubClient;
 use crate::report::{BackfillReport, Reporter, RunSummary};
 use crate::shutdown::Shutdown;
 use crate::store::claims::{self, Holder};
-use crate::store::{state, tracking, StoreError};
+use crate::store::{state, tracking};
 use chunk::{process_chunk, ChunkSettings};
-use fetcher::Fetcher;
+pub use error::RunError;
+pub use options::RunOptions;
 use priority::Ranked;
-
-#[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// A repositories.id UUID or OWNER/NAME; all runnable backfills when absent.
-    pub repository: Option<String>,
-    pub chunk_size: Option<i64>,
-    pub max_chunks: Option<u32>,
-    /// Chunks in the whole run, over all its backfills.
-    pub max_chunks_total: Option<u32>,
-    pub time_budget: Option<Duration>,
-    pub dry_run: bool,
-    /// Start backfills for tracked repositories that have none (`--discover`).
-    pub discover: bool,
-    /// OWNER/NAME to open issues in when a backfill needs attention.
-    pub report_issue: Option<String>,
-    pub processor_type: &'static str,
-    /// How long a claim on a backfill lasts without its heartbeat.
-    pub lease: Duration,
-}
-
-/// Failures that stop the whole run rather than one backfill.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("{0}")]
-    Usage(String),
-    /// The token or the App was refused (the message names which): no
-    /// retry, and no backfill is held to blame.
-    #[error("{0}")]
-    BadCredentials(String),
-    /// A setting is wrong (the GraphQL URL): nothing was marked.
-    #[error("{0}")]
-    Config(String),
-    /// GitHub is down, overloaded or too slow: nothing was paused or marked failed.
-    #[error(
-        "GitHub could not be reached ({0}): no backfill was paused or marked failed, and the next run tries again"
-    )]
-    GithubDown(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
+use turns::{Flow, Run, Turn};
 
 /// Before any chunk has been timed, assume one takes this long (or half the
 /// budget, if that is shorter, so that a short budget still gets a chunk).
@@ -114,50 +78,6 @@ pub async fn run(
     }
     reporter.finish(&summary);
     Ok(summary)
-}
-
-/// A backfill's place in the run: its state id, its report, chunks taken.
-#[derive(Clone, Copy)]
-struct Turn {
-    id: Uuid,
-    report: usize,
-    taken: u32,
-    /// Turns it had in this run, whatever they did (`priority::next_turn`).
-    turns: u32,
-    /// Caught up: the turn sweeps for changed PRs (`sweep`).
-    sweeping: bool,
-}
-
-/// Whether a backfill gets another chunk (of its own, or of a sweep for
-/// changed PRs), or the whole run stops.
-enum Flow {
-    Again,
-    Sweep,
-    Done,
-    StopRun,
-}
-
-/// One run's progress through its backfills.
-struct Run<'a> {
-    opts: &'a RunOptions,
-    ids: Vec<Uuid>,
-    /// Each backfill's share of the run (`priority::weight`).
-    weights: Vec<u32>,
-    /// Whether it had a turn: the others count a run passed over.
-    served: Vec<bool>,
-    settings: ChunkSettings,
-    /// Chunks per backfill; none with a time budget and no `--max-chunks`.
-    max_chunks: Option<u32>,
-    started: Instant,
-    slowest: Duration,
-    budget: Option<Budget>,
-    /// This run, as the holder of its claims.
-    holder: Holder,
-    /// Each backfill's fetch, with the pages fetched ahead of its next chunk.
-    fetchers: HashMap<Uuid, Fetcher>,
-    /// Whether the last chunk stored wrote a chunk row.
-    last_wrote: bool,
-    summary: RunSummary,
 }
 
 impl<'a> Run<'a> {

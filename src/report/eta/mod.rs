@@ -25,7 +25,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 mod words;
-pub use words::about;
 
 /// One chunk of a backfill's history, as the ETA, the charts and the page read it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
