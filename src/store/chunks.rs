@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::error::StoreResult;
 use super::metadata::{sql, Patch};
 use super::pause;
-use super::state::Backfill;
+use super::state::{self, Backfill};
 use super::unnamed;
 use crate::status::{BackfillStatus, ChunkStatus};
 
@@ -145,7 +145,7 @@ pub async fn fail_chunk(
     learned: &Patch,
 ) -> StoreResult<bool> {
     insert_chunk(tx, backfill, record, ChunkStatus::Failed, Some(error)).await?;
-    remember(tx, backfill, learned).await?;
+    state::remember(tx, backfill, learned).await?;
     pause::record_failure(tx, backfill, error).await
 }
 
@@ -160,7 +160,7 @@ pub async fn record_outage(
     learned: &Patch,
 ) -> StoreResult<()> {
     insert_chunk(tx, backfill, record, ChunkStatus::Failed, Some(error)).await?;
-    remember(tx, backfill, learned).await?;
+    state::remember(tx, backfill, learned).await?;
     unnamed::statement(
         "UPDATE progressive_backfill_state SET error_count = coalesce(error_count, 0) + 1, \
            last_error = $2, last_error_at = now(), updated_at = now() WHERE id = $1",
@@ -169,18 +169,6 @@ pub async fn record_outage(
     .bind(error)
     .execute(&mut *tx)
     .await?;
-    Ok(())
-}
-
-/// Writes what was learned (points spent, sizes) to the metadata.
-pub async fn remember(tx: &mut PgConnection, backfill: &Backfill, learned: &Patch) -> StoreResult<()> {
-    let sql = format!("UPDATE progressive_backfill_state SET metadata = {} WHERE id = $1", sql::apply(2));
-    unnamed::statement(&sql)
-        .bind(backfill.id)
-        .bind(learned.removed_keys())
-        .bind(learned.set_object())
-        .execute(&mut *tx)
-        .await?;
     Ok(())
 }
 

@@ -95,7 +95,7 @@ pub async fn pause_for_rate_limit(
     reason: &str,
     learned: &Patch,
 ) -> StoreResult<()> {
-    super::chunks::remember(tx, backfill, learned).await?;
+    super::state::remember(tx, backfill, learned).await?;
     let pause = Patch {
         pause_kind: Change::Set(PauseKind::RateLimit),
         paused_until: Change::Set(until),

@@ -199,6 +199,18 @@ pub async fn get_in(tx: &mut PgConnection, id: Uuid) -> StoreResult<Option<Backf
     Ok(unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await?)
 }
 
+/// Writes what was learned (points spent, sizes) to the metadata.
+pub async fn remember(tx: &mut PgConnection, backfill: &Backfill, learned: &Patch) -> StoreResult<()> {
+    let sql = format!("UPDATE progressive_backfill_state SET metadata = {} WHERE id = $1", sql::apply(2));
+    unnamed::statement(&sql)
+        .bind(backfill.id)
+        .bind(learned.removed_keys())
+        .bind(learned.set_object())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// Inserts or refreshes the repository and creates its backfill (active)
 /// unless one exists; a repository removed before is tracked again (its
 /// backfill goes on from where it stood, or starts afresh after `--purge`).
