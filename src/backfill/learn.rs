@@ -45,8 +45,9 @@ pub fn from_stored(meta: &Metadata, page: &FetchedPage, points: i64) -> Patch {
         out.points_per_pr = Change::Set(round4(avg));
     }
     out.max_chunk_size = Change::set_or_keep(next_ceiling(meta.max_chunk_size, page.size, page.shrunk));
-    // Grown back to all a request can carry: no ceiling is left.
-    out.max_follow_ups = Change::set_or_remove(next_follow_ups(meta.max_follow_ups, page.detail_ids));
+    // As before the patch type: a doubling that would reach all a request
+    // carries writes nothing, so the last ceiling under it stays.
+    out.max_follow_ups = Change::set_or_keep(next_follow_ups(meta.max_follow_ups, page.detail_ids));
     out.rate_limit = Change::set_or_keep(page.budget);
     out.points_spent = points_spent(meta, points);
     out
@@ -120,11 +121,11 @@ mod tests {
         // (metadata, page, page ceiling written, follow-ups written)
         let cases = [
             // nothing was ever cut: nothing to remember
-            (meta(None, None), page(50, false, None), Change::Keep, Change::Remove),
+            (meta(None, None), page(50, false, None), Change::Keep, Change::Keep),
             (meta(None, None), page(25, true, Some(100)), Change::Set(25), Change::Set(100)),
             (meta(Some(25), Some(100)), page(25, false, None), Change::Set(27), Change::Set(200)),
-            // grown back to all a request carries: the follow-ups' ceiling goes
-            (meta(Some(25), Some(300)), page(10, false, None), Change::Set(25), Change::Remove),
+            // a doubling that reaches all a request carries leaves the ceiling stored
+            (meta(Some(25), Some(300)), page(10, false, None), Change::Set(25), Change::Keep),
         ];
         for (given, page, ceiling, follow_ups) in cases {
             let learned = from_stored(&given, &page, 0);
