@@ -14,7 +14,7 @@ use crate::github::{lookup_repository, ClientSettings, Credential, GithubClient,
 use crate::report::{html, Reporter};
 use crate::shutdown::Shutdown;
 use crate::status::{BackfillStatus, Priority};
-use crate::store::{self, chunks, history, state, tracking, Backfill, StoreError};
+use crate::store::{self, history, pause, state, tracking, Backfill, StoreError};
 
 pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
     let config = cli.config()?;
@@ -215,11 +215,7 @@ async fn status(
     }
     if let Some(path) = html {
         let pages: Vec<html::PageBackfill> = (rows.iter().zip(&progress))
-            .map(|(line, p)| html::PageBackfill {
-                line,
-                priority: p.as_ref().map_or("normal", |p| p.priority.as_str()),
-                chunks: p.as_ref().map_or(&[], |p| &p.chunks),
-            })
+            .map(|(line, p)| html::PageBackfill { line, chunks: p.as_ref().map_or(&[], |p| &p.chunks) })
             .collect();
         let page = html::page(&pages, html::latest_budget(progress.iter().flatten().filter_map(|p| p.budget)), now);
         std::fs::write(path, page)
@@ -266,7 +262,7 @@ fn tracked(backfill: Backfill) -> Result<Backfill, AppError> {
 async fn set_status(pool: &PgPool, reporter: &Reporter, ident: &str, status: BackfillStatus) -> Result<Exit, AppError> {
     require_schema(pool).await?;
     let backfill = tracked(backfill_named(pool, ident).await?)?;
-    let now = chunks::set_status_by_hand(pool, backfill.id, status).await?;
+    let now = pause::set_status_by_hand(pool, backfill.id, status).await?;
     reporter.info(&format!("{}: {now}", backfill.full_name));
     Ok(Exit::Success)
 }

@@ -63,7 +63,8 @@ impl fmt::Display for ChunkStatus {
 }
 
 /// How much of a run a backfill gets (`add --priority`, `backfill priority`):
-/// kept in `metadata.priority`, normal when absent.
+/// kept in `metadata.priority` (decoded by `store::metadata`: exactly the
+/// words `as_str` writes), normal when absent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
@@ -84,11 +85,6 @@ impl Priority {
         }
     }
 
-    /// The stored word; anything else (another tool's value) is normal.
-    pub fn from_word(text: Option<&str>) -> Priority {
-        Priority::parse(text.unwrap_or_default()).unwrap_or_default()
-    }
-
     /// A word a person typed, in any case.
     pub fn parse(text: &str) -> Option<Priority> {
         let text = text.trim();
@@ -107,7 +103,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn priority_words_read_leniently() {
+    fn typed_priority_words_read_leniently() {
         let typed = [
             ("high", Some(Priority::High)),
             (" LOW ", Some(Priority::Low)),
@@ -117,10 +113,6 @@ mod tests {
         ];
         for (text, want) in typed {
             assert_eq!(Priority::parse(text), want, "{text:?}");
-        }
-        let stored = [(Some("high"), Priority::High), (Some("whenever"), Priority::Normal), (None, Priority::Normal)];
-        for (text, want) in stored {
-            assert_eq!(Priority::from_word(text), want, "{text:?}");
         }
     }
 

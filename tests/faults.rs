@@ -155,6 +155,23 @@ async fn heavy_pages_time_out_and_the_chunk_shrinks_then_grows_back(pool: PgPool
     assert_complete(&h, "heavy", "repo").await;
 }
 
+/// A database an older version wrote keeps what it learned: the follow-ups
+/// per request it stored as `max_detail_ids` are read, and the next chunk
+/// writes them back under their new name alone.
+#[sqlx::test(migrations = false)]
+async fn follow_ups_learned_under_their_old_name_are_kept(pool: PgPool) {
+    let h = Harness::start(pool, &[spec("older", "repo", 60)]).await;
+    h.add("older/repo").await;
+    sqlx::query("UPDATE progressive_backfill_state SET metadata = metadata || '{\"max_detail_ids\": 5}'")
+        .execute(&h.pool)
+        .await
+        .expect("the old key");
+    h.ok(&["run", "--max-chunks", "1"]).await;
+    let follow_ups = h.state_field("older/repo", "s.metadata->'follow_up_limit'").await;
+    assert_eq!(follow_ups.as_deref(), Some("10"), "read, and doubled after a clean chunk");
+    assert_eq!(h.state_field("older/repo", "s.metadata ? 'max_detail_ids'").await.as_deref(), Some("false"));
+}
+
 #[sqlx::test(migrations = false)]
 async fn a_query_over_the_node_limit_is_asked_again_smaller(pool: PgPool) {
     let h = Harness::start(pool, &[spec("nodes", "repo", 120)]).await;

@@ -202,8 +202,8 @@ async fn timeouts_by_cost_split_the_request_before_it_is_retried(pool: PgPool) {
             log[i].operation
         );
     }
-    let ids = h.state_field("slow/repo", "s.metadata->'max_detail_ids'").await;
-    assert!(ids.is_some_and(|n| n.parse::<i64>().is_ok_and(|n| n >= 1)), "the ids that worked are remembered");
+    let ids = h.state_field("slow/repo", "s.metadata->'follow_up_limit'").await;
+    assert!(ids.is_some_and(|n| n.parse::<i64>().is_ok_and(|n| n >= 1)), "the follow-ups that worked are remembered");
     eprintln!("{} timeouts in {} requests, {} runs, {:?}", timeouts.len(), log.len(), runs.len(), started.elapsed());
 }
 

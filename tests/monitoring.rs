@@ -297,3 +297,49 @@ async fn the_html_page_opens_in_a_browser_and_shows_the_database_rows(pool: PgPo
     let priorities = dom.matches("<td>normal</td>").count();
     assert_eq!(priorities, 2, "each backfill's priority, normal by default");
 }
+
+/// A priority this tool never writes (another tool's, or one set by hand in
+/// SQL) is decoded once, as normal: the table, `--json` and the page show
+/// it alike, as the runs order it.
+#[sqlx::test(migrations = false)]
+async fn a_stored_priority_of_another_shape_shows_as_normal_everywhere(pool: PgPool) {
+    let h =
+        Harness::start(pool, &[spec("acme", "odd", 10), spec("acme", "typed", 10), spec("acme", "number", 10)]).await;
+    h.add("acme/odd").await;
+    h.add("acme/number").await;
+    h.ok(&["add", "acme/typed", "--priority", "low"]).await;
+    for (repo, stored) in [("acme/odd", "\"HIGH\""), ("acme/number", "3")] {
+        sqlx::query(
+            "UPDATE progressive_backfill_state s SET metadata = s.metadata || jsonb_build_object('priority', $2::jsonb) \
+             FROM repositories r WHERE r.id = s.repository_id AND r.full_name = $1",
+        )
+        .bind(repo)
+        .bind(stored)
+        .execute(&h.pool)
+        .await
+        .expect("a priority of another shape");
+    }
+    let want = [("acme/odd", "normal"), ("acme/number", "normal"), ("acme/typed", "low")];
+
+    let rows = status_json(&h).await;
+    for (repo, priority) in want {
+        assert_eq!(row(&rows, repo)["priority"], priority, "--json: {rows:?}");
+    }
+
+    let dir = TempDir::new("monitoring-priority");
+    let page = dir.0.join("status.html");
+    let out = h.ok(&["status", "--html", page.to_str().unwrap_or_default()]).await;
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    let html = std::fs::read_to_string(&page).expect("the page is written");
+    for (repo, priority) in want {
+        let line =
+            table.lines().find(|l| l.starts_with(repo)).unwrap_or_else(|| panic!("{repo} in the table:\n{table}"));
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells.get(2), Some(&priority), "the table's PRIORITY column: {line}");
+        assert!(
+            html.contains(&format!("<td>{repo}</td><td>active</td><td>{priority}</td>")),
+            "{repo} in the page: {html}"
+        );
+        assert!(html.contains(&format!("PRs, priority {priority}.")), "{repo}'s section: {html}");
+    }
+}

@@ -24,7 +24,7 @@ use crate::status::BackfillStatus;
 use crate::store::chunks::{self, Advance, ChunkRecord};
 use crate::store::claims::{self, Began, Holder, Verdict};
 use crate::store::state::Backfill;
-use crate::store::{tracking, upsert, Metadata, StoreError};
+use crate::store::{pause, tracking, upsert, Patch, StoreError};
 
 /// What became of one attempt at a chunk.
 #[derive(Debug)]
@@ -297,8 +297,8 @@ impl Chunk<'_> {
     async fn pause_for_rate_limit(&self, until: DateTime<Utc>, cut: CutOff) -> Result<ChunkOutcome, RunError> {
         let mut tx = held_or_return!(self, false);
         let points = self.start.points(self.github);
-        let learned = Metadata { points_spent: learn::points_spent(&self.backfill.metadata, points), ..cut.learned };
-        chunks::pause_for_rate_limit(&mut tx, self.backfill, until, &cut.reason, &learned).await?;
+        let learned = Patch { points_spent: learn::points_spent(&self.backfill.metadata, points), ..cut.learned };
+        pause::pause_for_rate_limit(&mut tx, self.backfill, until, &cut.reason, &learned).await?;
         tx.commit().await.map_err(StoreError::from)?;
         let repository = self.backfill.full_name.clone();
         Ok(ChunkOutcome::RateLimited { repository, until, reason: cut.reason, points })
@@ -308,8 +308,7 @@ impl Chunk<'_> {
     pub(super) async fn record_failure(&self, record: &ChunkRecord, error: String) -> Result<ChunkOutcome, RunError> {
         let mut tx = held_or_return!(self, false);
         let points = self.start.points(self.github);
-        let spent =
-            Metadata { points_spent: learn::points_spent(&self.backfill.metadata, points), ..Metadata::default() };
+        let spent = Patch { points_spent: learn::points_spent(&self.backfill.metadata, points), ..Patch::default() };
         let paused = chunks::fail_chunk(&mut tx, self.backfill, record, &error, &spent).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(ChunkOutcome::Failed { repository: self.backfill.full_name.clone(), error, paused, points })
@@ -327,9 +326,9 @@ impl Chunk<'_> {
             Blame::Github => {
                 let mut tx = held_or_return!(self, false);
                 let record = self.start.record(self.github, self.settings, None);
-                let spent = Metadata {
+                let spent = Patch {
                     points_spent: learn::points_spent(&self.backfill.metadata, self.start.points(self.github)),
-                    ..Metadata::default()
+                    ..Patch::default()
                 };
                 chunks::record_outage(&mut tx, self.backfill, &record, &message, &spent).await?;
                 tx.commit().await.map_err(StoreError::from)?;

@@ -26,7 +26,7 @@ pub(super) async fn fetch(
     size: i64,
     fetcher: &mut Fetcher,
 ) -> Result<FetchedChunk, GithubError> {
-    let follow_ups = backfill.metadata.max_detail_ids.and_then(|n| usize::try_from(n).ok());
+    let follow_ups = backfill.metadata.follow_up_limit.and_then(|n| usize::try_from(n).ok());
     let meta = &backfill.metadata;
     fetcher.pipeline_sweeps = fetcher.sweeping;
     let pipeline = fetcher.pipeline.get_or_insert_with(|| match fetcher.sweeping {

@@ -111,7 +111,7 @@ pub fn next_ceiling(ceiling: Option<i64>, used: i64, shrunk: bool) -> Option<i64
 /// fewest it cut to; after a clean one, twice as many, back up to all a
 /// request can carry (a chunk grows them back itself after clean answers,
 /// so a start too small costs little and one too large costs timeouts).
-pub fn next_detail_ids(ceiling: Option<i64>, cut_to: Option<usize>) -> Option<i64> {
+pub fn next_follow_up_limit(ceiling: Option<i64>, cut_to: Option<usize>) -> Option<i64> {
     let most = crate::github::DEFAULT_FOLLOW_UP_LIMIT as i64;
     if let Some(n) = cut_to {
         return Some((n as i64).clamp(1, most));
@@ -147,7 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn detail_ids_shrink_at_once_and_grow_back_slowly() {
+    fn follow_ups_shrink_at_once_and_grow_back_slowly() {
         let cases = [
             (None, None, None),
             (None, Some(300), Some(300)),
@@ -158,7 +158,7 @@ mod tests {
             (None, Some(0), Some(1)),
         ];
         for (ceiling, shrunk_to, want) in cases {
-            assert_eq!(next_detail_ids(ceiling, shrunk_to), want, "{ceiling:?} {shrunk_to:?}");
+            assert_eq!(next_follow_up_limit(ceiling, shrunk_to), want, "{ceiling:?} {shrunk_to:?}");
         }
     }
 

@@ -14,7 +14,7 @@ use crate::github::FetchedChunk;
 use crate::store::chunks::{self, ChunkRecord};
 use crate::store::refresh::{self, SweepAdvance};
 use crate::store::state::Backfill;
-use crate::store::{upsert, StoreError};
+use crate::store::{upsert, Change, StoreError};
 
 /// Clock skew between GitHub and this machine, and the looseness of the
 /// order: the watermark reaches this far back before the sweep's start.
@@ -61,7 +61,7 @@ pub(super) async fn write_page(
     let done = sweep_done(page.prs.len());
     let mut learned = learn::from_stored(meta, page, points);
     // A sweep's page is no measure of a backfill's page size.
-    learned.max_chunk_size = None;
+    learned.max_chunk_size = Change::Keep;
     let next = SweepAdvance {
         started_at,
         cursor: page.end_cursor.clone().or_else(|| meta.sweep_cursor.clone()),

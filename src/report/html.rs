@@ -17,8 +17,9 @@ pub const MAX_FAILED: usize = 20;
 /// One backfill on the page.
 #[derive(Debug, Clone)]
 pub struct PageBackfill<'a> {
+    /// Its line of `status`, priority included: the page and the table
+    /// show the same values.
     pub line: &'a StatusLine,
-    pub priority: &'a str,
     /// Its recent chunks, oldest first.
     pub chunks: &'a [ChunkPoint],
 }
@@ -97,7 +98,7 @@ fn overview(h: &mut String, backfills: &[PageBackfill]) {
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>\n",
             escape(&l.repository),
             escape(l.status.as_str()),
-            escape(b.priority),
+            l.priority.as_str(),
             l.processed_prs.max(0),
             l.total_prs.max(l.processed_prs).max(1),
             l.processed_prs,
@@ -120,7 +121,7 @@ fn section(h: &mut String, b: &PageBackfill) {
         escape(l.status.as_str()),
         l.processed_prs,
         l.total_prs,
-        escape(b.priority),
+        l.priority.as_str(),
         escape(&eta_text(l)),
     ));
     if let Some(e) = &l.error {

@@ -20,6 +20,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::error::StoreResult;
+use super::metadata::{self, Key};
 use super::state::{self, Backfill};
 use super::unnamed;
 
@@ -135,12 +136,12 @@ pub async fn confirm(tx: &mut PgConnection, state_id: Uuid, holder: &Holder, beg
             .await?;
         return Ok(if exists { Verdict::ClaimLost } else { Verdict::Removed });
     }
-    let stored: Option<(Option<String>, Option<String>)> = unnamed::rows(
-        "SELECT last_processed_cursor, metadata->>'sweep_cursor' FROM progressive_backfill_state WHERE id = $1 FOR UPDATE",
-    )
-    .bind(state_id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let sql = format!(
+        "SELECT last_processed_cursor, {} FROM progressive_backfill_state WHERE id = $1 FOR UPDATE",
+        metadata::sql::text(Key::SweepCursor)
+    );
+    let stored: Option<(Option<String>, Option<String>)> =
+        unnamed::rows(&sql).bind(state_id).fetch_optional(&mut *tx).await?;
     let Some((cursor, sweep)) = stored else { return Ok(Verdict::Removed) };
     match began {
         Began::AtCursor(at) if cursor.as_deref() != at => Ok(Verdict::CursorMoved),

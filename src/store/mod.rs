@@ -5,6 +5,7 @@ pub mod claims;
 mod error;
 pub mod history;
 pub mod metadata;
+pub mod pause;
 pub mod progress;
 pub mod refresh;
 pub mod state;
@@ -19,7 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 pub use error::{StoreError, StoreResult};
-pub use metadata::{Metadata, PauseKind};
+pub use metadata::{Change, Key, Metadata, Patch, PauseKind, ResumeTo};
 pub use state::Backfill;
 
 /// The tables the tool reads and writes (the contract's, then its own);

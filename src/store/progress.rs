@@ -23,8 +23,6 @@ pub const RECENT_CHUNKS: i64 = 500;
 pub struct Progress {
     pub state_id: Uuid,
     pub repository_id: Uuid,
-    /// `metadata.priority`, "normal" when unset.
-    pub priority: String,
     pub points_per_pr: Option<f64>,
     /// The budget the backfill's last chunk saw.
     pub budget: Option<Budget>,
@@ -81,13 +79,12 @@ pub async fn of_repository(pool: &PgPool, repository_id: Uuid) -> StoreResult<Op
 
 async fn read(pool: &PgPool, filter: &str, id: Uuid) -> StoreResult<Option<Progress>> {
     let sql = format!(
-        "SELECT s.id, s.repository_id, coalesce(s.metadata->>'priority', 'normal') AS priority, \
-           coalesce(s.metadata, '{{}}'::jsonb) AS metadata FROM progressive_backfill_state s WHERE {filter}"
+        "SELECT s.id, s.repository_id, coalesce(s.metadata, '{{}}'::jsonb) AS metadata \
+         FROM progressive_backfill_state s WHERE {filter}"
     );
     let mut tx = pool.begin().await?;
-    let state: Option<(Uuid, Uuid, String, Json<Metadata>)> =
-        unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await?;
-    let Some((state_id, repository_id, priority, Json(meta))) = state else {
+    let state: Option<(Uuid, Uuid, Json<Metadata>)> = unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await?;
+    let Some((state_id, repository_id, Json(meta))) = state else {
         tx.commit().await?;
         return Ok(None);
     };
@@ -102,7 +99,6 @@ async fn read(pool: &PgPool, filter: &str, id: Uuid) -> StoreResult<Option<Progr
     Ok(Some(Progress {
         state_id,
         repository_id,
-        priority,
         points_per_pr: meta.points_per_pr,
         budget: meta.rate_limit,
         chunks: chunks.into_iter().map(|c| c.0).collect(),

@@ -7,11 +7,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::chunks::{paused_by_hand, PAUSE_KEYS};
 use super::error::StoreResult;
+use super::metadata::{sql, Change, Patch};
+use super::pause::paused_by_hand;
 use super::state::Backfill;
 use super::unnamed;
-use super::Metadata;
 use crate::github::model::PullRequest;
 
 /// Where a sweep goes after a page: on from `cursor`, or done.
@@ -23,7 +23,7 @@ pub struct SweepAdvance {
     /// over, from a watermark of `watermark`.
     pub done: Option<DateTime<Utc>>,
     pub total_prs: i32,
-    pub learned: Metadata,
+    pub learned: Patch,
 }
 
 /// Deletes what refreshed PRs no longer have on GitHub: reviews and
@@ -64,34 +64,42 @@ pub async fn delete_vanished(tx: &mut PgConnection, repository_id: Uuid, prs: &[
 /// Moves the sweep on (or ends it, setting the watermark and "current as
 /// of"), with `processed_prs` counted from the rows. Returns it.
 pub async fn advance_sweep(tx: &mut PgConnection, backfill: &Backfill, next: &SweepAdvance) -> StoreResult<i32> {
-    let mut set = next.learned.clone();
-    match next.done {
-        Some(watermark) => {
-            set.refresh_from = Some(watermark);
-            set.current_as_of = Some(next.started_at);
-        }
-        None => {
-            set.sweep_started_at = Some(next.started_at);
-            set.sweep_cursor = next.cursor.clone();
-        }
-    }
+    let sweep = match next.done {
+        Some(watermark) => Patch {
+            refresh_from: Change::Set(watermark),
+            current_as_of: Change::Set(next.started_at),
+            sweep_started_at: Change::Remove,
+            sweep_cursor: Change::Remove,
+            ..Patch::default()
+        },
+        None => Patch {
+            sweep_started_at: Change::Set(next.started_at),
+            sweep_cursor: Change::set_or_remove(next.cursor.clone()),
+            ..Patch::default()
+        },
+    };
+    let kept = sweep.and(next.learned.clone());
+    let cleared = Patch::clear_pause().and(kept.clone());
     let sql = format!(
         "UPDATE progressive_backfill_state SET \
            processed_prs = (SELECT count(*) FROM pull_requests WHERE repository_id = $2), \
            total_prs = greatest(total_prs, $3), last_processed_at = now(), \
            consecutive_errors = 0, last_error = NULL, last_error_at = NULL, \
-           metadata = (CASE WHEN {by_hand} THEN coalesce(metadata, '{{}}'::jsonb) \
-                       ELSE coalesce(metadata, '{{}}'::jsonb) {PAUSE_KEYS} END) \
-                      - 'sweep_started_at' - 'sweep_cursor' || $4, \
+           metadata = CASE WHEN {by_hand} THEN {kept} ELSE {cleared} END, \
            updated_at = now() \
          WHERE id = $1 RETURNING processed_prs",
-        by_hand = paused_by_hand()
+        by_hand = paused_by_hand(),
+        kept = sql::apply(4),
+        cleared = sql::apply(6),
     );
     Ok(unnamed::scalar(&sql)
         .bind(backfill.id)
         .bind(backfill.repository_id)
         .bind(next.total_prs)
-        .bind(set.to_json())
+        .bind(kept.removed_keys())
+        .bind(kept.set_object())
+        .bind(cleared.removed_keys())
+        .bind(cleared.set_object())
         .fetch_one(&mut *tx)
         .await?)
 }

@@ -8,7 +8,7 @@ use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use super::error::StoreResult;
-use super::metadata::{Metadata, PauseKind};
+use super::metadata::{sql, Change, Key, Metadata, Patch, PauseKind};
 use super::unnamed;
 use crate::github::RepositoryInfo;
 use crate::report::StatusLine;
@@ -70,6 +70,7 @@ impl<'r> FromRow<'r, PgRow> for Backfill {
 
 impl<'r> FromRow<'r, PgRow> for StatusLine {
     fn from_row(row: &'r PgRow) -> Result<StatusLine, sqlx::Error> {
+        let Json(meta) = row.try_get::<Json<Metadata>, _>("metadata")?;
         Ok(StatusLine {
             repository_id: row.try_get("repository_id")?,
             repository: row.try_get("repository")?,
@@ -79,18 +80,16 @@ impl<'r> FromRow<'r, PgRow> for StatusLine {
             percent: row.try_get("percent")?,
             chunks_done: row.try_get("chunks_done")?,
             chunks_failed: row.try_get("chunks_failed")?,
-            points_spent: row.try_get("points_spent")?,
+            points_spent: meta.points_spent,
             last_run: row.try_get("last_run")?,
             error: row.try_get("error")?,
+            // Shown as stored, as text (the column has held two spellings of a time).
             paused_until: row.try_get("paused_until")?,
-            // Written by this tool, but read leniently like all metadata.
-            current_as_of: row
-                .try_get::<Option<String>, _>("current_as_of")?
-                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-                .map(|t| t.with_timezone(&Utc)),
-            sweeping: row.try_get("sweeping")?,
-            no_refresh: row.try_get("no_refresh")?,
-            priority: Priority::from_word(row.try_get::<Option<String>, _>("priority")?.as_deref()),
+            current_as_of: meta.current_as_of,
+            sweeping: meta.sweep_cursor.is_some(),
+            no_refresh: meta.no_refresh == Some(true),
+            // Decoded as everywhere else: a word this tool never writes is normal.
+            priority: meta.priority.unwrap_or_default(),
             eta: None,
             eta_text: None,
         })
@@ -124,14 +123,17 @@ pub struct Candidate {
 pub(super) fn runnable_filter() -> String {
     format!(
         "((coalesce(s.status, '{active}') = '{active}' OR (s.status = '{paused}' \
-         AND s.metadata->>'pause_kind' IN ('{rate_limit}', '{errors}') \
-         AND (s.metadata->>'paused_until')::timestamptz <= now()) \
-         OR (s.status = '{completed}' AND coalesce(s.metadata->>'no_refresh', 'false') <> 'true')) AND {NOT_REMOVED})",
+         AND s.{pause_kind} IN ('{rate_limit}', '{errors}') \
+         AND (s.{paused_until})::timestamptz <= now()) \
+         OR (s.status = '{completed}' AND coalesce(s.{no_refresh}, 'false') <> 'true')) AND {NOT_REMOVED})",
         active = BackfillStatus::Active,
         completed = BackfillStatus::Completed,
         paused = BackfillStatus::Paused,
         rate_limit = PauseKind::RateLimit.as_str(),
         errors = PauseKind::Errors.as_str(),
+        pause_kind = sql::text(Key::PauseKind),
+        paused_until = sql::text(Key::PausedUntil),
+        no_refresh = sql::text(Key::NoRefresh),
     )
 }
 
@@ -197,6 +199,18 @@ pub async fn get_in(tx: &mut PgConnection, id: Uuid) -> StoreResult<Option<Backf
     Ok(unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await?)
 }
 
+/// Writes what was learned (points spent, sizes) to the metadata.
+pub async fn remember(tx: &mut PgConnection, backfill: &Backfill, learned: &Patch) -> StoreResult<()> {
+    let sql = format!("UPDATE progressive_backfill_state SET metadata = {} WHERE id = $1", sql::apply(2));
+    unnamed::statement(&sql)
+        .bind(backfill.id)
+        .bind(learned.removed_keys())
+        .bind(learned.set_object())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// Inserts or refreshes the repository and creates its backfill (active)
 /// unless one exists; a repository removed before is tracked again (its
 /// backfill goes on from where it stood, or starts afresh after `--purge`).
@@ -222,23 +236,26 @@ pub async fn add_repository(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Op
         .bind(repository_id)
         .execute(&mut *tx)
         .await?;
-    let metadata = Metadata { chunk_size_override: chunk_size.map(i64::from), ..Metadata::default() };
-    unnamed::statement(
+    let patch = Patch { chunk_size_override: Change::set_or_keep(chunk_size.map(i64::from)), ..Patch::default() };
+    let sql = format!(
         "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, chunk_size, \
            error_count, consecutive_errors, metadata, created_at, updated_at) \
-         VALUES ($1, $2, $3, (SELECT count(*) FROM pull_requests WHERE repository_id = $2), $6, $4, 0, 0, $5, now(), now()) \
+         VALUES ($1, $2, $3, (SELECT count(*) FROM pull_requests WHERE repository_id = $2), $5, $4, 0, 0, $7::jsonb, now(), now()) \
          ON CONFLICT (repository_id) DO UPDATE SET \
            chunk_size = coalesce($4, progressive_backfill_state.chunk_size), \
-           metadata = coalesce(progressive_backfill_state.metadata, '{}'::jsonb) || $5, updated_at = now()",
-    )
-    .bind(Uuid::new_v4())
-    .bind(repository_id)
-    .bind(repo.pull_request_count as i32)
-    .bind(chunk_size)
-    .bind(metadata.to_json())
-    .bind(BackfillStatus::Active.as_str())
-    .execute(&mut *tx)
-    .await?;
+           metadata = {}, updated_at = now()",
+        sql::apply_on("progressive_backfill_state.metadata", 6)
+    );
+    unnamed::statement(&sql)
+        .bind(Uuid::new_v4())
+        .bind(repository_id)
+        .bind(repo.pull_request_count as i32)
+        .bind(chunk_size)
+        .bind(BackfillStatus::Active.as_str())
+        .bind(patch.removed_keys())
+        .bind(patch.set_object())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(repository_id)
 }
@@ -266,8 +283,12 @@ pub async fn discover(pool: &PgPool, write: bool) -> StoreResult<Vec<String>> {
              ON CONFLICT (repository_id) DO NOTHING \
              RETURNING (SELECT coalesce(r.full_name, r.owner || '/' || r.name) FROM repositories r WHERE r.id = repository_id)"
         );
-        let metadata = Metadata { discovered: Some(true), ..Metadata::default() };
-        unnamed::scalar(&sql).bind(BackfillStatus::Active.as_str()).bind(metadata.to_json()).fetch_all(&mut *tx).await?
+        let metadata = Patch { discovered: Change::Set(true), ..Patch::default() };
+        unnamed::scalar(&sql)
+            .bind(BackfillStatus::Active.as_str())
+            .bind(metadata.set_object())
+            .fetch_all(&mut *tx)
+            .await?
     } else {
         let sql = format!("SELECT coalesce(r.full_name, r.owner || '/' || r.name) {UNDISCOVERED} ORDER BY 1");
         unnamed::scalar(&sql).fetch_all(&mut *tx).await?
@@ -279,15 +300,18 @@ pub async fn discover(pool: &PgPool, write: bool) -> StoreResult<Vec<String>> {
 /// `add --no-refresh` / `--refresh`: whether a completed backfill is kept
 /// current by sweeps for changed PRs.
 pub async fn keep_current(pool: &PgPool, repository_id: Uuid, on: bool) -> StoreResult<()> {
+    let patch = Patch { no_refresh: Change::Set(!on), ..Patch::default() };
+    let sql = format!(
+        "UPDATE progressive_backfill_state SET metadata = {}, updated_at = now() WHERE repository_id = $1",
+        sql::apply(2)
+    );
     let mut tx = pool.begin().await?;
-    unnamed::statement(
-        "UPDATE progressive_backfill_state SET metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('no_refresh', $2::bool), \
-           updated_at = now() WHERE repository_id = $1",
-    )
-    .bind(repository_id)
-    .bind(!on)
-    .execute(&mut *tx)
-    .await?;
+    unnamed::statement(&sql)
+        .bind(repository_id)
+        .bind(patch.removed_keys())
+        .bind(patch.set_object())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -301,17 +325,15 @@ pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> StoreResult<Vec<Sta
                 ELSE CASE WHEN s.status = '{completed}' THEN 100.0 ELSE 0.0 END END AS percent, \
            (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_completed}') AS chunks_done, \
            (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_failed}') AS chunks_failed, \
-           CASE WHEN jsonb_typeof(s.metadata->'points_spent') = 'number' \
-                THEN (s.metadata->>'points_spent')::numeric::bigint END AS points_spent, \
-           s.last_processed_at AS last_run, s.last_error AS error, s.metadata->>'paused_until' AS paused_until, \
-           s.metadata->>'current_as_of' AS current_as_of, coalesce(s.metadata ? 'sweep_cursor', false) AS sweeping, \
-           coalesce(s.metadata->>'no_refresh', 'false') = 'true' AS no_refresh, s.metadata->>'priority' AS priority \
+           s.last_processed_at AS last_run, s.last_error AS error, s.{paused_until} AS paused_until, \
+           coalesce(s.metadata, '{{}}'::jsonb) AS metadata \
          FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE ($1::text IS NULL OR r.id::text = $1 OR lower(r.full_name) = lower($1)) AND {NOT_REMOVED} \
          ORDER BY r.first_tracked_at DESC NULLS LAST, r.full_name",
         completed = BackfillStatus::Completed,
         chunk_completed = crate::status::ChunkStatus::Completed,
         chunk_failed = crate::status::ChunkStatus::Failed,
+        paused_until = sql::text(Key::PausedUntil),
     );
     let mut tx = pool.begin().await?;
     let rows = unnamed::rows(&sql).bind(ident).fetch_all(&mut *tx).await?;

@@ -14,20 +14,21 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::error::StoreResult;
+use super::metadata::{sql, Change, Key, Patch};
 use super::unnamed;
 use crate::status::Priority;
 
 /// Stores a backfill's priority (`metadata.priority`).
 pub async fn set_priority(pool: &PgPool, repository_id: Uuid, priority: Priority) -> StoreResult<()> {
+    let patch = Patch { priority: Change::Set(priority), ..Patch::default() };
+    let sql = format!("UPDATE progressive_backfill_state SET metadata = {} WHERE repository_id = $1", sql::apply(2));
     let mut tx = pool.begin().await?;
-    unnamed::statement(
-        "UPDATE progressive_backfill_state SET metadata = coalesce(metadata, '{}'::jsonb) || jsonb_build_object('priority', $2::text) \
-         WHERE repository_id = $1",
-    )
-    .bind(repository_id)
-    .bind(priority.as_str())
-    .execute(&mut *tx)
-    .await?;
+    unnamed::statement(&sql)
+        .bind(repository_id)
+        .bind(patch.removed_keys())
+        .bind(patch.set_object())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -39,19 +40,21 @@ pub async fn record_turns(pool: &PgPool, served: &[Uuid], passed: &[Uuid]) -> St
     if served.is_empty() && passed.is_empty() {
         return Ok(());
     }
-    let mut tx = pool.begin().await?;
-    unnamed::statement(
-        "UPDATE progressive_backfill_state SET metadata = CASE WHEN id = ANY($1) \
-           THEN coalesce(metadata, '{}'::jsonb) - 'passed_over' \
-           ELSE coalesce(metadata, '{}'::jsonb) || jsonb_build_object('passed_over', \
-             CASE WHEN jsonb_typeof(metadata->'passed_over') = 'number' \
-               THEN greatest((metadata->>'passed_over')::numeric::bigint, 0) ELSE 0 END + 1) END \
+    let turn = Patch { passed_over: Change::Remove, ..Patch::default() };
+    let sql = format!(
+        "UPDATE progressive_backfill_state SET metadata = CASE WHEN id = ANY($1) THEN {} ELSE {} END \
          WHERE id = ANY($1) OR id = ANY($2)",
-    )
-    .bind(served)
-    .bind(passed)
-    .execute(&mut *tx)
-    .await?;
+        sql::apply(3),
+        sql::count_up(Key::PassedOver)
+    );
+    let mut tx = pool.begin().await?;
+    unnamed::statement(&sql)
+        .bind(served)
+        .bind(passed)
+        .bind(turn.removed_keys())
+        .bind(turn.set_object())
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
