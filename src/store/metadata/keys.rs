@@ -75,7 +75,7 @@ macro_rules! keys {
 
             fn render(&self) -> Rendered {
                 let mut out = Rendered::default();
-                $( out.add(Key::$variant, &self.$field); )*
+                $( out.add(Key::$variant.as_str(), Key::$variant.former_name(), &self.$field); )*
                 out
             }
         }

@@ -5,6 +5,7 @@
 //! that names a key. Another tool may have written the column, so a key of
 //! the wrong shape reads as absent rather than failing the whole row.
 
+mod change;
 mod keys;
 mod patch;
 pub mod sql;
@@ -16,8 +17,8 @@ use serde_json::Value;
 
 use crate::budget::Budget;
 use crate::status::{BackfillStatus, Priority};
-pub use patch::Change;
-use patch::Rendered;
+pub use change::Change;
+use change::Rendered;
 
 keys::keys! {
     /// `add --chunk-size`: this repository's fixed chunk size.

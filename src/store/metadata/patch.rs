@@ -2,40 +2,9 @@
 //! removed, and goes to PostgreSQL as two bind parameters (the keys to
 //! remove, the object to merge; `sql::apply`), so no statement spells a key.
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{Key, Patch};
-
-/// What a patch does to one key.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub enum Change<T> {
-    /// Left as stored (or absent).
-    #[default]
-    Keep,
-    Set(T),
-    Remove,
-}
-
-impl<T> Change<T> {
-    /// Set to the value when there is one; otherwise the key is left alone.
-    pub fn set_or_keep(value: Option<T>) -> Change<T> {
-        value.map_or(Change::Keep, Change::Set)
-    }
-
-    /// Set to the value when there is one; otherwise the key goes.
-    pub fn set_or_remove(value: Option<T>) -> Change<T> {
-        value.map_or(Change::Remove, Change::Set)
-    }
-
-    /// This change, unless `later` changes the key too.
-    pub fn and(self, later: Change<T>) -> Change<T> {
-        match later {
-            Change::Keep => self,
-            later @ (Change::Set(_) | Change::Remove) => later,
-        }
-    }
-}
+use super::{Change, Patch};
 
 impl Patch {
     /// What a pause sets, and a good chunk or a `resume` clears.
@@ -61,35 +30,6 @@ impl Patch {
     /// or a new row's whole column.
     pub fn set_object(&self) -> Value {
         Value::Object(self.render().set)
-    }
-}
-
-/// A patch as the two parameters.
-#[derive(Default)]
-pub(super) struct Rendered {
-    removed: Vec<&'static str>,
-    set: Map<String, Value>,
-}
-
-impl Rendered {
-    pub(super) fn add<T: Serialize>(&mut self, key: Key, change: &Change<T>) {
-        let value = match change {
-            Change::Keep => return,
-            Change::Remove => None,
-            // Every key's type serializes; a value that would not (none
-            // does) is left out rather than written half.
-            Change::Set(v) => match serde_json::to_value(v) {
-                Ok(v) => Some(v),
-                Err(_) => return,
-            },
-        };
-        match value {
-            Some(v) => {
-                self.set.insert(key.as_str().to_string(), v);
-            }
-            None => self.removed.push(key.as_str()),
-        }
-        self.removed.extend(key.former_name());
     }
 }
 
