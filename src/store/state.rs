@@ -301,8 +301,15 @@ pub async fn discover(pool: &PgPool, write: bool) -> StoreResult<Vec<String>> {
 /// current by sweeps for changed PRs.
 pub async fn keep_current(pool: &PgPool, repository_id: Uuid, on: bool) -> StoreResult<()> {
     let patch = Patch { no_refresh: Change::Set(!on), ..Patch::default() };
+    write_patch(pool, repository_id, &patch, true).await
+}
+
+/// A patch to the metadata of a repository's backfill, in a transaction of
+/// its own; `touch`: the change moves `updated_at` too.
+pub(super) async fn write_patch(pool: &PgPool, repository_id: Uuid, patch: &Patch, touch: bool) -> StoreResult<()> {
+    let updated_at = if touch { ", updated_at = now()" } else { "" };
     let sql = format!(
-        "UPDATE progressive_backfill_state SET metadata = {}, updated_at = now() WHERE repository_id = $1",
+        "UPDATE progressive_backfill_state SET metadata = {}{updated_at} WHERE repository_id = $1",
         sql::apply(2)
     );
     let mut tx = pool.begin().await?;

@@ -21,16 +21,7 @@ use crate::status::Priority;
 /// Stores a backfill's priority (`metadata.priority`).
 pub async fn set_priority(pool: &PgPool, repository_id: Uuid, priority: Priority) -> StoreResult<()> {
     let patch = Patch { priority: Change::Set(priority), ..Patch::default() };
-    let sql = format!("UPDATE progressive_backfill_state SET metadata = {} WHERE repository_id = $1", sql::apply(2));
-    let mut tx = pool.begin().await?;
-    unnamed::statement(&sql)
-        .bind(repository_id)
-        .bind(patch.removed_keys())
-        .bind(patch.set_object())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    super::state::write_patch(pool, repository_id, &patch, false).await
 }
 
 /// After a run: the backfills it gave a turn forget how long they waited,
