@@ -103,6 +103,7 @@ pub fn client_settings(
     retry_delay: Duration,
     points_per_minute: u32,
     runners_per_token: u32,
+    github_timeout: Duration,
 ) -> ClientSettings {
     ClientSettings {
         request_interval,
@@ -110,6 +111,7 @@ pub fn client_settings(
         deadline: None,
         points_per_minute: (points_per_minute / runners_per_token.max(1)).max(1),
         shared_token: runners_per_token > 1,
+        github_timeout,
     }
 }
 

@@ -123,66 +123,84 @@ async fn until_now(h: &Harness) -> String {
 }
 
 #[sqlx::test(migrations = false)]
-async fn heavy_pages_time_out_and_the_chunk_shrinks_then_grows_back(pool: PgPool) {
+async fn heavy_pages_time_out_and_the_requests_shrink_then_grow_back(pool: PgPool) {
     let h = Harness::start(pool, &[spec("heavy", "repo", 200)]).await;
     h.add("heavy/repo").await;
     // A page of 50 PRs with their inline windows of 100 reviews and 100
-    // comments asks for 10,050 nodes, one of 25 for 5,025, one of 27 for 5,427.
+    // comments asks for 10,050 nodes; with 49 of each, 4,950.
     h.fake.with_control(|c| c.chaos.timeout_above_nodes = Some(7_500));
-    let quick = [("BACKFILL_RETRY_DELAY", "10ms")];
+    // The fake answers at once: no time is left to tell a timeout from a hiccup.
+    let quick = [("BACKFILL_RETRY_DELAY", "10ms"), ("BACKFILL_GITHUB_TIMEOUT", "0s")];
     let out = h.backfill_with(&["run"], &quick).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let sizes: Vec<i32> = sqlx::query_scalar("SELECT pr_count FROM backfill_chunks ORDER BY chunk_number")
         .fetch_all(&h.pool)
         .await
         .expect("chunks");
-    assert_eq!(sizes, vec![25], "the page was halved once");
-    assert_eq!(h.state_field("heavy/repo", "s.metadata->'max_chunk_size'").await.as_deref(), Some("25"));
+    assert_eq!(sizes, vec![50], "the page keeps its PRs and asks fewer of each one's items inline");
     let timeouts = h.fake.requests().iter().filter(|r| r.status == 502).count();
     assert!(timeouts >= 1, "GitHub timed out at least once");
+    let learned = node_limit(&h).await;
+    assert!(learned <= 7_500, "the node limit that worked is remembered: {learned}");
 
-    // The next run remembers what works, so it does not time out again...
+    // The next run starts from what it remembers, so it does not time out
+    // again, and grows the limit back by a step per request.
     let before = h.fake.requests().len();
     h.backfill_with(&["run"], &quick).await;
     let page_timeouts = h.fake.requests()[before..]
         .iter()
         .filter(|r| r.status == 502 && r.operation.as_deref() == Some("PullRequestPage"))
         .count();
-    assert_eq!(page_timeouts, 0, "the remembered size is used");
-    // ...and grows back slowly.
-    assert_eq!(h.state_field("heavy/repo", "s.metadata->'max_chunk_size'").await.as_deref(), Some("27"));
+    assert_eq!(page_timeouts, 0, "the remembered limit is used");
+    assert!(node_limit(&h).await > learned, "and grows back");
     run_to_completion(&h, "heavy/repo", &["run", "--time-budget", "2m"], &quick).await;
     assert_complete(&h, "heavy", "repo").await;
 }
 
-/// A database an older version wrote keeps what it learned: the follow-ups
-/// per request it stored as `max_detail_ids` are read, and the next chunk
-/// writes them back under their new name alone.
+/// The node limit the repository remembers (none: the largest number).
+async fn node_limit(h: &Harness) -> u64 {
+    let stored = h.state_field("heavy/repo", "s.metadata->'node_limit'").await;
+    stored.and_then(|l| l.parse::<u64>().ok()).unwrap_or(u64::MAX)
+}
+
+/// A database an older version wrote held the follow-ups per request it
+/// learned (`max_detail_ids`, then `follow_up_limit`): the node limit took
+/// their place, and the next chunk removes them.
 #[sqlx::test(migrations = false)]
-async fn follow_ups_learned_under_their_old_name_are_kept(pool: PgPool) {
+async fn follow_up_limits_an_older_version_stored_are_dropped(pool: PgPool) {
     let h = Harness::start(pool, &[spec("older", "repo", 60)]).await;
     h.add("older/repo").await;
-    sqlx::query("UPDATE progressive_backfill_state SET metadata = metadata || '{\"max_detail_ids\": 5}'")
+    sqlx::query("UPDATE progressive_backfill_state SET metadata = metadata || '{\"max_detail_ids\": 5, \"follow_up_limit\": 7}'")
         .execute(&h.pool)
         .await
-        .expect("the old key");
+        .expect("the old keys");
     h.ok(&["run", "--max-chunks", "1"]).await;
-    let follow_ups = h.state_field("older/repo", "s.metadata->'follow_up_limit'").await;
-    assert_eq!(follow_ups.as_deref(), Some("10"), "read, and doubled after a clean chunk");
-    assert_eq!(h.state_field("older/repo", "s.metadata ? 'max_detail_ids'").await.as_deref(), Some("false"));
+    for key in ["max_detail_ids", "follow_up_limit", "node_limit"] {
+        let kept = h.state_field("older/repo", &format!("s.metadata ? '{key}'")).await;
+        assert_eq!(kept.as_deref(), Some("false"), "{key}: nothing timed out, nothing to remember");
+    }
+    assert_eq!(h.processed_prs("older/repo").await, 50);
 }
 
 #[sqlx::test(migrations = false)]
 async fn a_query_over_the_node_limit_is_asked_again_smaller(pool: PgPool) {
     let h = Harness::start(pool, &[spec("nodes", "repo", 120)]).await;
     h.add("nodes/repo").await;
+    let before = h.fake.requests().len();
     h.fake.with_control(|c| c.faults.push_back(Fault::NodeLimit));
     h.ok(&["run"]).await;
+    let log = h.fake.requests()[before..].to_vec();
+    assert!(log.len() >= 2 && log[0].status == 200 && log[1].nodes < log[0].nodes.max(10_050), "{log:#?}");
+    // The page keeps its 50 PRs, asking fewer of each PR's items inline; the
+    // node limit it learned is the repository's.
     let sizes: Vec<i32> = sqlx::query_scalar("SELECT chunk_size FROM progressive_backfill_state")
         .fetch_all(&h.pool)
         .await
         .expect("state");
-    assert_eq!(sizes, vec![25]);
+    assert_eq!(sizes, vec![50]);
+    assert_eq!(h.processed_prs("nodes/repo").await, 50);
+    let limit = h.state_field("nodes/repo", "s.metadata->'node_limit'").await;
+    assert!(limit.and_then(|l| l.parse::<u64>().ok()).is_some_and(|l| l < 10_050), "a node limit is remembered");
 }
 
 #[sqlx::test(migrations = false)]
@@ -195,11 +213,12 @@ async fn a_github_that_keeps_failing_fails_the_run_but_never_the_backfill(pool: 
         let out = h.backfill(&["run", "--max-retries", "2", "--retry-delay", "10ms"]).await;
         assert_eq!(out.status.code(), Some(1), "run {run}:\n{}", text(&out));
         let err = stderr(&out);
-        assert!(err.contains("retry 2 of 2"), "retries are reported:\n{err}");
+        assert!(err.contains("retry 1 of 2"), "retries are reported:\n{err}");
         assert!(err.lines().any(|l| l.starts_with("error: GitHub could not be reached")), "one clear line:\n{err}");
-        // Timeouts are charged, so each one splits the page before it is
-        // asked again: 50 -> 25 -> 12 -> 6 -> 3 -> 1, then two retries of the one PR.
-        assert_eq!(h.fake.requests().len() - before, 8, "bounded attempts in run {run}");
+        // A 502 at once is a hiccup: sent again as it was; failing twice, it
+        // is asked smaller, and the third failure in a row spends the retries,
+        // smaller request or not.
+        assert_eq!(h.fake.requests().len() - before, 3, "bounded attempts in run {run}");
     }
     let rows: Vec<(String, Option<i32>, Option<String>)> =
         sqlx::query_as("SELECT status::text, api_calls_made, error FROM backfill_chunks ORDER BY chunk_number")
@@ -209,7 +228,7 @@ async fn a_github_that_keeps_failing_fails_the_run_but_never_the_backfill(pool: 
     assert_eq!(rows.len(), 4, "every attempt is on record");
     assert!(rows
         .iter()
-        .all(|r| r.0 == "failed" && r.1 == Some(8) && r.2.as_deref().is_some_and(|e| e.contains("timed out"))));
+        .all(|r| r.0 == "failed" && r.1 == Some(3) && r.2.as_deref().is_some_and(|e| e.contains("HTTP 502"))));
     // GitHub's trouble is not the backfill's: it stays active, nothing counts towards a pause.
     assert_eq!(h.status_of("down/repo").await, "active");
     assert_eq!(h.state_field("down/repo", "s.consecutive_errors").await.as_deref(), Some("0"));

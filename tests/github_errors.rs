@@ -11,6 +11,7 @@ fn kind(e: &GithubError) -> String {
         GithubError::RateLimited { reset_at } => format!("RateLimited(reset known: {})", reset_at.is_some()),
         GithubError::SecondaryLimit { retry_after, .. } => format!("SecondaryLimit({retry_after:?})"),
         GithubError::Timeout(_) => "Timeout".into(),
+        GithubError::Hiccup(_) => "Hiccup".into(),
         GithubError::ServerError(_) => "ServerError".into(),
         GithubError::NotFound(_) => "NotFound".into(),
         GithubError::Forbidden(_) => "Forbidden".into(),
@@ -26,13 +27,16 @@ fn kind(e: &GithubError) -> String {
 
 /// A client that says what went wrong at once, without retrying.
 fn no_retries(url: &str, token: &str) -> GithubClient {
-    let settings = ClientSettings {
+    GithubClient::new(url, token, no_retries_settings()).expect("client")
+}
+
+fn no_retries_settings() -> ClientSettings {
+    ClientSettings {
         request_interval: Duration::ZERO,
         retry: RetryPolicy { max_retries: 0, ..RetryPolicy::default() },
         deadline: None,
         ..ClientSettings::default()
-    };
-    GithubClient::new(url, token, settings).expect("client")
+    }
 }
 
 #[tokio::test]
@@ -40,10 +44,12 @@ async fn failures_are_classified_by_kind() {
     let fake = FakeGithub::start(World::new(&[RepoSpec::new("acme", "widgets", 5)])).await.expect("fake starts");
     fake.with_control(|c| c.token = Some("right".into()));
     let client = no_retries(&fake.graphql_url(), "right");
+    // GitHub gives a query 10 s: a 502 or 504 that comes back at once is the
+    // gateway's hiccup, not a timeout.
     let cases: Vec<(Option<Fault>, &str, &str)> = vec![
-        (Some(Fault::BadGateway), "widgets", "Timeout"),
-        (Some(Fault::BadGatewayHtml), "widgets", "Timeout"),
-        (Some(Fault::GatewayTimeout), "widgets", "Timeout"),
+        (Some(Fault::BadGateway), "widgets", "Hiccup"),
+        (Some(Fault::BadGatewayHtml), "widgets", "Hiccup"),
+        (Some(Fault::GatewayTimeout), "widgets", "Hiccup"),
         (Some(Fault::SecondaryLimit { retry_after: Some(30) }), "widgets", "SecondaryLimit(Some(30s))"),
         (Some(Fault::SecondaryLimit { retry_after: None }), "widgets", "SecondaryLimit(None)"),
         (Some(Fault::Truncated), "widgets", "ServerError"),
@@ -56,6 +62,18 @@ async fn failures_are_classified_by_kind() {
         }
         let got = lookup_repository(&client, "acme", repo).await.map(|r| r.full_name).map_err(|e| kind(&e));
         assert_eq!(got, Err(want.to_string()), "{fault:?}");
+    }
+    // Had GitHub taken longer than half its query time, they are timeouts.
+    let patient = GithubClient::new(
+        &fake.graphql_url(),
+        "right",
+        ClientSettings { github_timeout: Duration::ZERO, ..no_retries_settings() },
+    )
+    .expect("client");
+    for fault in [Fault::BadGateway, Fault::BadGatewayHtml, Fault::GatewayTimeout] {
+        fake.with_control(|c| c.faults.push_back(fault.clone()));
+        let got = lookup_repository(&patient, "acme", "widgets").await.map(|_| ()).map_err(|e| kind(&e));
+        assert_eq!(got, Err("Timeout".to_string()), "{fault:?} after GitHub's query time");
     }
     // The answer after the faults is whole again.
     let ok = lookup_repository(&client, "acme", "widgets").await.map(|r| (r.full_name, r.pull_request_count));

@@ -9,7 +9,7 @@ use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use backfill::github::pipeline::document::{document, Order, PageSpec};
-use backfill::github::pipeline::follow_up::{estimate, Conn, Ends, FollowUp};
+use backfill::github::pipeline::follow_up::{estimate, Conn, Ends, Estimate, FollowUp};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -176,7 +176,7 @@ fn the_minimal_schema_is_a_faithful_subset() {
 /// `follow_up::estimate` expects of each: a page alone, follow-ups alone,
 /// both with more than one list of each kind, and each side of a rounding
 /// boundary.
-fn request_shapes() -> Vec<(serde_json::Value, i64)> {
+fn request_shapes() -> Vec<(serde_json::Value, Estimate)> {
     let ends = |conn, back: Option<&str>, got| {
         FollowUp::Ends(Ends {
             conn,
@@ -187,14 +187,17 @@ fn request_shapes() -> Vec<(serde_json::Value, i64)> {
             total: 450,
         })
     };
-    let from_start = |conn, n: usize| (0..n).map(move |i| FollowUp::FromStart { conn, id: format!("id{i}") });
+    let from_start =
+        |conn, n: usize| (0..n).map(move |i| FollowUp::FromStart { conn, id: format!("id{i}"), window: 100 });
     let mut every: Vec<FollowUp> = Vec::new();
     for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
         every.extend(from_start(conn, 150));
         every.push(ends(conn, None, 100));
         every.push(ends(conn, Some("b"), 300));
+        every.extend([5, 10, 25, 50].map(|window| FollowUp::FromStart { conn, id: format!("w{window}"), window }));
     }
-    let page = PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, order: Order::Created };
+    let page = PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, inline: 100, order: Order::Created };
+    let narrow = PageSpec { size: 23, inline: 10, ..page.clone() };
     let sweep = PageSpec { order: Order::RecentlyUpdated, ..page.clone() };
     let comments = |n| from_start(Conn::ReviewComments, n).collect::<Vec<_>>();
     let shapes: Vec<(Option<&PageSpec<'_>>, Vec<FollowUp>)> = vec![
@@ -208,18 +211,19 @@ fn request_shapes() -> Vec<(serde_json::Value, i64)> {
         (None, comments(249)),
         (None, comments(250)),
         (Some(&sweep), comments(3)),
+        (Some(&narrow), comments(3)),
     ];
-    let out: Vec<(serde_json::Value, i64)> = shapes
+    let out: Vec<(serde_json::Value, Estimate)> = shapes
         .into_iter()
         .map(|(page, follow_ups)| {
             let refs: Vec<&FollowUp> = follow_ups.iter().collect();
             let (body, _) = document(page, &refs);
-            let (_, points) = estimate(page.map(|p| p.size), &refs);
-            (serde_json::to_value(&body).expect("a body"), points)
+            let estimated = estimate(page.map(|p| (p.size, p.inline)), &refs);
+            (serde_json::to_value(&body).expect("a body"), estimated)
         })
         .collect();
-    let points: Vec<i64> = out.iter().map(|(_, p)| *p).collect();
-    assert_eq!(points, [1, 1, 6, 1, 2, 1, 2, 2, 3, 1], "the shapes straddle the rounding boundaries");
+    let points: Vec<i64> = out.iter().map(|(_, e)| e.points).collect();
+    assert_eq!(points, [1, 1, 6, 1, 2, 1, 2, 2, 3, 1, 1], "the shapes straddle the rounding boundaries");
     out
 }
 
@@ -262,6 +266,9 @@ async fn the_client_prices_requests_as_github_charges_them() {
             .expect("the fake answers");
         let answer: serde_json::Value = serde_json::from_slice(&sent.bytes().await.expect("a body")).expect("JSON");
         let charged = answer["data"]["rateLimit"]["cost"].as_i64();
-        assert_eq!(charged, Some(estimated), "request {i}: {answer}");
+        assert_eq!(charged, Some(estimated.points), "request {i}: {answer}");
+        // The node limit learned from timeouts is in GitHub's count of nodes.
+        let nodes = answer["data"]["rateLimit"]["nodeCount"].as_u64();
+        assert_eq!(nodes, Some(estimated.nodes), "request {i}: the client's count of nodes is GitHub's");
     }
 }

@@ -26,7 +26,7 @@ pub(super) async fn fetch(
     size: i64,
     fetcher: &mut Fetcher,
 ) -> Result<FetchedChunk, GithubError> {
-    let follow_ups = backfill.metadata.follow_up_limit.and_then(|n| usize::try_from(n).ok());
+    let node_limit = backfill.metadata.node_limit.and_then(|n| u64::try_from(n).ok());
     let meta = &backfill.metadata;
     fetcher.pipeline_sweeps = fetcher.sweeping;
     let pipeline = fetcher.pipeline.get_or_insert_with(|| match fetcher.sweeping {
@@ -35,14 +35,14 @@ pub(super) async fn fetch(
             &backfill.name,
             meta.sweep_cursor.as_deref(),
             super::sweep::watermark(backfill),
-            follow_ups,
+            node_limit,
         ),
         false => Pipeline::new(
             &backfill.owner,
             &backfill.name,
             backfill.last_processed_cursor.as_deref(),
             backfill.last_processed_pr_number,
-            follow_ups,
+            node_limit,
         ),
     });
     // A sweep's next page is asked only once it is known to be needed.

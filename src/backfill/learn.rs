@@ -9,7 +9,7 @@
 //!   window, no window can hold the chunk: it fetches across resets from then
 //!   on (a cheap chunk now and then does not mean the heavy ones fit).
 
-use super::plan::{next_ceiling, next_follow_up_limit, MIN_CHUNK};
+use super::plan::{next_ceiling, MIN_CHUNK};
 use crate::github::FetchedChunk;
 use crate::store::{Change, Metadata, Patch};
 
@@ -45,9 +45,10 @@ pub fn from_stored(meta: &Metadata, page: &FetchedChunk, points: i64) -> Patch {
         out.points_per_pr = Change::Set(round4(avg));
     }
     out.max_chunk_size = Change::set_or_keep(next_ceiling(meta.max_chunk_size, page.size, page.shrunk));
-    // As before the patch type: a doubling that would reach all a request
-    // carries writes nothing, so the last ceiling under it stays.
-    out.follow_up_limit = Change::set_or_keep(next_follow_up_limit(meta.follow_up_limit, page.follow_up_limit));
+    // The node limit the chunk's requests ended with: the next run starts
+    // there (the default when the key is gone). It replaced follow_up_limit.
+    out.node_limit = Change::set_or_remove(page.node_limit.and_then(|n| i64::try_from(n).ok()));
+    out.follow_up_limit = Change::Remove;
     out.rate_limit = Change::set_or_keep(page.budget);
     out.points_spent = points_spent(meta, points);
     out
@@ -107,30 +108,27 @@ mod tests {
 
     #[test]
     fn a_stored_chunk_keeps_sets_or_removes_what_works() {
-        let meta = |ceiling: Option<i64>, follow_ups: Option<i64>| Metadata {
-            max_chunk_size: ceiling,
-            follow_up_limit: follow_ups,
-            ..Metadata::default()
-        };
-        let page = |size: i64, shrunk: bool, cut_to: Option<usize>| FetchedChunk {
+        let meta = |ceiling: Option<i64>| Metadata { max_chunk_size: ceiling, ..Metadata::default() };
+        let page = |size: i64, shrunk: bool, node_limit: Option<u64>| FetchedChunk {
             size,
             shrunk,
-            follow_up_limit: cut_to,
+            node_limit,
             ..FetchedChunk::default()
         };
-        // (metadata, page, page ceiling written, follow-ups written)
+        // (metadata, page, page ceiling written, node limit written)
         let cases = [
             // nothing was ever cut: nothing to remember
-            (meta(None, None), page(50, false, None), Change::Keep, Change::Keep),
-            (meta(None, None), page(25, true, Some(100)), Change::Set(25), Change::Set(100)),
-            (meta(Some(25), Some(100)), page(25, false, None), Change::Set(27), Change::Set(200)),
-            // a doubling that reaches all a request carries leaves the ceiling stored
-            (meta(Some(25), Some(300)), page(10, false, None), Change::Set(25), Change::Keep),
+            (meta(None), page(50, false, None), Change::Keep, Change::Remove),
+            (meta(None), page(25, true, Some(5_025)), Change::Set(25), Change::Set(5_025)),
+            (meta(Some(25)), page(25, false, Some(7_500)), Change::Set(27), Change::Set(7_500)),
+            // the limit grew back to the default during the chunk: forgotten
+            (meta(Some(25)), page(10, false, None), Change::Set(25), Change::Remove),
         ];
-        for (given, page, ceiling, follow_ups) in cases {
+        for (given, page, ceiling, node_limit) in cases {
             let learned = from_stored(&given, &page, 0);
             assert_eq!(learned.max_chunk_size, ceiling, "{given:?} {page:?}");
-            assert_eq!(learned.follow_up_limit, follow_ups, "{given:?} {page:?}");
+            assert_eq!(learned.node_limit, node_limit, "{given:?} {page:?}");
+            assert_eq!(learned.follow_up_limit, Change::Remove, "the key it replaced goes");
         }
     }
 

@@ -106,20 +106,6 @@ pub fn next_ceiling(ceiling: Option<i64>, used: i64, shrunk: bool) -> Option<i64
     }
 }
 
-/// The most follow-ups (counted requests) per request to start a repository's chunk with:
-/// after a chunk that had to cut them (timeouts, partial answers), the
-/// fewest it cut to; after a clean one, twice as many, back up to all a
-/// request can carry (a chunk grows them back itself after clean answers,
-/// so a start too small costs little and one too large costs timeouts).
-pub fn next_follow_up_limit(ceiling: Option<i64>, cut_to: Option<usize>) -> Option<i64> {
-    let most = crate::github::DEFAULT_FOLLOW_UP_LIMIT as i64;
-    if let Some(n) = cut_to {
-        return Some((n as i64).clamp(1, most));
-    }
-    let grown = ceiling?.saturating_mul(2).min(most);
-    (grown < most).then_some(grown)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,22 +129,6 @@ mod tests {
         ];
         for (ceiling, used, shrunk, want) in cases {
             assert_eq!(next_ceiling(ceiling, used, shrunk), want, "{ceiling:?} {used} {shrunk}");
-        }
-    }
-
-    #[test]
-    fn follow_ups_shrink_at_once_and_grow_back_slowly() {
-        let cases = [
-            (None, None, None),
-            (None, Some(300), Some(300)),
-            (Some(300), Some(75), Some(75)),
-            (Some(100), None, Some(200)),
-            (Some(1), None, Some(2)),
-            (Some(300), None, None),
-            (None, Some(0), Some(1)),
-        ];
-        for (ceiling, shrunk_to, want) in cases {
-            assert_eq!(next_follow_up_limit(ceiling, shrunk_to), want, "{ceiling:?} {shrunk_to:?}");
         }
     }
 

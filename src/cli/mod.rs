@@ -81,6 +81,12 @@ pub struct Cli {
     #[arg(long, env = "BACKFILL_RETRY_DELAY", global = true, value_name = "DURATION", default_value = "1s", value_parser = interval)]
     pub retry_delay: Duration,
 
+    /// How long GitHub runs a query before it gives up (502/504): a failure
+    /// that comes back in under half of this is a gateway hiccup, sent again
+    /// as it was; a slower one is a timeout, asked again smaller.
+    #[arg(long, env = "BACKFILL_GITHUB_TIMEOUT", global = true, value_name = "DURATION", default_value = "10s", value_parser = interval)]
+    pub github_timeout: Duration,
+
     /// GitHub's secondary limit of GraphQL points per minute for one token.
     #[arg(long, env = "BACKFILL_POINTS_PER_MINUTE", global = true, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(10..=100_000))]
     pub points_per_minute: u32,
@@ -151,6 +157,7 @@ impl Cli {
                 self.retry_delay,
                 self.points_per_minute,
                 self.runners_per_token,
+                self.github_timeout,
             ),
         })
     }

@@ -123,6 +123,7 @@ mod tests {
             GithubError::Forbidden(_) => "forbidden",
             GithubError::BadCredentials(_) => "bad credentials",
             GithubError::Timeout(_) => "timeout",
+            GithubError::Hiccup(_) => "hiccup",
             GithubError::ResourceLimits(_) => "partial",
             GithubError::TooLarge(_) => "too large",
             GithubError::NotFound(_) => "not found",

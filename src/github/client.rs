@@ -65,6 +65,10 @@ pub struct ClientSettings {
     pub points_per_minute: u32,
     /// Other runners use the same token (`--runners-per-token` above 1).
     pub shared_token: bool,
+    /// How long GitHub runs a query before it gives up and answers 502/504
+    /// (about 10 s): a failure that comes back in under half of that is a
+    /// gateway hiccup, not a timeout.
+    pub github_timeout: Duration,
 }
 
 impl Default for ClientSettings {
@@ -75,6 +79,7 @@ impl Default for ClientSettings {
             deadline: None,
             points_per_minute: POINTS_PER_MINUTE,
             shared_token: false,
+            github_timeout: GITHUB_TIMEOUT,
         }
     }
 }
@@ -85,6 +90,9 @@ impl std::fmt::Debug for GithubClient {
         f.debug_struct("GithubClient").field("url", &self.url).field("credential", &self.credential()).finish()
     }
 }
+
+/// How long GitHub runs a query before it stops it.
+pub const GITHUB_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// GitHub's secondary limit on GraphQL points per minute, for one token.
 pub const POINTS_PER_MINUTE: u32 = 2_000;
@@ -182,6 +190,9 @@ impl GithubClient {
         check: &(dyn Fn(&Reply<T>) -> Result<(), GithubError> + Sync),
     ) -> Result<Reply<T>, GithubError> {
         let mut retries = 0;
+        // This request already failed as a timeout does, at once: a gateway
+        // hiccup, sent again; a second such failure is taken as a timeout.
+        let mut hiccuped = false;
         loop {
             let mut permit = self.pacer.permit_to_send().await;
             if let Some(reset_at) = permit.exhausted_until(Utc::now()) {
@@ -193,7 +204,9 @@ impl GithubClient {
                     None => return Err(GithubError::RateLimited { reset_at: Some(reset_at) }),
                 }
             }
+            let sent_at = Instant::now();
             let (budget, result) = self.send(body).await;
+            let took = sent_at.elapsed();
             // The drop in `remaining` since the last answer of the window.
             let drop = budget.and_then(|b| permit.record(b));
             let error = match result {
@@ -210,6 +223,7 @@ impl GithubClient {
                     }
                 }
                 Err(e) => {
+                    let e = self.hiccup_or_timeout(e, took, &mut hiccuped);
                     // GitHub charges what it ran, timeouts included; with no
                     // earlier answer in the window to measure the drop
                     // against, a query that ran is taken to have cost the least a query costs.
@@ -226,19 +240,38 @@ impl GithubClient {
             }
             let failures = self.failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
             let time_left = self.settings.deadline.map(|d| d.saturating_duration_since(Instant::now()));
-            match next_step(&self.settings.retry, &error, failures, retries, rand::random(), time_left) {
+            // Failures in a row count against a request's retries even when
+            // they were an earlier, larger request's: asking smaller does not
+            // buy an outage more attempts.
+            let tried = retries.max(failures - 1);
+            match next_step(&self.settings.retry, &error, failures, tried, rand::random(), time_left) {
                 Next::Retry { wait, smaller } => {
                     permit.hold_off(wait);
                     if smaller && can_shrink {
                         (self.notify)(NoticeLevel::Warning, &format!("{error}; asking for less in {wait:.1?}"));
                         return Err(error);
                     }
-                    retries += 1;
+                    retries = tried + 1;
                     let max = self.settings.retry.max_retries;
                     (self.notify)(NoticeLevel::Warning, &format!("{error}; retry {retries} of {max} in {wait:.1?}"));
                 }
                 Next::GiveUp => return Err(error),
             }
+        }
+    }
+
+    /// A failure shaped like a timeout (502, 504, "Something went wrong")
+    /// that came back in under half the time GitHub gives a query is a
+    /// gateway hiccup: the query never ran long, and a smaller one would not
+    /// fare better. Only a slow one, or the same request failing so twice,
+    /// is a timeout, whose remedy is a smaller request.
+    fn hiccup_or_timeout(&self, error: GithubError, took: Duration, hiccuped: &mut bool) -> GithubError {
+        match error {
+            GithubError::Timeout(m) if took < self.settings.github_timeout / 2 && !*hiccuped => {
+                *hiccuped = true;
+                GithubError::Hiccup(m)
+            }
+            other => other,
         }
     }
 

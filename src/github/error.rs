@@ -25,6 +25,11 @@ pub enum GithubError {
     #[error("GitHub timed out: {0}")]
     Timeout(String),
 
+    /// A 502/504 (or "Something went wrong") that came back at once: the
+    /// gateway failed, the query never ran long. Sent again as it was.
+    #[error("GitHub's gateway failed at once: {0}")]
+    Hiccup(String),
+
     /// A 5xx other than a timeout, or a body that is not the JSON GitHub sends
     /// (truncated, an HTML error page): worth retrying.
     #[error("GitHub sent a bad response: {0}")]
@@ -136,6 +141,7 @@ impl GithubError {
             E::RateLimited { reset_at } => (R::GiveUp, B::RateLimit { reset_at: *reset_at }, false),
             E::SecondaryLimit { retry_after, .. } => (R::AfterRetryAfter(*retry_after), B::Github, false),
             E::Timeout(_) => (R::Smaller, B::Github, true),
+            E::Hiccup(_) => (R::Again, B::Github, false),
             E::ServerError(_) => (R::Again, B::Github, true),
             E::NotFound(_) | E::Forbidden(_) => (R::GiveUp, B::Repository, false),
             E::BadCredentials(_) | E::AppRejected { .. } => (R::GiveUp, B::Credential, false),
@@ -170,6 +176,7 @@ impl GithubError {
             // Not about the request's size: asking alone changes nothing.
             e @ (E::RateLimited { .. }
             | E::SecondaryLimit { .. }
+            | E::Hiccup(_)
             | E::ServerError(_)
             | E::NotFound(_)
             | E::Forbidden(_)
@@ -231,6 +238,7 @@ mod tests {
             (E::SecondaryLimit { retry_after: five, message: text() }, R::AfterRetryAfter(five), B::Github, false),
             (E::SecondaryLimit { retry_after: None, message: text() }, R::AfterRetryAfter(None), B::Github, false),
             (E::Timeout(text()), R::Smaller, B::Github, true),
+            (E::Hiccup(text()), R::Again, B::Github, false),
             (E::ServerError(text()), R::Again, B::Github, true),
             (E::NotFound(text()), R::GiveUp, B::Repository, false),
             (E::Forbidden(text()), R::GiveUp, B::Repository, false),
@@ -263,9 +271,10 @@ mod tests {
                 E::Unreachable(_) => 10,
                 E::WrongEndpoint => 11,
                 E::Other(_) => 12,
+                E::Hiccup(_) => 13,
             });
             assert_eq!(error.meaning(), Meaning { retry, blame, charged }, "{error:?}");
         }
-        assert_eq!(seen.len(), 13, "a row for every variant");
+        assert_eq!(seen.len(), 14, "a row for every variant");
     }
 }

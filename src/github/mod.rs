@@ -21,5 +21,5 @@ pub use client::{ClientSettings, GithubClient};
 pub use credential::{AppCredentials, Credential, CredentialName};
 pub use error::GithubError;
 pub use lookup::{lookup_repository, rate_limit, RepositoryInfo};
-pub use pipeline::limits::DEFAULT_FOLLOW_UP_LIMIT;
+pub use pipeline::limits::DEFAULT_NODE_LIMIT;
 pub use pipeline::{FetchedChunk, Pipeline};

@@ -12,6 +12,7 @@ use super::chunk::{unparsable, Assembly, FetchedChunk};
 use super::document::{Answer, Layout};
 use super::follow_up::FollowUp;
 use super::partial::Hole;
+use super::plan::Owed;
 use crate::budget::Budget;
 use crate::github::error::GithubError;
 use crate::github::wire::{self, ApiError, Connection};
@@ -40,9 +41,10 @@ impl InFlight {
         self.chunks.front().map(|c| c.began_after.as_deref())
     }
 
-    /// The counted requests of each follow-up owed, oldest chunk first.
-    pub(super) fn owed(&self) -> Vec<u64> {
-        self.chunks.iter().flat_map(|c| c.follow_ups.iter().map(FollowUp::cost)).collect()
+    /// What each follow-up owed adds to a request, oldest chunk first.
+    pub(super) fn owed(&self) -> Vec<Owed> {
+        let owed = |f: &FollowUp| Owed { counted: f.cost(), nodes: f.nodes() };
+        self.chunks.iter().flat_map(|c| c.follow_ups.iter().map(owed)).collect()
     }
 
     /// The first `n` follow-ups owed, oldest chunk first.

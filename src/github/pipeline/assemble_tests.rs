@@ -82,12 +82,12 @@ fn ends(conn: Conn, id: &str, front: Option<&str>, got: usize, total: usize) -> 
 
 #[test]
 fn a_page_leaves_owed_what_its_windows_did_not_bring() {
-    let from_start = |conn, id: &str| FollowUp::FromStart { conn, id: id.into() };
+    let from_start = |conn, id: &str, window| FollowUp::FromStart { conn, id: id.into(), window };
     // (the page's PRs, the partial answer's holes) -> the follow-ups owed
     type Case = (&'static str, Vec<Value>, Vec<Hole>, Vec<FollowUp>);
     let cases: Vec<Case> = vec![
         ("everything inline", vec![heavy_pr(1, 3, 0, 5)], vec![], vec![]),
-        ("a review's comments", vec![heavy_pr(1, 1, 3, 0)], vec![], vec![from_start(Conn::ReviewComments, "R1")]),
+        ("a review's comments", vec![heavy_pr(1, 1, 3, 0)], vec![], vec![from_start(Conn::ReviewComments, "R1", 5)]),
         (
             "a review with more comments than a window: both ends",
             vec![heavy_pr(1, 1, 150, 0)],
@@ -107,7 +107,7 @@ fn a_page_leaves_owed_what_its_windows_did_not_bring() {
             "reviews nulled by a partial answer: read from the start",
             vec![heavy_pr(1, 0, 0, 0), pr(2, AT, Value::Null, connection(vec![], 0, None, None))],
             vec![Hole::PrReviews(0)],
-            vec![from_start(Conn::Reviews, "PR1"), from_start(Conn::Reviews, "PR2")],
+            vec![from_start(Conn::Reviews, "PR1", 100), from_start(Conn::Reviews, "PR2", 100)],
         ),
     ];
     for (what, prs, holes, want) in cases {
@@ -122,7 +122,7 @@ fn a_sweep_leaves_out_prs_updated_no_later_than_its_watermark() {
     let watermark = "2026-02-01T00:00:00Z".parse().ok();
     let mut in_flight = InFlight::default();
     in_flight.push_page(page(prs), &[Hole::PrReviews(0)], None, 50, watermark).expect("the page is taken");
-    assert_eq!(owed(&mut in_flight), vec![FollowUp::FromStart { conn: Conn::Reviews, id: "PR1".into() }]);
+    assert_eq!(owed(&mut in_flight), vec![FollowUp::FromStart { conn: Conn::Reviews, id: "PR1".into(), window: 100 }]);
     // The follow-up handed to a request that is never answered.
     let _ = in_flight.take(1);
     let chunk = in_flight.pop_whole().expect("nothing owed");
@@ -152,7 +152,7 @@ fn follow_up_answers_complete_their_chunk_each_item_once() {
     // The review's 3 comments from the start, one of them twice; the issue
     // comments' next 100 from the front and the last 50 from the back.
     let (answer, layout) = answer_to(&follow_ups, |alias, _| match alias {
-        "reviewComments" => {
+        "reviewComments_5" => {
             let comments: Vec<Value> = [1, 2, 3, 3].into_iter().map(review_comment).collect();
             Some(json!([{ "comments": connection(comments, 3, Some("e"), None) }]))
         }
@@ -174,7 +174,7 @@ fn follow_up_answers_complete_their_chunk_each_item_once() {
 fn what_an_answer_leaves_out_is_asked_again_and_a_null_is_gone() {
     let follow_ups: Vec<FollowUp> = ["R1", "R2", "R3", "R4"]
         .iter()
-        .map(|id| FollowUp::FromStart { conn: Conn::ReviewComments, id: (*id).into() })
+        .map(|id| FollowUp::FromStart { conn: Conn::ReviewComments, id: (*id).into(), window: 5 })
         .collect();
     let with_comments = || json!({ "comments": connection(vec![review_comment(9)], 1, Some("e"), None) });
     // R1 answered, R2 null (deleted), R3 an empty item (of another type),
@@ -197,7 +197,7 @@ fn what_an_answer_leaves_out_is_asked_again_and_a_null_is_gone() {
 #[test]
 fn a_partial_answer_strikes_whole_lists_or_single_items() {
     let follow_ups: Vec<FollowUp> =
-        (0..3).map(|i| FollowUp::FromStart { conn: Conn::Reviews, id: format!("PR{i}") }).collect();
+        (0..3).map(|i| FollowUp::FromStart { conn: Conn::Reviews, id: format!("PR{i}"), window: 100 }).collect();
     let mut all = follow_ups.clone();
     all.push(ends(Conn::IssueComments, "PR9", Some("c"), 100, 150));
     let (_, layout) = answer_to(&all, |_, _| None);

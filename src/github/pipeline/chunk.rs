@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 
-use super::follow_up::{Conn, Ends, FollowUp, WINDOW};
+use super::follow_up::{window_for, Conn, Ends, FollowUp, WINDOW};
 use crate::budget::Budget;
 use crate::github::error::GithubError;
 use crate::github::model::{self, PullRequest};
@@ -37,9 +37,8 @@ pub struct FetchedChunk {
     pub size: i64,
     /// Whether timeouts made the page smaller than asked.
     pub shrunk: bool,
-    /// The follow-up limit at the end (counted requests of follow-ups per
-    /// request), when timeouts or partial answers made it smaller than it began.
-    pub follow_up_limit: Option<usize>,
+    /// The node limit at the end (`limits`), when it is under the default.
+    pub node_limit: Option<u64>,
 }
 
 impl FetchedChunk {
@@ -92,7 +91,11 @@ impl Assembly {
             match wire_pr.reviews {
                 Some(reviews) if !holes.contains(&at) => asm.first_window(Conn::Reviews, &id, reviews.into())?,
                 // Nulled by a partial answer: fetched again, from the start.
-                _ => asm.follow_ups.push_back(FollowUp::FromStart { conn: Conn::Reviews, id: id.clone() }),
+                _ => asm.follow_ups.push_back(FollowUp::FromStart {
+                    conn: Conn::Reviews,
+                    id: id.clone(),
+                    window: WINDOW,
+                }),
             }
             asm.first_window(Conn::IssueComments, &id, wire_pr.comments.into())?;
         }
@@ -154,7 +157,9 @@ impl Assembly {
                         let conn = Conn::ReviewComments;
                         match comments {
                             0 => {}
-                            1..=WINDOW => self.follow_ups.push_back(FollowUp::FromStart { conn, id }),
+                            n @ 1..=WINDOW => {
+                                self.follow_ups.push_back(FollowUp::FromStart { conn, id, window: window_for(n) })
+                            }
                             total => {
                                 let ends = Ends { conn, id, front: None, back: None, got: 0, total };
                                 self.follow_ups.push_back(FollowUp::Ends(ends));
@@ -192,7 +197,7 @@ impl Assembly {
     pub(super) fn absorb(&mut self, follow_up: &FollowUp, value: &str) -> Result<bool, GithubError> {
         let bad = unparsable;
         match follow_up {
-            FollowUp::FromStart { conn, id } => {
+            FollowUp::FromStart { conn, id, .. } => {
                 let window: Option<Window> = match conn {
                     Conn::Reviews => {
                         serde_json::from_str::<wire::ReviewsOfPr>(value).map_err(bad)?.reviews.map(Into::into)

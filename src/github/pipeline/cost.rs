@@ -28,6 +28,14 @@ pub fn page_cost(size: i64) -> u64 {
     1 + 2 * u64::try_from(size.max(0)).unwrap_or(0)
 }
 
+/// The nodes a page of `size` PRs asks, with `inline` reviews and issue
+/// comments each (GitHub's count: the PRs, and each connection's `first`
+/// for every PR above it).
+pub fn page_nodes(size: i64, inline: i64) -> u64 {
+    let (size, inline) = (u64::try_from(size.max(0)).unwrap_or(0), u64::try_from(inline.max(0)).unwrap_or(0));
+    size * (1 + 2 * inline)
+}
+
 /// The most counted requests one point buys: 149 for one, 249 for two.
 fn boundary_at_or_below(counted: u64) -> u64 {
     if counted < 149 {

@@ -11,16 +11,19 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
-use super::follow_up::{Conn, FollowUp, WINDOW};
+use super::follow_up::{Conn, FollowUp, WINDOWS};
 use crate::github::client::Document;
 use crate::github::wire::{Costed, RateLimit};
 
 const FRAGMENTS: &str = include_str!("../../../queries/pull_requests.graphql");
 
-/// PRs' reviews and issue comments asked inline with each: a window of 100
-/// counts as one request, as one of 30 does, and saves most follow-ups.
-pub const INLINE_REVIEWS: i64 = 100;
-pub const INLINE_COMMENTS: i64 = 100;
+/// PRs' reviews and issue comments asked inline with each, at most: a
+/// window of 100 counts as one request, as one of 30 does, and saves most
+/// follow-ups. Under a small node limit the window shrinks (`PageSpec::inline`).
+pub const INLINE: i64 = 100;
+/// The smallest inline window: a page keeps its PRs by asking fewer of
+/// each PR's reviews and comments down to this, and only then fewer PRs.
+pub const MIN_INLINE: i64 = 10;
 /// Ids per `nodes(ids:)` list, GitHub's maximum.
 const IDS_PER_LIST: usize = 100;
 
@@ -42,13 +45,14 @@ impl Order {
 }
 
 /// The page a request asks for: whose PRs, after which cursor, how many,
-/// in which order.
+/// in which order, and how many of each PR's reviews and issue comments.
 #[derive(Debug, Clone)]
 pub struct PageSpec<'a> {
     pub owner: &'a str,
     pub name: &'a str,
     pub after: Option<&'a str>,
     pub size: i64,
+    pub inline: i64,
     pub order: Order,
 }
 
@@ -119,6 +123,19 @@ impl Costed for Answer {
     }
 }
 
+/// The alias of the `n`th list of a connection's follow-ups read from the
+/// start in `window`s: `reviewComments`, `reviewComments1`, ... for whole
+/// windows, `reviewComments_5`, `reviewComments_5_1`, ... for smaller ones.
+fn list_alias(conn: Conn, window: usize, n: usize) -> String {
+    let name = list_name(conn);
+    match (window == WINDOWS[WINDOWS.len() - 1], n) {
+        (true, 0) => name.to_string(),
+        (true, n) => format!("{name}{n}"),
+        (false, 0) => format!("{name}_{window}"),
+        (false, n) => format!("{name}_{window}_{n}"),
+    }
+}
+
 fn list_name(conn: Conn) -> &'static str {
     match conn {
         Conn::Reviews => "reviewsOf",
@@ -159,8 +176,8 @@ pub fn document(page: Option<&PageSpec<'_>>, follow_ups: &[&FollowUp]) -> (Reque
         vars.insert("name".into(), json!(p.name));
         vars.insert("first".into(), json!(p.size));
         vars.insert("after".into(), json!(p.after));
-        vars.insert("reviewsFirst".into(), json!(INLINE_REVIEWS));
-        vars.insert("commentsFirst".into(), json!(INLINE_COMMENTS));
+        vars.insert("reviewsFirst".into(), json!(p.inline));
+        vars.insert("commentsFirst".into(), json!(p.inline));
         selections.push_str(&format!(
             "  repository(owner: $owner, name: $name) {{\n    pullRequests(first: $first, after: $after, orderBy: {}) {{\n      totalCount\n      pageInfo {{\n        ...PageInfoFields\n      }}\n      nodes {{\n        ...PullRequestFields\n      }}\n    }}\n  }}\n",
             p.order.literal()
@@ -169,19 +186,23 @@ pub fn document(page: Option<&PageSpec<'_>>, follow_ups: &[&FollowUp]) -> (Reque
     }
     let mut layout = Layout::default();
     for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
-        let from_start: Vec<usize> = (0..follow_ups.len())
-            .filter(|&i| matches!(follow_ups[i], FollowUp::FromStart { conn: c, .. } if *c == conn))
-            .collect();
         let (on, field, fragment) = shape(conn);
-        for (n, group) in from_start.chunks(IDS_PER_LIST).enumerate() {
-            let alias = if n == 0 { list_name(conn).to_string() } else { format!("{}{n}", list_name(conn)) };
-            declared.push(format!("${alias}: [ID!]!"));
-            vars.insert(alias.clone(), json!(group.iter().map(|&i| follow_ups[i].id()).collect::<Vec<_>>()));
-            selections.push_str(&format!(
-                "  {alias}: nodes(ids: ${alias}) {{\n    __typename\n    ... on {on} {{\n      id\n      {field}(first: {WINDOW}) {{\n        ...{fragment}\n      }}\n    }}\n  }}\n"
-            ));
-            used.insert(fragment);
-            layout.lists.push((alias, conn, group.to_vec()));
+        for window in WINDOWS {
+            let from_start: Vec<usize> = (0..follow_ups.len())
+                .filter(|&i| {
+                    matches!(follow_ups[i], FollowUp::FromStart { conn: c, window: w, .. } if *c == conn && *w == window)
+                })
+                .collect();
+            for (n, group) in from_start.chunks(IDS_PER_LIST).enumerate() {
+                let alias = list_alias(conn, window, n);
+                declared.push(format!("${alias}: [ID!]!"));
+                vars.insert(alias.clone(), json!(group.iter().map(|&i| follow_ups[i].id()).collect::<Vec<_>>()));
+                selections.push_str(&format!(
+                    "  {alias}: nodes(ids: ${alias}) {{\n    __typename\n    ... on {on} {{\n      id\n      {field}(first: {window}) {{\n        ...{fragment}\n      }}\n    }}\n  }}\n"
+                ));
+                used.insert(fragment);
+                layout.lists.push((alias, conn, group.to_vec()));
+            }
         }
     }
     for (i, follow_up) in follow_ups.iter().enumerate() {
@@ -259,7 +280,7 @@ mod tests {
 
     #[test]
     fn only_the_fragments_used_are_sent() {
-        let one = FollowUp::FromStart { conn: Conn::ReviewComments, id: "r".into() };
+        let one = FollowUp::FromStart { conn: Conn::ReviewComments, id: "r".into(), window: 100 };
         let (body, layout) = document(None, &[&one]);
         assert!(body.query.contains("fragment ReviewCommentConnectionFields"), "{}", body.query);
         assert!(body.query.contains("fragment ActorFields"), "spread inside a fragment: {}", body.query);
@@ -274,17 +295,20 @@ mod tests {
     fn lists_past_a_hundred_ids_and_ends_get_aliases_of_their_own() {
         let mut every: Vec<FollowUp> = Vec::new();
         for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
-            every.extend((0..150).map(|i| FollowUp::FromStart { conn, id: format!("id{i}") }));
+            every.extend((0..150).map(|i| FollowUp::FromStart { conn, id: format!("id{i}"), window: 100 }));
+            every.extend((0..3).map(|i| FollowUp::FromStart { conn, id: format!("small{i}"), window: 5 }));
             for (back, got) in [(None, 100), (Some("b".to_string()), 300)] {
                 let front = Some("f".to_string());
                 every.push(FollowUp::Ends(Ends { conn, id: "N".into(), front, back, got, total: 450 }));
             }
         }
-        let page = PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, order: Order::Created };
+        let page = PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, inline: 100, order: Order::Created };
         let refs: Vec<&FollowUp> = every.iter().collect();
         let (body, layout) = document(Some(&page), &refs);
         assert!(body.query.contains("reviewsOf1: nodes(ids: $reviewsOf1)"), "a second list of 100");
         assert!(body.query.contains("more5: node(id: $more5)"));
+        assert!(body.query.contains("reviewComments_5: nodes(ids: $reviewComments_5)"), "a list of small windows");
+        assert!(body.query.contains("comments(first: 5)"), "{}", body.query);
         assert_eq!(body.operation_name, "PullRequestPage");
         // Every follow-up has one place in the answer.
         let mut placed: Vec<usize> = layout.lists.iter().flat_map(|(_, _, items)| items.clone()).collect();

@@ -7,6 +7,17 @@ use super::cost;
 /// The most items one window of a connection brings (GitHub's `first` limit).
 pub const WINDOW: usize = 100;
 
+/// The windows a connection read from its start is asked in: a review with
+/// 2 comments asks 5, not 100, so it asks GitHub for 5 nodes where it would
+/// ask 100 (the cost is one counted request either way), and follow-ups of
+/// alike size share a list.
+pub const WINDOWS: [usize; 5] = [5, 10, 25, 50, WINDOW];
+
+/// The window for a connection of `items` read from its start.
+pub fn window_for(items: usize) -> usize {
+    WINDOWS.into_iter().find(|w| *w >= items).unwrap_or(WINDOW)
+}
+
 /// Which connection a follow-up reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Conn {
@@ -23,7 +34,9 @@ pub enum Conn {
 pub enum FollowUp {
     /// A connection read from its start: its inline window was nulled by a
     /// partial answer, or (review comments) the page had no room for it.
-    FromStart { conn: Conn, id: String },
+    /// `window`: the items asked, as many as the page said it has (rounded
+    /// up to one of `WINDOWS`), or a whole window when that is unknown.
+    FromStart { conn: Conn, id: String, window: usize },
     /// A connection longer than what was read of it.
     Ends(Ends),
 }
@@ -68,6 +81,15 @@ impl FollowUp {
         }
     }
 
+    /// The nodes it asks GitHub for, by GitHub's count: its windows, and a
+    /// node of a `nodes(ids:)` list itself.
+    pub fn nodes(&self) -> u64 {
+        match self {
+            FollowUp::FromStart { window, .. } => *window as u64 + 1,
+            FollowUp::Ends(e) => (e.front_size() + e.back_size()) as u64,
+        }
+    }
+
     /// The node the connection hangs off (a PR's or a review's id).
     pub fn id(&self) -> &str {
         match self {
@@ -77,11 +99,21 @@ impl FollowUp {
     }
 }
 
-/// What a request of a page of `page_size` PRs (none: no page) and these
-/// follow-ups counts, and costs in points.
-pub fn estimate(page_size: Option<i64>, follow_ups: &[&FollowUp]) -> (u64, i64) {
-    let counted = page_size.map_or(0, cost::page_cost) + follow_ups.iter().map(|f| f.cost()).sum::<u64>();
-    (counted, cost::points(counted))
+/// What a request of a page (its PRs and inline window; none: no page)
+/// and these follow-ups counts, costs in points, and asks in nodes.
+pub fn estimate(page: Option<(i64, i64)>, follow_ups: &[&FollowUp]) -> Estimate {
+    let counted = page.map_or(0, |(prs, _)| cost::page_cost(prs)) + follow_ups.iter().map(|f| f.cost()).sum::<u64>();
+    let nodes = page.map_or(0, |(prs, inline)| cost::page_nodes(prs, inline))
+        + follow_ups.iter().map(|f| f.nodes()).sum::<u64>();
+    Estimate { counted, points: cost::points(counted), nodes }
+}
+
+/// A request before it is sent, by GitHub's formulas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    pub counted: u64,
+    pub points: i64,
+    pub nodes: u64,
 }
 
 #[cfg(test)]
@@ -108,9 +140,19 @@ mod tests {
             let follow_up = FollowUp::Ends(e.clone());
             assert_eq!((e.front_size(), e.back_size(), follow_up.cost()), want, "{got} of {total}");
         }
-        let from_start = FollowUp::FromStart { conn: Conn::ReviewComments, id: "PRR".into() };
+        let from_start = FollowUp::FromStart { conn: Conn::ReviewComments, id: "PRR".into(), window: 5 };
         let follow_ups = [&from_start, &FollowUp::Ends(ends(100, 300))];
-        assert_eq!(estimate(Some(50), &follow_ups), (104, 1));
-        assert_eq!(estimate(None, &[&from_start]), (1, 1));
+        let estimate_of = |e: Estimate| (e.counted, e.points, e.nodes);
+        assert_eq!(estimate_of(estimate(Some((50, 100)), &follow_ups)), (104, 1, 10_050 + 6 + 200));
+        assert_eq!(estimate_of(estimate(None, &[&from_start])), (1, 1, 6));
+        assert_eq!(estimate_of(estimate(Some((50, 25)), &[])), (101, 1, 2_550));
+    }
+
+    #[test]
+    fn a_connection_is_asked_in_a_window_as_large_as_it_is() {
+        let cases = [(0, 5), (1, 5), (5, 5), (6, 10), (11, 25), (26, 50), (51, 100), (100, 100), (250, 100)];
+        for (items, window) in cases {
+            assert_eq!(window_for(items), window, "{items} items");
+        }
     }
 }

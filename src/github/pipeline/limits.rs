@@ -1,103 +1,152 @@
-//! What a pipeline learns about the size of its requests while it runs:
-//! how many counted requests of follow-ups one request may carry. GitHub's
-//! timeouts and partial answers are about size, so they cut it; clean
-//! answers grow it back, since a timeout may have been load, not size.
+//! What a pipeline learns, request by request, about how large a request
+//! GitHub answers in time: a limit on the nodes a request asks (GitHub's
+//! count: each connection's `first` times the parents above it), which
+//! bounds pages and follow-ups alike.
+//!
+//! The rule, per answer:
+//! - A request that answered whole and used at least half the limit grows
+//!   it: back to the largest request that answered whole (`good`) at once,
+//!   doubling, after a timeout that load caused; beyond it by `STEP` nodes
+//!   (additive), and never to a size that timed out (`ceiling`) until
+//!   `PROBE_SOON` whole answers have passed, or `PROBE_AFTER` once it timed
+//!   out again at about that size.
+//! - A real timeout (slow, or the same request failing twice) beyond `good`
+//!   sets the ceiling and falls back to `good`, or to half when nothing is
+//!   known yet (multiplicative). At or under `good`, one timeout is forgiven:
+//!   many whole answers of that size are not undone by one failure. A second
+//!   one halves the limit (and whole answers double it back to `good`); two
+//!   such halvings at about the same size with no whole answer that large
+//!   between them mean `good` no longer holds, and it is halved too.
+//! - Gateway hiccups (a 502 that comes back at once) say nothing about size
+//!   and never reach the rule.
 
-/// Counted requests of follow-ups in one request when the repository has
-/// taught nothing smaller: five points' worth, well under the node limit.
-pub const DEFAULT_FOLLOW_UP_LIMIT: usize = 448;
+/// Nodes a request may ask when nothing smaller was learned: more than any
+/// request of a page of 50 and five points of follow-ups asks, so that a
+/// repository that never times out is never held back.
+pub const DEFAULT_NODE_LIMIT: u64 = 100_000;
+/// GitHub's own limit on the nodes of one query.
+pub const MAX_NODE_LIMIT: u64 = 500_000;
+/// The smallest limit: a page of one PR with the least inline window (a
+/// request without a page still takes one follow-up, whatever it asks).
+pub const MIN_NODE_LIMIT: u64 = 1 + 2 * super::document::MIN_INLINE as u64;
+/// Growth beyond what answered whole, per whole answer.
+pub const STEP: u64 = 500;
+/// Whole answers after which a size that timed out once is tried again,
+/// and one that timed out again at about the same size.
+pub const PROBE_SOON: u32 = 5;
+pub const PROBE_AFTER: u32 = 50;
 
-/// The follow-up limit: counted requests of follow-ups per request.
+/// The counted requests of follow-ups one request carries at most: five
+/// points' worth, whatever the node limit allows.
+pub const MAX_FOLLOW_UPS: usize = 448;
+
 #[derive(Debug, Clone, PartialEq)]
-pub struct FollowUpLimit {
-    now: usize,
-    ceiling: usize,
-    cut_to: Option<usize>,
-    last_cut_from: Option<usize>,
-    clean_in_a_row: u32,
+pub struct NodeLimit {
+    now: u64,
+    /// The largest request that answered whole (in this pipeline).
+    good: u64,
+    /// The smallest request beyond `good` that timed out, the whole answers
+    /// since, and whether it timed out again at about that size (then it is
+    /// tried again only after `PROBE_AFTER` whole answers, else `PROBE_SOON`).
+    ceiling: Option<u64>,
+    since_ceiling: u32,
+    ceiling_held: bool,
+    last_ceiling: Option<u64>,
+    /// A timeout at or under `good` was forgiven, and nothing answered since.
+    forgiven: bool,
+    /// A second timeout at or under `good` halved the limit at this size,
+    /// and nothing this large has answered whole since.
+    struck_out_at: Option<u64>,
 }
 
-impl FollowUpLimit {
+impl NodeLimit {
     /// Starts at what the repository taught (the default when nothing).
-    pub fn new(learned: Option<usize>) -> FollowUpLimit {
-        let start = learned.unwrap_or(DEFAULT_FOLLOW_UP_LIMIT).clamp(1, DEFAULT_FOLLOW_UP_LIMIT);
-        FollowUpLimit { now: start, ceiling: start, cut_to: None, last_cut_from: None, clean_in_a_row: 0 }
+    pub fn new(learned: Option<u64>) -> NodeLimit {
+        let now = learned.unwrap_or(DEFAULT_NODE_LIMIT).clamp(MIN_NODE_LIMIT, MAX_NODE_LIMIT);
+        NodeLimit {
+            now,
+            good: 0,
+            ceiling: None,
+            since_ceiling: 0,
+            ceiling_held: false,
+            last_ceiling: None,
+            forgiven: false,
+            struck_out_at: None,
+        }
     }
 
-    pub fn now(&self) -> usize {
+    pub fn now(&self) -> u64 {
         self.now
     }
 
-    /// Fewer follow-ups per request from now on, and remembered for the
-    /// repository. A second cut at that size or more means it was size, not
-    /// load: the pipeline never asks that many again.
-    pub fn cut(&mut self, to: usize) {
-        let to = to.max(1);
-        if self.last_cut_from.is_some_and(|m| self.now >= m) {
-            self.ceiling = self.ceiling.min(to);
+    /// A request of `nodes` answered whole.
+    pub fn whole(&mut self, nodes: u64) {
+        self.forgiven = false;
+        self.good = self.good.max(nodes);
+        if self.struck_out_at.is_some_and(|at| about(nodes, at)) {
+            self.struck_out_at = None;
         }
-        self.last_cut_from = Some(self.now);
-        self.now = to;
-        self.cut_to = Some(self.cut_to.map_or(to, |n| n.min(to)));
-        self.clean_in_a_row = 0;
+        if nodes.saturating_mul(2) < self.now {
+            // A small request says nothing about the limit.
+            return;
+        }
+        if self.ceiling.is_some() {
+            self.since_ceiling += 1;
+            if self.since_ceiling >= if self.ceiling_held { PROBE_AFTER } else { PROBE_SOON } {
+                self.ceiling = None;
+            }
+        }
+        let grown = if self.now < self.good {
+            self.good.min(self.now.saturating_mul(2))
+        } else {
+            self.now.saturating_add(STEP)
+        };
+        let short_of = self.ceiling.map_or(MAX_NODE_LIMIT, |c| c.saturating_sub(STEP).max(self.good));
+        self.now = self.now.max(grown.min(short_of)).clamp(MIN_NODE_LIMIT, MAX_NODE_LIMIT);
     }
 
-    /// Two whole answers in a row double the limit again, up to the
-    /// ceiling: a timeout that was load should not slow the rest.
-    pub fn grow(&mut self) {
-        self.clean_in_a_row += 1;
-        if self.clean_in_a_row >= 2 && self.now < self.ceiling {
-            self.now = (self.now * 2).min(self.ceiling);
-            self.clean_in_a_row = 0;
+    /// A request of `nodes` timed out for real (or was refused as too large).
+    pub fn timed_out(&mut self, nodes: u64) {
+        if nodes > self.good {
+            self.ceiling_held = self.last_ceiling.is_some_and(|c| about(nodes, c) && about(c, nodes));
+            self.last_ceiling = Some(nodes);
+            self.ceiling = Some(self.ceiling.map_or(nodes, |c| c.min(nodes)));
+            self.since_ceiling = 0;
+            self.forgiven = false;
+            self.now = (nodes / 2).max(self.good).clamp(MIN_NODE_LIMIT, MAX_NODE_LIMIT);
+            return;
         }
+        if !self.forgiven {
+            self.forgiven = true;
+            return;
+        }
+        self.forgiven = false;
+        if self.struck_out_at.is_some_and(|at| about(nodes, at)) {
+            self.good = nodes / 2;
+        }
+        self.struck_out_at = Some(nodes);
+        self.now = (nodes / 2).clamp(MIN_NODE_LIMIT, MAX_NODE_LIMIT);
     }
 
-    /// What the repository should remember: the limit, when cuts left it
-    /// below where it began.
-    pub fn learned(&self) -> Option<usize> {
-        self.cut_to.map(|_| self.now).filter(|n| *n < self.ceiling)
+    /// A follow-up GitHub answered only in part twice: requests this large
+    /// are over its resource limits, whatever answered before.
+    pub fn over_resource_limits(&mut self, nodes: u64) {
+        self.forgiven = false;
+        self.good = self.good.min(nodes / 2);
+        self.now = (nodes / 2).min(self.now).clamp(MIN_NODE_LIMIT, MAX_NODE_LIMIT);
     }
+
+    /// What the repository should remember: the limit, when it is under
+    /// the default.
+    pub fn learned(&self) -> Option<u64> {
+        (self.now < DEFAULT_NODE_LIMIT).then_some(self.now)
+    }
+}
+
+/// As large as `than`, give or take the rounding of a halving and a doubling.
+fn about(nodes: u64, than: u64) -> bool {
+    nodes >= than - than / 10
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[derive(Clone, Copy, Debug)]
-    enum Event {
-        Cut(usize),
-        Clean,
-    }
-
-    #[test]
-    fn the_limit_is_cut_at_once_and_grows_back_after_clean_answers() {
-        use Event::{Clean, Cut};
-        // (learned before, events) -> (limit now, what is remembered)
-        type Case = (Option<usize>, Vec<Event>, usize, Option<usize>);
-        let cases: Vec<Case> = vec![
-            (None, vec![], 448, None),
-            (Some(1_000), vec![], 448, None),
-            (Some(0), vec![], 1, None),
-            (None, vec![Cut(224)], 224, Some(224)),
-            (None, vec![Cut(224), Clean], 224, Some(224)),
-            (None, vec![Cut(224), Clean, Clean], 448, None),
-            (None, vec![Cut(100), Clean, Clean], 200, Some(200)),
-            (None, vec![Cut(100), Clean, Clean, Clean, Clean], 400, Some(400)),
-            (None, vec![Cut(224), Cut(112), Clean, Clean], 224, Some(224)),
-            // cut again once grown back to the size cut before: size, not
-            // load, so it never grows past the cut again
-            (None, vec![Cut(224), Clean, Clean, Cut(224), Clean, Clean], 224, None),
-            (None, vec![Cut(0)], 1, Some(1)),
-        ];
-        for (learned, events, now, remembered) in cases {
-            let mut limit = FollowUpLimit::new(learned);
-            for e in &events {
-                match e {
-                    Event::Cut(to) => limit.cut(*to),
-                    Event::Clean => limit.grow(),
-                }
-            }
-            assert_eq!((limit.now(), limit.learned()), (now, remembered), "{learned:?} {events:?}");
-        }
-    }
-}
+mod tests;

@@ -13,10 +13,11 @@
 //! 3. `GithubClient::query_checked` (`client.rs`): sent, paced, retried;
 //! 4. `assemble`: the answer put into the chunks in flight (`chunk`).
 //!
-//! A request GitHub times out on is split (`plan::Shrink`): the page goes
-//! alone and the follow-ups in requests half the size; a page alone is
-//! halved, down to one PR. What a partial answer nulled is asked again; one
-//! follow-up that keeps failing alone fails the chunk, naming its PR.
+//! Each request asks no more nodes than a limit learned request by request
+//! (`limits`): a real timeout cuts it and the request is planned again
+//! within it, whole answers grow it back. What a partial answer nulled is
+//! asked again; one follow-up that keeps failing alone fails the chunk,
+//! naming its PR.
 
 mod assemble;
 mod chunk;
@@ -33,9 +34,9 @@ use chrono::{DateTime, Utc};
 
 use self::assemble::{InFlight, Taken};
 use self::document::{document, Answer, Layout, Order, PageSpec};
-use self::follow_up::FollowUp;
-use self::limits::FollowUpLimit;
-use self::plan::{plan_request, Needs, RequestPlan, Shrink, Split};
+use self::follow_up::{estimate, FollowUp};
+use self::limits::NodeLimit;
+use self::plan::{plan_request, Needs, RequestPlan};
 use super::client::{GithubClient, Reply};
 use super::error::GithubError;
 use crate::text::one_line;
@@ -60,28 +61,25 @@ pub struct Pipeline {
     next_after: Option<String>,
     more_pages: bool,
     after_number: Option<i32>,
-    /// A page size timeouts taught, for the pages after.
-    page_cut_to: Option<i64>,
-    split: Split,
     /// Requests sent (retries included) not yet counted to a chunk.
     uncounted: u32,
     /// Requests planned and pages fetched, to ration the requests that save points.
     requests: u32,
     pages: u32,
-    follow_up_limit: FollowUpLimit,
+    node_limit: NodeLimit,
     /// Partial answers each follow-up (by node id) got.
     strikes: HashMap<String, u32>,
 }
 
 impl Pipeline {
     /// A backfill's chunks after `after` (the PR numbered `after_number`),
-    /// oldest created first; `follow_up_limit`: what the repository taught.
+    /// oldest created first; `node_limit`: what the repository taught.
     pub fn new(
         owner: &str,
         name: &str,
         after: Option<&str>,
         after_number: Option<i32>,
-        follow_up_limit: Option<usize>,
+        node_limit: Option<u64>,
     ) -> Pipeline {
         Pipeline {
             owner: owner.to_string(),
@@ -92,12 +90,10 @@ impl Pipeline {
             next_after: after.map(str::to_string),
             more_pages: true,
             after_number,
-            page_cut_to: None,
-            split: Split::None,
             uncounted: 0,
             requests: 0,
             pages: 0,
-            follow_up_limit: FollowUpLimit::new(follow_up_limit),
+            node_limit: NodeLimit::new(node_limit),
             strikes: HashMap::new(),
         }
     }
@@ -109,9 +105,9 @@ impl Pipeline {
         name: &str,
         after: Option<&str>,
         changed_after: DateTime<Utc>,
-        follow_up_limit: Option<usize>,
+        node_limit: Option<u64>,
     ) -> Pipeline {
-        let mut pipeline = Pipeline::new(owner, name, after, None, follow_up_limit);
+        let mut pipeline = Pipeline::new(owner, name, after, None, node_limit);
         pipeline.order = Order::RecentlyUpdated;
         pipeline.changed_after = Some(changed_after);
         pipeline
@@ -141,7 +137,7 @@ impl Pipeline {
         let mut requests = 0;
         loop {
             if let Some(mut chunk) = self.in_flight.pop_whole() {
-                chunk.follow_up_limit = self.follow_up_limit.learned();
+                chunk.node_limit = self.node_limit.learned();
                 return Ok(chunk);
             }
             if requests >= MAX_REQUESTS_PER_CHUNK {
@@ -162,36 +158,35 @@ impl Pipeline {
             more_pages: self.more_pages,
             in_flight: self.in_flight.len(),
             ahead,
-            page_size: self.page_cut_to.map_or(size, |cut| cut.min(size)),
-            split: self.split,
+            page_size: size,
             requests: self.requests,
             pages: self.pages,
-            follow_up_limit: self.follow_up_limit.now(),
+            node_limit: self.node_limit.now(),
             budget: client.budget_seen().filter(|b| b.current_at(Utc::now())).map(|b| b.remaining),
         });
-        self.split = self.split.after_planning();
         self.requests += 1;
         let taken = self.in_flight.take(plan.follow_ups);
         let after = self.next_after.clone();
-        let page = plan.page.map(|size| PageSpec {
+        let page = plan.page.map(|p| PageSpec {
             owner: &self.owner,
             name: &self.name,
             after: after.as_deref(),
-            size,
+            size: p.size,
+            inline: p.inline,
             order: self.order,
         });
         let follow_ups: Vec<&FollowUp> = taken.iter().map(|(_, f)| f).collect();
-        let counted: usize = follow_ups.iter().map(|f| f.cost() as usize).sum();
+        let nodes = estimate(plan.page.map(|p| (p.size, p.inline)), &follow_ups).nodes;
         let (body, layout) = document(page.as_ref(), &follow_ups);
-        let can_shrink = plan.can_shrink(counted);
+        let can_shrink = plan.can_shrink();
         let sent_before = client.requests_sent();
         let answer = client.query_checked(&body, can_shrink, &partial::repairable).await;
         self.uncounted += client.requests_sent().wrapping_sub(sent_before);
         match answer {
-            Ok(reply) => self.assemble(reply, plan, size, after, &layout, taken),
+            Ok(reply) => self.assemble(reply, plan, size, nodes, after, &layout, taken),
             Err(e) if e.asks_for_less() && can_shrink => {
                 self.in_flight.give_back(taken);
-                self.shrink(plan.shrink(counted));
+                self.node_limit.timed_out(nodes);
                 Ok(())
             }
             Err(e) if e.asks_for_less() => Err(e.asked_alone(&self.whose(plan.page.is_some(), &taken))),
@@ -199,25 +194,15 @@ impl Pipeline {
         }
     }
 
-    /// The next requests smaller, after one timed out.
-    fn shrink(&mut self, how: Shrink) {
-        match how {
-            Shrink::Split { follow_up_limit } => {
-                self.split = Split::FollowUpsFirst;
-                self.follow_up_limit.cut(follow_up_limit);
-            }
-            Shrink::HalvePage { to } => self.page_cut_to = Some(to),
-            Shrink::HalveFollowUps { follow_up_limit } => self.follow_up_limit.cut(follow_up_limit),
-        }
-    }
-
     /// The answer put into the chunks in flight: the page it brought as a
     /// new chunk, each follow-up's part into its chunk.
+    #[allow(clippy::too_many_arguments)]
     fn assemble(
         &mut self,
         reply: Reply<Answer>,
         plan: RequestPlan,
         size: i64,
+        nodes: u64,
         after: Option<String>,
         layout: &Layout,
         taken: Vec<Taken>,
@@ -238,37 +223,44 @@ impl Pipeline {
         };
         partial::fail_on_other_errors(&reply.errors)?;
         let holes = partial::holes(&reply.errors).unwrap_or_default();
-        if let Some(page_size) = plan.page {
+        if let Some(page) = plan.page {
             let full_name = format!("{}/{}", self.owner, self.name);
             let connection = assemble::page_of(&data, &reply.errors, reset_at, &full_name)?;
-            let chunk = self.in_flight.push_page(connection, &holes, after, page_size, self.changed_after)?;
-            chunk.shrunk = page_size < size;
+            let chunk = self.in_flight.push_page(connection, &holes, after, page.size, self.changed_after)?;
+            chunk.shrunk = page.size < size;
             chunk.requests = sent;
             chunk.note_budget(reply.budget, rate_limit.as_ref());
             self.next_after = chunk.end_cursor.clone();
             self.more_pages = chunk.has_next_page;
             self.after_number = chunk.prs.last().map(|p| p.number).or(self.after_number);
-            self.split = Split::None;
             self.pages += 1;
         }
         let struck = assemble::struck(layout, &holes);
+        let alone = plan.page.is_none() && taken.len() == 1;
         let again = self.in_flight.absorb(&data, layout, taken, &struck)?;
         if again.is_empty() {
-            self.follow_up_limit.grow();
+            self.node_limit.whole(nodes);
             return Ok(());
         }
-        self.ask_again(again, &reply.errors)
+        self.ask_again(again, alone, nodes, &reply.errors)
     }
 
     /// Follow-ups a partial answer left out go back to the front; one left
-    /// out twice is asked in smaller requests.
-    fn ask_again(&mut self, again: Vec<Taken>, errors: &[super::wire::ApiError]) -> Result<(), GithubError> {
+    /// out twice is asked in smaller requests (`alone`: the request of
+    /// `nodes` held only it).
+    fn ask_again(
+        &mut self,
+        again: Vec<Taken>,
+        alone: bool,
+        nodes: u64,
+        errors: &[super::wire::ApiError],
+    ) -> Result<(), GithubError> {
         let mut smaller = false;
         for (_, follow_up) in &again {
             let strikes = self.strikes.entry(follow_up.id().to_string()).or_insert(0);
             *strikes += 1;
             smaller |= *strikes >= 2;
-            if *strikes > MAX_STRIKES && self.follow_up_limit.now() == 1 {
+            if *strikes > MAX_STRIKES && alone {
                 let why = GithubError::ResourceLimits(one_line(&partial::message(errors)));
                 let who = self.whose(false, std::slice::from_ref(&(0, follow_up.clone())));
                 return Err(GithubError::Other(format!("{who}, asked alone, still failed: {why}")));
@@ -276,7 +268,7 @@ impl Pipeline {
         }
         self.in_flight.give_back(again);
         if smaller {
-            self.follow_up_limit.cut(self.follow_up_limit.now() / 2);
+            self.node_limit.over_resource_limits(nodes);
         }
         Ok(())
     }

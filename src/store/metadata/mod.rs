@@ -25,10 +25,13 @@ keys::keys! {
     ChunkSizeOverride chunk_size_override: i64;
     /// The largest page known to work for this repository (after timeouts).
     MaxChunkSize max_chunk_size: i64;
-    /// The most follow-ups per request known to work (after timeouts and
-    /// partial answers), in counted requests as GitHub's cost formula
-    /// counts them; absent, all a request can carry.
+    /// No longer written: the follow-ups per request known to work, in
+    /// counted requests, before `node_limit` took its place; removed (with
+    /// its old name) when `node_limit` is written.
     FollowUpLimit follow_up_limit: i64, formerly "max_detail_ids";
+    /// The most nodes (GitHub's count) a request may ask, learned request by
+    /// request after timeouts and partial answers; absent, the default.
+    NodeLimit node_limit: i64;
     /// Points per PR measured so far (a moving average).
     PointsPerPr points_per_pr: f64;
     /// The budget the last chunk saw, so that the next run plans against it.
@@ -200,7 +203,7 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), count, "{names:?}");
-        assert_eq!(Key::ALL.len(), 20);
+        assert_eq!(Key::ALL.len(), 21);
     }
 
     #[test]
