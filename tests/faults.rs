@@ -95,7 +95,8 @@ async fn a_small_budget_pauses_until_the_reset_and_later_runs_finish(pool: PgPoo
     let refused = |log: &[RequestRecord]| log.iter().filter(|r| r.rate_limited).count();
     assert!(refused(&h.fake.requests()[before..]) <= 1, "at most one request into the spent budget");
 
-    // Runs before the reset skip it without a request; later ones go on.
+    // Runs before the reset skip it, asking only the free check of the
+    // token; later ones go on.
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut runs = 0;
     while h.status_of("tiny/budget").await != "completed" {
@@ -107,7 +108,9 @@ async fn a_small_budget_pauses_until_the_reset_and_later_runs_finish(pool: PgPoo
         let out = h.ok(&["run", "--time-budget", "1m"]).await;
         let log = h.fake.requests();
         if still_paused {
-            assert_eq!(log.len(), sent, "a run before the reset sends nothing:\n{}", text(&out));
+            let asked: Vec<_> = log[sent..].iter().map(|r| (r.operation.as_deref(), r.cost, r.rate_limited)).collect();
+            let check = (Some("RateLimitNow"), 0, false);
+            assert_eq!(asked, vec![check], "a run before the reset sends nothing that costs:\n{}", text(&out));
         }
         assert!(refused(&log[sent..]) <= 1, "one run sent several requests into a spent budget");
         runs += 1;

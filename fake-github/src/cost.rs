@@ -119,6 +119,13 @@ impl<'a> CostWalk<'a> {
     }
 }
 
+/// Whether a query asks for `rateLimit` alone: GitHub charges nothing for
+/// it (`rateLimit.cost` 0) and answers it even once the budget is spent.
+/// Only plain top-level fields count; anything else is costed as usual.
+pub fn is_free(set: &SelectionSet<'_, String>) -> bool {
+    !set.items.is_empty() && set.items.iter().all(|s| matches!(s, Selection::Field(f) if f.name == "rateLimit"))
+}
+
 /// A connection that asks for items (`nodes`/`edges`) must say how many.
 fn is_paged_connection(f: &graphql_parser::query::Field<'_, String>) -> bool {
     const CONNECTIONS: &[&str] = &["pullRequests", "reviews", "comments", "commits"];
@@ -134,12 +141,10 @@ mod tests {
     use super::*;
     use crate::exec::fragments;
 
-    fn cost(query: &str, vars: &serde_json::Value, reading: CostReading) -> Result<(Cost, i64), Option<&'static str>> {
-        let doc = graphql_parser::parse_query::<String>(query).expect("query parses");
-        let frags = fragments(&doc);
-        let vars = vars.as_object().cloned().unwrap_or_default();
-        let set = doc
-            .definitions
+    type Doc<'a> = graphql_parser::query::Document<'a, String>;
+
+    fn operation<'a>(doc: &'a Doc<'a>) -> &'a SelectionSet<'a, String> {
+        doc.definitions
             .iter()
             .find_map(|d| match d {
                 graphql_parser::query::Definition::Operation(graphql_parser::query::OperationDefinition::Query(q)) => {
@@ -150,7 +155,14 @@ mod tests {
                 ) => Some(s),
                 _ => None,
             })
-            .expect("an operation");
+            .expect("an operation")
+    }
+
+    fn cost(query: &str, vars: &serde_json::Value, reading: CostReading) -> Result<(Cost, i64), Option<&'static str>> {
+        let doc = graphql_parser::parse_query::<String>(query).expect("query parses");
+        let frags = fragments(&doc);
+        let vars = vars.as_object().cloned().unwrap_or_default();
+        let set = operation(&doc);
         let mut walk = CostWalk { vars: &vars, fragments: &frags, reading, cost: Cost::default() };
         walk.walk(set, 1, 1, 0).map_err(|e| e.kind)?;
         Ok((walk.cost, walk.cost.points()))
@@ -241,6 +253,21 @@ mod tests {
                 let got = cost(query, &vars, reading).map(|(c, p)| (c.requests, c.nodes, p));
                 assert_eq!(got, want, "{reading:?}: {query}");
             }
+        }
+    }
+
+    #[test]
+    fn the_rate_limit_alone_is_free() {
+        let cases = [
+            ("query RateLimitNow { rateLimit { cost remaining } }", true),
+            ("{ a: rateLimit { cost } b: rateLimit { remaining } }", true),
+            ("{ rateLimit { cost } viewer { login } }", false),
+            ("{ viewer { rateLimit { cost } } }", false),
+            ("query Q { ...F } fragment F on Query { rateLimit { cost } }", false),
+        ];
+        for (query, free) in cases {
+            let doc = graphql_parser::parse_query::<String>(query).expect("query parses");
+            assert_eq!(is_free(operation(&doc)), free, "{query}");
         }
     }
 

@@ -15,6 +15,9 @@ mod chaos_tests;
 pub mod cost;
 pub mod data;
 mod exec;
+mod faults;
+#[cfg(test)]
+mod faults_tests;
 mod ids;
 pub mod limits;
 mod objects;

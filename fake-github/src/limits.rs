@@ -1,12 +1,15 @@
 //! GitHub's secondary limits that depend on what other requests did: points
-//! per minute across every client, and requests in flight at once.
+//! per minute across every client, and requests in flight at once. The
+//! secondary points are not the primary limit's cost: a GraphQL query is 1
+//! (a mutation 5), however many nodes it asks for.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::world::Control;
 
-/// At most `points` charged within any `window` (GitHub: 2,000 per minute).
+/// At most `points` charged within any `window` (GitHub: 2,000 per minute,
+/// that is 2,000 queries).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SecondaryPoints {
     pub points: i64,
@@ -58,8 +61,8 @@ fn whole_seconds(d: Duration) -> u64 {
 }
 
 impl Control {
-    /// Checks the points window for a request about to be charged `cost`;
-    /// `Err` carries the `retry-after` seconds.
+    /// Checks the points window for a request about to be charged `cost`
+    /// secondary points; `Err` carries the `retry-after` seconds.
     pub(crate) fn admit_points(&mut self, now: Instant, cost: i64) -> Result<(), u64> {
         match self.secondary_points {
             Some(limit) => self.points_window.admit(&limit, now, cost),

@@ -14,9 +14,10 @@ use serde_json::{json, Map, Value};
 
 use crate::cost::{Cost, CostWalk};
 use crate::exec::{fragments, Exec, GqlError, RateSnapshot};
+use crate::faults::{fault_response, rides_on_the_answer, Fault};
 use crate::paging::EarlyEnd;
 use crate::partial;
-use crate::world::{Control, Fault, RequestRecord, World};
+use crate::world::{Control, RequestRecord, World};
 
 pub struct Shared {
     pub world: RwLock<World>,
@@ -40,7 +41,7 @@ pub(crate) fn authorized(state: &Shared, headers: &HeaderMap) -> bool {
     lock_control(state).accepts(token_of(headers).as_deref(), Utc::now())
 }
 
-fn json_response(status: StatusCode, body: Value, rate: Option<&RateSnapshot>) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Value, rate: Option<&RateSnapshot>) -> Response {
     let mut resp = (status, body.to_string()).into_response();
     let h = resp.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
@@ -62,60 +63,6 @@ fn add_rate_headers(h: &mut HeaderMap, r: &RateSnapshot) {
         if let Ok(v) = HeaderValue::from_str(&v) {
             h.insert(k, v);
         }
-    }
-}
-
-fn fault_response(fault: &Fault) -> Response {
-    match fault {
-        Fault::BadGateway => json_response(
-            StatusCode::BAD_GATEWAY,
-            json!({ "data": null, "errors": [{ "message": "Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug. Please include `0000:1111:2222:3333:4444` when reporting this issue." }] }),
-            None,
-        ),
-        Fault::BadGatewayHtml => {
-            let mut r = (
-                StatusCode::BAD_GATEWAY,
-                "<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>",
-            )
-                .into_response();
-            r.headers_mut().insert("content-type", HeaderValue::from_static("text/html"));
-            r
-        }
-        Fault::GatewayTimeout => {
-            (StatusCode::GATEWAY_TIMEOUT, "<html><body><h1>504 Gateway Time-out</h1></body></html>").into_response()
-        }
-        Fault::SecondaryLimit { retry_after } => {
-            let mut r = json_response(
-                StatusCode::FORBIDDEN,
-                json!({ "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", "documentation_url": "https://docs.github.com/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api#secondary-rate-limits" }),
-                None,
-            );
-            if let Some(s) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
-                r.headers_mut().insert("retry-after", s);
-            }
-            r
-        }
-        Fault::Unauthorized => json_response(
-            StatusCode::UNAUTHORIZED,
-            json!({ "message": "Bad credentials", "documentation_url": "https://docs.github.com/graphql" }),
-            None,
-        ),
-        Fault::NodeLimit => {
-            let e = GqlError::new(
-                Some("MAX_NODE_LIMIT_EXCEEDED"),
-                "This query requests up to 600,000 possible nodes which exceeds the maximum limit of 500,000.",
-            );
-            json_response(StatusCode::OK, error_body(&[e]), None)
-        }
-        Fault::GraphqlError { kind, message } => {
-            let mut error = json!({ "message": message, "locations": [] });
-            if let Some(kind) = kind {
-                error["type"] = json!(kind);
-            }
-            json_response(StatusCode::OK, json!({ "data": null, "errors": [error] }), None)
-        }
-        // Served on top of a normal answer, never instead of one.
-        Fault::Truncated | Fault::Partial { .. } | Fault::EarlyEnd => StatusCode::OK.into_response(),
     }
 }
 
@@ -141,7 +88,7 @@ impl Drop for InFlight {
 pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let received = Utc::now();
     let in_flight = InFlight::enter(&state);
-    let (latency, token_ok, fault, pick) = {
+    let (latency, timeout_delay, token_ok, fault, pick) = {
         let mut c = lock_control(&state);
         let token_ok = c.accepts(token_of(&headers).as_deref(), received);
         let fault = if !token_ok {
@@ -152,7 +99,7 @@ pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: By
             c.next_fault()
         };
         let pick = matches!(fault, Some(Fault::Partial { .. })).then(|| c.draw());
-        (c.latency, token_ok, fault, pick)
+        (c.latency, c.timeout_delay, token_ok, fault, pick)
     };
     if matches!(fault, Some(Fault::SecondaryLimit { .. })) {
         // Refused at the door: it holds no place among those in flight.
@@ -176,20 +123,26 @@ pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: By
         Some(Fault::Partial { path }) => Some((path.as_slice(), pick.unwrap_or(0))),
         _ => None,
     };
-    if let Some(f) = fault.as_ref().filter(|f| partial.is_none() && **f != Fault::Truncated) {
+    if let Some(f) = fault.as_ref().filter(|f| !rides_on_the_answer(f)) {
         let resp = fault_response(f);
         let op = if token_ok { operation_name(&body) } else { None };
         lock_control(&state).log.push(record(resp.status().as_u16(), op, 0, Cost::default(), Some(f.clone())));
         return resp;
     }
-    let truncated = fault == Some(Fault::Truncated);
     // A cut-off answer is not read, so it would waste an early end.
-    let out = execute(&state, &body, partial, !truncated);
+    let strike =
+        Strike { partial, may_end_early: fault != Some(Fault::Truncated), time_out: fault == Some(Fault::SlowTimeout) };
+    let out = execute(&state, &body, strike);
+    let timed_out = out.fault == Some(Fault::SlowTimeout);
+    if timed_out && !timeout_delay.is_zero() {
+        // The query ran all this while before GitHub gave up on it.
+        tokio::time::sleep(timeout_delay).await;
+    }
+    let truncated = fault == Some(Fault::Truncated) && !timed_out;
     let status = out.resp.status().as_u16();
-    let rate_limited =
-        status == 200 && out.points == 0 && out.resp.headers().get("x-ratelimit-remaining").is_some_and(|v| v == "0");
     let logged = if truncated { fault } else { out.fault };
-    let entry = RequestRecord { rate_limited, ..record(status, out.op, out.points, out.cost, logged) };
+    let entry =
+        RequestRecord { rate_limited: out.rate_limited, ..record(status, out.op, out.points, out.cost, logged) };
     lock_control(&state).log.push(entry);
     if truncated {
         return truncate(out.resp).await;
@@ -209,7 +162,7 @@ fn operation_name(body: &[u8]) -> Option<String> {
     v.get("operationName")?.as_str().map(str::to_string)
 }
 
-fn error_body(errors: &[GqlError]) -> Value {
+pub(crate) fn error_body(errors: &[GqlError]) -> Value {
     json!({ "errors": errors.iter().map(GqlError::to_json).collect::<Vec<_>>() })
 }
 
@@ -220,18 +173,28 @@ struct Outcome {
     points: i64,
     cost: Cost,
     fault: Option<Fault>,
+    /// Refused for the primary rate limit.
+    rate_limited: bool,
 }
 
 impl Outcome {
     fn uncharged(resp: Response, op: Option<String>, cost: Cost) -> Outcome {
-        Outcome { resp, op, points: 0, cost, fault: None }
+        Outcome { resp, op, points: 0, cost, fault: None, rate_limited: false }
     }
 }
 
-/// Parses, costs, charges and runs one request; `partial` (a wanted path and
-/// a random pick) fails one connection of the answer, and a waiting early end
-/// strikes it when `may_end_early`.
-fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>, may_end_early: bool) -> Outcome {
+/// The faults that ride on an executed request: `partial` (a wanted path and
+/// a random pick) fails one connection of the answer, a waiting early end
+/// strikes it when `may_end_early`, and `time_out` stops it once charged.
+struct Strike<'a> {
+    partial: Option<(&'a [Value], u64)>,
+    may_end_early: bool,
+    time_out: bool,
+}
+
+/// Parses, costs, charges and runs one request, as `strike` says.
+fn execute(state: &Shared, body: &[u8], strike: Strike<'_>) -> Outcome {
+    let Strike { partial, may_end_early, time_out } = strike;
     let request: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
@@ -271,11 +234,16 @@ fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>, may_en
         return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, walk.cost);
     }
     let cost = walk.cost;
-    let points = cost.points();
-    let rate = match charge(state, cost, points) {
+    let points = if crate::cost::is_free(selection) { 0 } else { cost.points() };
+    let rate = match charge(state, cost, points, time_out) {
         Charged::Yes(snapshot) => snapshot,
-        Charged::Refused(resp, fault) => return Outcome { resp, op: op_name, points: 0, cost, fault },
-        Charged::TimedOut(resp) => return Outcome { resp, op: op_name, points, cost, fault: Some(Fault::BadGateway) },
+        Charged::Refused(resp, fault) => {
+            let rate_limited = fault.is_none();
+            return Outcome { resp, op: op_name, points: 0, cost, fault, rate_limited };
+        }
+        Charged::TimedOut(resp) => {
+            return Outcome { resp, op: op_name, points, cost, fault: Some(Fault::SlowTimeout), rate_limited: false }
+        }
     };
     // Taken, not read, so that two requests at once cannot both use it.
     let early_end = may_end_early && std::mem::take(&mut lock_control(state).early_end_armed);
@@ -306,28 +274,36 @@ fn execute(state: &Shared, body: &[u8], partial: Option<(&[Value], u64)>, may_en
     if !errors.is_empty() {
         out["errors"] = Value::Array(errors);
     }
-    Outcome { resp: json_response(StatusCode::OK, out, Some(&exec.rate)), op: op_name, points, cost, fault }
+    let resp = json_response(StatusCode::OK, out, Some(&exec.rate));
+    Outcome { resp, op: op_name, points, cost, fault, rate_limited: false }
 }
+
+/// What one GraphQL query counts against the secondary points window.
+const QUERY_POINTS: i64 = 1;
 
 enum Charged {
     Yes(RateSnapshot),
-    /// Not charged: a secondary or the primary limit said no.
+    /// Not charged: a secondary limit (its fault) or the primary limit (none) said no.
     Refused(Response, Option<Fault>),
     /// Charged, then killed: what a query running past GitHub's 10 s costs.
     TimedOut(Response),
 }
 
 /// Decides, under one lock so concurrent requests cannot both slip in,
-/// whether the limits let a request of this cost run, and charges it.
-fn charge(state: &Shared, cost: Cost, points: i64) -> Charged {
+/// whether the limits let a request of this cost run, and charges it; with
+/// `time_out` (or over the chaos thresholds) it is then stopped.
+fn charge(state: &Shared, cost: Cost, points: i64, time_out: bool) -> Charged {
     let mut c = lock_control(state);
     let now = Instant::now();
-    if let Err(secs) = c.admit_points(now, points) {
+    // The secondary limit counts the query, not its cost: 1 point each (5
+    // for a mutation, and the fake executes none).
+    if let Err(secs) = c.admit_points(now, QUERY_POINTS) {
         let fault = Fault::SecondaryLimit { retry_after: Some(secs) };
         return Charged::Refused(fault_response(&fault), Some(fault));
     }
     c.budget.refresh(Utc::now());
     let b = &mut c.budget;
+    // A free query (`rateLimit` alone) is answered even with nothing left.
     let allowed = b.remaining >= points;
     if allowed {
         b.remaining -= points;
@@ -345,11 +321,13 @@ fn charge(state: &Shared, cost: Cost, points: i64) -> Charged {
         let body = json!({ "data": null, "errors": [e.to_json()] });
         return Charged::Refused(json_response(StatusCode::OK, body, Some(&snapshot)), None);
     }
-    c.charge_points(now, points);
+    c.charge_points(now, QUERY_POINTS);
     let chaos = &c.chaos;
-    if chaos.timeout_above_nodes.is_some_and(|n| cost.nodes > n) || chaos.timeout_above_cost.is_some_and(|n| points > n)
+    if time_out
+        || chaos.timeout_above_nodes.is_some_and(|n| cost.nodes > n)
+        || chaos.timeout_above_cost.is_some_and(|n| points > n)
     {
-        let mut resp = fault_response(&Fault::BadGateway);
+        let mut resp = fault_response(&Fault::SlowTimeout);
         add_rate_headers(resp.headers_mut(), &snapshot);
         return Charged::TimedOut(resp);
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::data::{self, Actor, IssueComment, PullRequest, RepoSpec, Repository, Review, ReviewComment, Rng};
+pub use crate::faults::{Chaos, Fault};
 use crate::limits::{PointsWindow, SecondaryPoints};
 
 pub enum NodeRef<'w> {
@@ -116,63 +117,6 @@ impl World {
     }
 }
 
-/// A misbehaviour to serve instead of (or on top of) a normal answer.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Fault {
-    /// HTTP 502 with GitHub's JSON "Something went wrong" body.
-    BadGateway,
-    /// HTTP 502 with a bare HTML page, as a load balancer sends it.
-    BadGatewayHtml,
-    /// HTTP 504.
-    GatewayTimeout,
-    /// HTTP 403 "secondary rate limit", with `retry-after` when given.
-    SecondaryLimit { retry_after: Option<u64> },
-    /// The normal answer cut off half way.
-    Truncated,
-    /// HTTP 401 "Bad credentials".
-    Unauthorized,
-    /// HTTP 200 with `MAX_NODE_LIMIT_EXCEEDED` and no data, whatever was asked.
-    NodeLimit,
-    /// HTTP 200, no data, one error with this `type` and message.
-    GraphqlError { kind: Option<String>, message: String },
-    /// HTTP 200 with one connection failed for `RESOURCE_LIMITS_EXCEEDED`: the
-    /// response path of that connection (`["repository", "pullRequests"]`).
-    /// Queued with an empty path (or one the answer lacks), a connection of
-    /// the answer is picked at random; the log holds the one that failed.
-    Partial { path: Vec<serde_json::Value> },
-    /// HTTP 200 with a `pullRequests` page answering `hasNextPage: false`
-    /// although more PRs follow (its `endCursor` and `totalCount` as
-    /// normal), as GitHub now and then does. It strikes the next page that
-    /// has PRs after it: answers without one leave it waiting, and the log
-    /// holds it on the request it struck.
-    EarlyEnd,
-}
-
-/// Faults that strike at random (from a seed, so a failing run can be
-/// replayed) or on a rhythm, on top of the queued ones.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Chaos {
-    pub seed: u64,
-    /// HTTP 502s, half with GitHub's JSON body and half as a bare HTML page.
-    pub bad_gateway_percent: u64,
-    /// Normal answers cut off half way.
-    pub truncated_percent: u64,
-    /// Every Nth request is refused with a secondary limit...
-    pub secondary_every: Option<u64>,
-    /// ...carrying this `retry-after` (none when absent).
-    pub secondary_retry_after: Option<u64>,
-    /// Queries asking for more nodes than this time out after being charged,
-    /// as GitHub's do when they run past 10 seconds.
-    pub timeout_above_nodes: Option<u64>,
-    /// Likewise for queries costing more points than this.
-    pub timeout_above_cost: Option<i64>,
-    /// Answers (executed, HTTP 200) that come back partial: one connection
-    /// null for `RESOURCE_LIMITS_EXCEEDED`, as GitHub answers heavy queries.
-    pub partial_percent: u64,
-    /// Requests that end the next `pullRequests` page early (`Fault::EarlyEnd`).
-    pub early_end_percent: u64,
-}
-
 /// One request as the fake saw it.
 #[derive(Clone, Debug)]
 pub struct RequestRecord {
@@ -252,6 +196,9 @@ pub struct Control {
     pub token: Option<String>,
     pub budget: Budget,
     pub latency: Duration,
+    /// How long a query that times out runs before its 502 (GitHub: about
+    /// 10 s); zero answers at once.
+    pub timeout_delay: Duration,
     pub faults: VecDeque<Fault>,
     pub chaos: Chaos,
     /// How `nodes(ids:)` is charged.
@@ -271,7 +218,8 @@ pub struct Control {
     /// Requests being answered now, and the most there ever were at once.
     pub in_flight: u32,
     pub max_in_flight: u32,
-    /// GitHub's points-per-minute secondary limit, shared by every client.
+    /// GitHub's points-per-minute secondary limit, shared by every client:
+    /// 1 point a query, whatever its cost (`limits`).
     pub secondary_points: Option<SecondaryPoints>,
     /// Requests arriving while more than this many are in flight are refused
     /// with a secondary limit (GitHub allows 100).
@@ -325,7 +273,9 @@ impl Control {
         let (_, rng) = self.rng.as_mut()?;
         let roll = rng.below(100);
         if roll < chaos.bad_gateway_percent {
-            return Some(if rng.chance(50) { Fault::BadGateway } else { Fault::BadGatewayHtml });
+            // Drawn as `chance(100 - html)` so that a seed replays as before the knob.
+            let json = rng.chance(100u64.saturating_sub(chaos.html_percent));
+            return Some(if json { Fault::BadGateway } else { Fault::BadGatewayHtml });
         }
         let truncated = chaos.bad_gateway_percent + chaos.truncated_percent;
         if roll < truncated {
@@ -352,6 +302,7 @@ impl Default for Control {
             app_tokens: Vec::new(),
             budget: Budget::new(5_000, Duration::from_secs(3_600)),
             latency: Duration::ZERO,
+            timeout_delay: Duration::ZERO,
             faults: VecDeque::new(),
             chaos: Chaos::default(),
             cost_reading: CostReading::default(),

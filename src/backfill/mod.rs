@@ -53,12 +53,10 @@ pub async fn run(
     let picked = pick::backfills(pool, opts, reporter).await?;
     let ids: Vec<Uuid> = picked.iter().map(|r| r.id).collect();
     if ids.is_empty() {
-        // Nothing would show a rejected token or a wrong URL; one cheap
-        // request does. Not while a backfill waits out a pause: the budget
-        // may be spent, and the run that resumes it asks soon enough.
-        if opts.dry_run || !state::any_paused(pool).await? {
-            pick::check_credentials(github, reporter).await?;
-        }
+        // Nothing else would show a rejected token or a wrong URL; one free
+        // request does, on every run: `rateLimit` alone costs nothing, and
+        // GitHub refuses a bad token before it looks at any rate limit.
+        pick::check_credentials(github, reporter).await?;
         reporter.info("no backfill to run");
         let summary = RunSummary::default();
         reporter.finish(&summary);

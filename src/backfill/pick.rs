@@ -58,16 +58,22 @@ pub async fn backfills(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) ->
     }
 }
 
-/// One cheap request, the budget alone: a rejected token or a URL that is
-/// not GitHub's GraphQL API stops the run as a configuration error; any
-/// other failure is only worth a warning here. Returns the budget GitHub stated.
+/// One free request, the budget alone: a rejected token or a URL that is
+/// not GitHub's GraphQL API stops the run as a configuration error; a spent
+/// rate limit means the credential was accepted; any other failure is only
+/// worth a warning here. Returns the budget GitHub stated.
 pub async fn check_credentials(github: &GithubClient, reporter: &Reporter) -> Result<Option<Budget>, RunError> {
     match rate_limit(github).await {
         Ok(budget) => Ok(budget),
         Err(e) => match e.meaning().blame {
             Blame::Credential => Err(RunError::BadCredentials(e.to_string())),
             Blame::Setting => Err(RunError::Config(e.to_string())),
-            Blame::Github | Blame::RateLimit { .. } | Blame::Repository | Blame::Backfill => {
+            Blame::RateLimit { reset_at } => {
+                let until = reset_at.map(|t| format!(" until {}", t.format("%H:%M:%S UTC"))).unwrap_or_default();
+                reporter.info(&format!("GitHub's rate limit is spent{until}"));
+                Ok(None)
+            }
+            Blame::Github | Blame::Repository | Blame::Backfill => {
                 reporter.warn(&format!("cannot read the rate limit from GitHub: {e}"));
                 Ok(None)
             }

@@ -87,7 +87,8 @@ pub struct Cli {
     #[arg(long, env = "BACKFILL_GITHUB_TIMEOUT", global = true, value_name = "DURATION", default_value = "10s", value_parser = interval)]
     pub github_timeout: Duration,
 
-    /// GitHub's secondary limit of GraphQL points per minute for one token.
+    /// GitHub's secondary limit of points per minute for one token: a GraphQL
+    /// query is 1 point whatever its cost, a REST read 1, a REST write 5.
     #[arg(long, env = "BACKFILL_POINTS_PER_MINUTE", global = true, value_name = "N", default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(10..=100_000))]
     pub points_per_minute: u32,
 

@@ -16,7 +16,7 @@ pub use super::answer::Reply;
 use super::answer::{budget_from_headers, parse, status_error};
 use super::credential::{Credential, CredentialName};
 use super::error::{Blame, GithubError};
-use super::pacing::{Pacer, Permit};
+use super::pacing::{rest_points, Pacer, QUERY_POINTS};
 use super::retry::{next_step, Next, RetryPolicy};
 use super::transport::{Route, Transport};
 use super::wire::Costed;
@@ -61,7 +61,8 @@ pub struct ClientSettings {
     /// No retry is scheduled to end after this (the run's time budget).
     pub deadline: Option<Instant>,
     /// This process's share of GitHub's secondary limit of points per
-    /// minute (2,000 for the token, divided among the runners that share it).
+    /// minute (2,000 for the token, divided among the runners that share it):
+    /// 1 point a query, whatever its cost.
     pub points_per_minute: u32,
     /// Other runners use the same token (`--runners-per-token` above 1).
     pub shared_token: bool,
@@ -94,7 +95,7 @@ impl std::fmt::Debug for GithubClient {
 /// How long GitHub runs a query before it stops it.
 pub const GITHUB_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// GitHub's secondary limit on GraphQL points per minute, for one token.
+/// GitHub's secondary limit on points per minute, for one token (a query is 1).
 pub const POINTS_PER_MINUTE: u32 = 2_000;
 
 impl GithubClient {
@@ -136,7 +137,7 @@ impl GithubClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<serde_json::Value, GithubError> {
-        let _permit = self.pacer.permit_to_send().await;
+        let _permit = self.pacer.permit_to_send(rest_points(&method)).await;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let payload = body.map(|b| b.to_string().into());
         let answer = self.transport.send(method, Route::Rest(path), "application/vnd.github+json", payload).await?;
@@ -194,7 +195,7 @@ impl GithubClient {
         // hiccup, sent again; a second such failure is taken as a timeout.
         let mut hiccuped = false;
         loop {
-            let mut permit = self.pacer.permit_to_send().await;
+            let mut permit = self.pacer.permit_to_send(QUERY_POINTS).await;
             if let Some(reset_at) = permit.exhausted_until(Utc::now()) {
                 match self.reset_wait(Some(reset_at)) {
                     Some(wait) => {
@@ -212,7 +213,7 @@ impl GithubClient {
             let error = match result {
                 Ok(reply) => {
                     let cost = reply.data.as_ref().and_then(Costed::cost).or(drop);
-                    self.charge(&mut permit, cost).await;
+                    self.charge(cost);
                     self.detail(body.operation(), cost, reply.budget);
                     match check(&reply) {
                         Ok(()) => {
@@ -228,7 +229,7 @@ impl GithubClient {
                     // earlier answer in the window to measure the drop
                     // against, a query that ran is taken to have cost the least a query costs.
                     let ran = e.meaning().charged;
-                    self.charge(&mut permit, drop.or(ran.then_some(1))).await;
+                    self.charge(drop.or(ran.then_some(1)));
                     e
                 }
             };
@@ -301,11 +302,11 @@ impl GithubClient {
         Some(wait)
     }
 
-    /// Counts what a request cost, and holds the pacing's points to it.
-    async fn charge(&self, permit: &mut Permit, cost: Option<i64>) {
+    /// Counts what a request cost against the primary budget (the pacing
+    /// took its secondary points before it left, whatever it cost).
+    fn charge(&self, cost: Option<i64>) {
         let Some(cost) = cost.filter(|c| *c > 0) else { return };
         self.spent.fetch_add(cost, Ordering::Relaxed);
-        self.pacer.settle(permit, cost).await;
     }
 
     /// The budget as GitHub's last answer stated it.

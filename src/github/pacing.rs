@@ -1,16 +1,37 @@
 //! Keeps one process polite: one request in flight at a time, requests spaced
 //! by a configurable interval, never more than its share of GitHub's 2,000
 //! points a minute, and nothing at all before a wait GitHub asked for is over.
+//!
+//! The points of that secondary limit are not the primary limit's cost
+//! (`rateLimit.cost`, budgeted elsewhere): GitHub counts a GraphQL query as
+//! 1 point however many nodes it asks for, a REST read as 1 and a REST write
+//! as 5. So each request is charged its points before it leaves, and what
+//! its answer says it cost changes nothing here.
 
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use http::Method;
 use tokio::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 use crate::budget::Budget;
+
+/// A GraphQL query's points against the secondary limit (a mutation's would
+/// be 5; the tool sends none).
+pub const QUERY_POINTS: u32 = 1;
+
+/// A REST call's points against the secondary limit: 1 for a read, 5 for a
+/// write (POST, PATCH, PUT, DELETE).
+pub fn rest_points(method: &Method) -> u32 {
+    if [Method::GET, Method::HEAD, Method::OPTIONS].contains(method) {
+        1
+    } else {
+        5
+    }
+}
 
 /// Of a minute's points, the share that may come at once: 90% spread over
 /// the minute plus a burst of 10% keeps every sliding minute at or under the
@@ -31,12 +52,8 @@ pub struct Pacer {
 pub struct Permit {
     /// No request leaves before this (a backoff or a `retry-after`).
     not_before: Option<Instant>,
-    /// Points the last request cost: the estimate for the next one.
-    last_cost: u32,
     /// The budget as the last answer's headers gave it.
     last_budget: Option<Budget>,
-    /// Points taken from the per-minute limiter for the request in flight.
-    charged: u32,
 }
 
 impl Permit {
@@ -51,11 +68,7 @@ impl Permit {
     /// Returns that cost when it can be told (not for a window's first answer).
     pub fn record(&mut self, budget: Budget) -> Option<i64> {
         let prev = self.last_budget.replace(budget).filter(|p| p.reset_at == budget.reset_at);
-        let cost = prev.map(|p| (p.remaining - budget.remaining).max(0));
-        if let Some(c) = cost {
-            self.last_cost = u32::try_from(c.max(1)).unwrap_or(u32::MAX);
-        }
-        cost
+        prev.map(|p| (p.remaining - budget.remaining).max(0))
     }
 
     /// When the primary budget is known to be spent, the time it comes back:
@@ -67,7 +80,8 @@ impl Permit {
 
 impl Pacer {
     /// `interval`: the least time between two requests (zero: no spacing);
-    /// `points_per_minute`: this process's share of the secondary limit;
+    /// `points_per_minute`: this process's share of the secondary limit
+    /// (in its points: about that many queries a minute);
     /// `shared`: other processes spend the same token's points, so this one
     /// starts as if it had just spent its burst (a runner that starts again
     /// and again would otherwise bring a fresh burst each time).
@@ -89,22 +103,10 @@ impl Pacer {
         self.permit.try_lock().ok().and_then(|t| t.last_budget)
     }
 
-    /// After the answer: a request that cost more than was taken for it
-    /// takes the rest before the next one may go.
-    pub async fn settle(&self, permit: &mut Permit, cost: i64) {
-        let cost = u32::try_from(cost.max(1)).unwrap_or(u32::MAX);
-        permit.last_cost = cost;
-        let extra = cost.saturating_sub(permit.charged).min(self.burst);
-        permit.charged = permit.charged.saturating_add(extra);
-        if let Some(n) = NonZeroU32::new(extra) {
-            // Cannot fail: `n` is within the burst.
-            let _ = self.points.until_n_ready(n).await;
-        }
-    }
-
-    /// Waits until a request may go out, and returns the permit: the caller
-    /// holds it until the answer is in, so no second request overlaps.
-    pub async fn permit_to_send(&self) -> MutexGuard<'_, Permit> {
+    /// Waits until a request of `points` (`QUERY_POINTS`, `rest_points`)
+    /// may go out, takes them, and returns the permit: the caller holds it
+    /// until the answer is in, so no second request overlaps.
+    pub async fn permit_to_send(&self, points: u32) -> MutexGuard<'_, Permit> {
         let permit = self.permit.lock().await;
         if let Some(t) = permit.not_before {
             tokio::time::sleep_until(t).await;
@@ -112,13 +114,10 @@ impl Pacer {
         if let Some(spacing) = &self.spacing {
             spacing.until_ready().await;
         }
-        let mut permit = permit;
-        let expected = permit.last_cost.clamp(1, self.burst);
-        if let Some(n) = NonZeroU32::new(expected) {
+        if let Some(n) = NonZeroU32::new(points.clamp(1, self.burst)) {
             // Cannot fail: `n` is within the burst.
             let _ = self.points.until_n_ready(n).await;
         }
-        permit.charged = expected;
         permit
     }
 }
@@ -130,9 +129,9 @@ mod tests {
     #[tokio::test]
     async fn a_hold_off_delays_the_next_permit() {
         let pacer = Pacer::new(Duration::ZERO, 2_000, false);
-        pacer.permit_to_send().await.hold_off(Duration::from_millis(150));
+        pacer.permit_to_send(QUERY_POINTS).await.hold_off(Duration::from_millis(150));
         let start = Instant::now();
-        drop(pacer.permit_to_send().await);
+        drop(pacer.permit_to_send(QUERY_POINTS).await);
         assert!(start.elapsed() >= Duration::from_millis(140), "waited only {:?}", start.elapsed());
     }
 
@@ -154,9 +153,8 @@ mod tests {
             assert_eq!(permit.exhausted_until(now).is_some(), spent, "{given:?}");
         }
         let mut permit = Permit::default();
-        permit.record(rate(100, 30));
-        permit.record(rate(93, 30));
-        assert_eq!(permit.last_cost, 7, "the cost is the drop in remaining within one window");
+        assert_eq!(permit.record(rate(100, 30)), None, "a window's first answer tells no cost");
+        assert_eq!(permit.record(rate(93, 30)), Some(7), "the cost is the drop in remaining within one window");
     }
 
     #[tokio::test]
@@ -164,8 +162,60 @@ mod tests {
         let pacer = Pacer::new(Duration::from_millis(100), 2_000, false);
         let start = Instant::now();
         for _ in 0..3 {
-            drop(pacer.permit_to_send().await);
+            drop(pacer.permit_to_send(QUERY_POINTS).await);
         }
         assert!(start.elapsed() >= Duration::from_millis(190), "three turns took only {:?}", start.elapsed());
+    }
+
+    #[test]
+    fn reads_are_one_point_and_writes_five() {
+        let cases = [
+            (Method::GET, 1),
+            (Method::HEAD, 1),
+            (Method::OPTIONS, 1),
+            (Method::POST, 5),
+            (Method::PATCH, 5),
+            (Method::PUT, 5),
+            (Method::DELETE, 5),
+        ];
+        for (method, points) in cases {
+            assert_eq!(rest_points(&method), points, "{method}");
+        }
+    }
+
+    /// How many requests of `points` a fresh pacer lets out within `within`.
+    async fn sent_within(shared: bool, points: u32, within: Duration) -> usize {
+        // 100 points a minute: a burst of 10, then one point every 667 ms.
+        let pacer = Pacer::new(Duration::ZERO, 100, shared);
+        let mut sent = 0;
+        let _ = tokio::time::timeout(within, async {
+            loop {
+                drop(pacer.permit_to_send(points).await);
+                sent += 1;
+            }
+        })
+        .await;
+        sent
+    }
+
+    #[tokio::test]
+    async fn the_minute_counts_requests_not_what_they_cost() {
+        // (shares the token, points a request, requests let out at once)
+        let cases = [
+            (false, QUERY_POINTS, 10),
+            (false, rest_points(&Method::GET), 10),
+            (false, rest_points(&Method::POST), 2),
+            // Another runner may have spent the burst.
+            (true, QUERY_POINTS, 0),
+        ];
+        let within = Duration::from_millis(300);
+        let mut sent = tokio::task::JoinSet::new();
+        for (i, (shared, points, _)) in cases.into_iter().enumerate() {
+            sent.spawn(async move { (i, sent_within(shared, points, within).await) });
+        }
+        for (i, got) in sent.join_all().await {
+            let (shared, points, want) = cases[i];
+            assert_eq!(got, want, "{points} points a request, shared: {shared}");
+        }
     }
 }

@@ -159,17 +159,6 @@ pub async fn runnable(pool: &PgPool) -> StoreResult<Vec<Candidate>> {
         .collect())
 }
 
-/// Whether any backfill is paused (by hand, for failures, or for the rate limit).
-pub async fn any_paused(pool: &PgPool) -> StoreResult<bool> {
-    let mut tx = pool.begin().await?;
-    let paused = unnamed::scalar("SELECT EXISTS (SELECT 1 FROM progressive_backfill_state WHERE status = $1)")
-        .bind(BackfillStatus::Paused.as_str())
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(paused)
-}
-
 /// Finds a backfill by repository UUID or OWNER/NAME.
 pub async fn find(pool: &PgPool, ident: &str) -> StoreResult<Option<Backfill>> {
     let sql = format!(

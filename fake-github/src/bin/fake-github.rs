@@ -19,15 +19,21 @@ const FLAGS: &[(&str, &str, &str)] = &[
     ("--budget", "POINTS", "rate-limit points per window (default 5000)"),
     ("--window", "SECS", "length of the rate-limit window (default 3600)"),
     ("--latency-ms", "MS", "delay before every answer (default 0)"),
-    ("--fail-percent", "P", "answers that are 502s (default 0)"),
+    ("--fail-percent", "P", "answers that are 502s at once, gateway hiccups (default 0)"),
+    ("--html-percent", "P", "of those 502s, the share sent as nginx's HTML page (default 50)"),
     ("--truncate-percent", "P", "answers cut off half way (default 0)"),
     ("--secondary-every", "N", "refuse every Nth request with a secondary limit (default 0: never)"),
     ("--retry-after", "SECS", "retry-after sent with a secondary limit (default 0: none)"),
     ("--timeout-above-nodes", "N", "time out queries asking for more nodes (default 0: never)"),
     ("--timeout-above-cost", "POINTS", "time out queries costing more (default 0: never)"),
+    ("--timeout-delay-ms", "MS", "how long a query that times out runs before its 502 (default 0)"),
     ("--partial-percent", "P", "answers over the resource limits, with nulls (default 0)"),
     ("--early-end-percent", "P", "requests after which a PR page says hasNextPage false too early (default 0)"),
-    ("--secondary-points", "POINTS", "points per secondary window for all clients (default 0: no limit)"),
+    (
+        "--secondary-points",
+        "POINTS",
+        "queries per secondary window for all clients, 1 point each (default 0: no limit)",
+    ),
     ("--secondary-window", "SECS", "length of that window (default 60)"),
     ("--max-concurrent", "N", "refuse requests beyond this many in flight (default 0: no limit)"),
     ("--chaos-seed", "N", "seed of the random faults (default 1)"),
@@ -105,9 +111,11 @@ async fn serve(args: &Flags) -> Result<(), String> {
     let budget: i64 = args.get("--budget", 5_000)?;
     let window: u64 = args.get("--window", 3_600)?;
     let latency: u64 = args.get("--latency-ms", 0)?;
+    let timeout_delay: u64 = args.get("--timeout-delay-ms", 0)?;
     let chaos = Chaos {
         seed: args.get("--chaos-seed", 1)?,
         bad_gateway_percent: args.get("--fail-percent", 0)?,
+        html_percent: args.get("--html-percent", 50)?,
         truncated_percent: args.get("--truncate-percent", 0)?,
         secondary_every: Some(args.get("--secondary-every", 0)?).filter(|n| *n > 0),
         secondary_retry_after: Some(args.get("--retry-after", 0)?).filter(|n| *n > 0),
@@ -125,6 +133,7 @@ async fn serve(args: &Flags) -> Result<(), String> {
         c.token = Some(token).filter(|t| !t.is_empty());
         c.budget = Budget::new(budget, Duration::from_secs(window));
         c.latency = Duration::from_millis(latency);
+        c.timeout_delay = Duration::from_millis(timeout_delay);
         c.chaos = chaos;
         c.secondary_points = (secondary_points > 0)
             .then(|| SecondaryPoints { points: secondary_points, window: Duration::from_secs(secondary_window) });
