@@ -124,6 +124,7 @@ mod tests {
             GithubError::BadCredentials(_) => "bad credentials",
             GithubError::Timeout(_) => "timeout",
             GithubError::Hiccup(_) => "hiccup",
+            GithubError::RepeatedHiccup(_) => "hiccup again",
             GithubError::ResourceLimits(_) => "partial",
             GithubError::TooLarge(_) => "too large",
             GithubError::NotFound(_) => "not found",

@@ -264,13 +264,16 @@ impl GithubClient {
     /// A failure shaped like a timeout (502, 504, "Something went wrong")
     /// that came back in under half the time GitHub gives a query is a
     /// gateway hiccup: the query never ran long, and a smaller one would not
-    /// fare better. Only a slow one, or the same request failing so twice,
-    /// is a timeout, whose remedy is a smaller request.
+    /// fare better. Only a slow one is a timeout, whose remedy is a smaller
+    /// request; the same request failing at once twice is asked smaller too,
+    /// in case it is the request.
     fn hiccup_or_timeout(&self, error: GithubError, took: Duration, hiccuped: &mut bool) -> GithubError {
         match error {
-            GithubError::Timeout(m) if took < self.settings.github_timeout / 2 && !*hiccuped => {
-                *hiccuped = true;
-                GithubError::Hiccup(m)
+            GithubError::Timeout(m) if took < self.settings.github_timeout / 2 => {
+                match std::mem::replace(hiccuped, true) {
+                    false => GithubError::Hiccup(m),
+                    true => GithubError::RepeatedHiccup(m),
+                }
             }
             other => other,
         }

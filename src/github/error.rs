@@ -30,6 +30,11 @@ pub enum GithubError {
     #[error("GitHub's gateway failed at once: {0}")]
     Hiccup(String),
 
+    /// The same request failed at once a second time: asked smaller, in
+    /// case it is the request, though that says nothing about its size.
+    #[error("GitHub's gateway failed at once, twice: {0}")]
+    RepeatedHiccup(String),
+
     /// A 5xx other than a timeout, or a body that is not the JSON GitHub sends
     /// (truncated, an HTML error page): worth retrying.
     #[error("GitHub sent a bad response: {0}")]
@@ -111,6 +116,9 @@ pub enum Retry {
     Smaller,
     /// A smaller request at once: the size, not the load, was the problem.
     SmallerAtOnce,
+    /// A smaller request after the backoff, though the failure says nothing
+    /// about what size GitHub can answer (nothing is learned from it).
+    SmallerThisOnce,
 }
 
 /// Whose failure it is, which decides what becomes of the backfill and the run.
@@ -142,6 +150,7 @@ impl GithubError {
             E::SecondaryLimit { retry_after, .. } => (R::AfterRetryAfter(*retry_after), B::Github, false),
             E::Timeout(_) => (R::Smaller, B::Github, true),
             E::Hiccup(_) => (R::Again, B::Github, false),
+            E::RepeatedHiccup(_) => (R::SmallerThisOnce, B::Github, false),
             E::ServerError(_) => (R::Again, B::Github, true),
             E::NotFound(_) | E::Forbidden(_) => (R::GiveUp, B::Repository, false),
             E::BadCredentials(_) | E::AppRejected { .. } => (R::GiveUp, B::Credential, false),
@@ -157,7 +166,7 @@ impl GithubError {
     /// Whether a smaller query is the remedy (fewer PRs, fewer ids).
     pub fn asks_for_less(&self) -> bool {
         match self.meaning().retry {
-            Retry::Smaller | Retry::SmallerAtOnce => true,
+            Retry::Smaller | Retry::SmallerAtOnce | Retry::SmallerThisOnce => true,
             Retry::GiveUp | Retry::Again | Retry::AfterRetryAfter(_) => false,
         }
     }
@@ -177,6 +186,7 @@ impl GithubError {
             e @ (E::RateLimited { .. }
             | E::SecondaryLimit { .. }
             | E::Hiccup(_)
+            | E::RepeatedHiccup(_)
             | E::ServerError(_)
             | E::NotFound(_)
             | E::Forbidden(_)
@@ -239,6 +249,7 @@ mod tests {
             (E::SecondaryLimit { retry_after: None, message: text() }, R::AfterRetryAfter(None), B::Github, false),
             (E::Timeout(text()), R::Smaller, B::Github, true),
             (E::Hiccup(text()), R::Again, B::Github, false),
+            (E::RepeatedHiccup(text()), R::SmallerThisOnce, B::Github, false),
             (E::ServerError(text()), R::Again, B::Github, true),
             (E::NotFound(text()), R::GiveUp, B::Repository, false),
             (E::Forbidden(text()), R::GiveUp, B::Repository, false),
@@ -272,9 +283,10 @@ mod tests {
                 E::WrongEndpoint => 11,
                 E::Other(_) => 12,
                 E::Hiccup(_) => 13,
+                E::RepeatedHiccup(_) => 14,
             });
             assert_eq!(error.meaning(), Meaning { retry, blame, charged }, "{error:?}");
         }
-        assert_eq!(seen.len(), 14, "a row for every variant");
+        assert_eq!(seen.len(), 15, "a row for every variant");
     }
 }

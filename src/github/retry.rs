@@ -73,7 +73,7 @@ pub fn next_step(
     let backoff = backoff(policy, failures, jitter);
     let (wait, smaller) = match error.meaning().retry {
         Retry::AfterRetryAfter(retry_after) => (retry_after.unwrap_or(policy.secondary_default) + backoff, false),
-        Retry::Smaller => (backoff, true),
+        Retry::Smaller | Retry::SmallerThisOnce => (backoff, true),
         Retry::SmallerAtOnce => (Duration::ZERO, true),
         Retry::Again => (backoff, false),
         Retry::GiveUp => return Next::GiveUp,

@@ -19,6 +19,11 @@ use sqlx::PgPool;
 
 pub const TOKEN: &str = "ghp_testtoken_0123456789abcdef";
 
+/// How long the tests' fake takes to answer a query it times out: long
+/// enough that a hiccup (a 502 at once) is told apart from it even on a busy
+/// machine, short enough to keep the suite quick.
+pub const GITHUB_TIMEOUT: Duration = Duration::from_millis(400);
+
 pub struct Harness {
     pub fake: FakeGithub,
     pub pool: PgPool,
@@ -54,7 +59,10 @@ impl Harness {
     /// With a database of the test's own choosing (its own cluster, a pooler).
     pub async fn start_with(pool: PgPool, db_url: String, specs: &[RepoSpec]) -> Harness {
         let fake = FakeGithub::start(World::new(specs)).await.expect("fake GitHub starts");
-        fake.with_control(|c| c.token = Some(TOKEN.to_string()));
+        fake.with_control(|c| {
+            c.token = Some(TOKEN.to_string());
+            c.timeout_delay = GITHUB_TIMEOUT;
+        });
         Harness { fake, pool, db_url }
     }
 
@@ -125,7 +133,10 @@ impl Harness {
             .env("BACKFILL_NO_PROGRESS", "true")
             // The fake answers at once; spacing only slows the suite (the
             // fault tests set their own).
-            .env("BACKFILL_REQUEST_INTERVAL", "5ms");
+            .env("BACKFILL_REQUEST_INTERVAL", "5ms")
+            // GitHub gives a query 10 s; the fake, `GITHUB_TIMEOUT`: its real
+            // timeouts come after that, its hiccups at once.
+            .env("BACKFILL_GITHUB_TIMEOUT", format!("{}ms", GITHUB_TIMEOUT.as_millis()));
         for (k, v) in env {
             cmd.env(k, v);
         }

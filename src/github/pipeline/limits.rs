@@ -7,7 +7,8 @@
 //! - A request that answered whole and used at least half the limit grows
 //!   it: back to the largest request that answered whole (`good`) at once,
 //!   doubling, after a timeout that load caused; beyond it by `STEP` nodes
-//!   (additive), and never to a size that timed out (`ceiling`) until
+//!   every `WINS_PER_STEP` whole answers (additive), and never to a size
+//!   that timed out (`ceiling`) until
 //!   `PROBE_SOON` whole answers have passed, or `PROBE_AFTER` once it timed
 //!   out again at about that size.
 //! - A real timeout (slow, or the same request failing twice) beyond `good`
@@ -18,7 +19,8 @@
 //!   such halvings at about the same size with no whole answer that large
 //!   between them mean `good` no longer holds, and it is halved too.
 //! - Gateway hiccups (a 502 that comes back at once) say nothing about size
-//!   and never reach the rule.
+//!   and never reach the rule; the same request failing so twice is asked
+//!   smaller, and the next whole answer doubles the limit back.
 
 /// Nodes a request may ask when nothing smaller was learned: more than any
 /// request of a page of 50 and five points of follow-ups asks, so that a
@@ -29,12 +31,15 @@ pub const MAX_NODE_LIMIT: u64 = 500_000;
 /// The smallest limit: a page of one PR with the least inline window (a
 /// request without a page still takes one follow-up, whatever it asks).
 pub const MIN_NODE_LIMIT: u64 = 1 + 2 * super::document::MIN_INLINE as u64;
-/// Growth beyond what answered whole, per whole answer.
-pub const STEP: u64 = 500;
+/// Growth beyond what answered whole: this many nodes after every
+/// `WINS_PER_STEP` whole answers that used the limit (a size beyond what
+/// answered whole is a probe, and a probe that times out costs points).
+pub const STEP: u64 = 250;
+pub const WINS_PER_STEP: u32 = 1;
 /// Whole answers after which a size that timed out once is tried again,
 /// and one that timed out again at about the same size.
-pub const PROBE_SOON: u32 = 5;
-pub const PROBE_AFTER: u32 = 50;
+pub const PROBE_SOON: u32 = 10;
+pub const PROBE_AFTER: u32 = 100;
 
 /// The counted requests of follow-ups one request carries at most: five
 /// points' worth, whatever the node limit allows.
@@ -57,6 +62,8 @@ pub struct NodeLimit {
     /// A second timeout at or under `good` halved the limit at this size,
     /// and nothing this large has answered whole since.
     struck_out_at: Option<u64>,
+    /// Whole answers at the limit towards the next step beyond `good`.
+    wins: u32,
 }
 
 impl NodeLimit {
@@ -72,6 +79,7 @@ impl NodeLimit {
             last_ceiling: None,
             forgiven: false,
             struck_out_at: None,
+            wins: 0,
         }
     }
 
@@ -99,6 +107,11 @@ impl NodeLimit {
         let grown = if self.now < self.good {
             self.good.min(self.now.saturating_mul(2))
         } else {
+            self.wins += 1;
+            if self.wins < WINS_PER_STEP {
+                return;
+            }
+            self.wins = 0;
             self.now.saturating_add(STEP)
         };
         let short_of = self.ceiling.map_or(MAX_NODE_LIMIT, |c| c.saturating_sub(STEP).max(self.good));
@@ -107,6 +120,7 @@ impl NodeLimit {
 
     /// A request of `nodes` timed out for real (or was refused as too large).
     pub fn timed_out(&mut self, nodes: u64) {
+        self.wins = 0;
         if nodes > self.good {
             self.ceiling_held = self.last_ceiling.is_some_and(|c| about(nodes, c) && about(c, nodes));
             self.last_ceiling = Some(nodes);
@@ -126,6 +140,15 @@ impl NodeLimit {
         }
         self.struck_out_at = Some(nodes);
         self.now = (nodes / 2).clamp(MIN_NODE_LIMIT, MAX_NODE_LIMIT);
+    }
+
+    /// A request of `nodes` failed at once twice (gateway hiccups): it is
+    /// asked smaller, but that says nothing about what GitHub can answer, so
+    /// neither what answered whole nor a ceiling changes, and the next whole
+    /// answer doubles the limit back.
+    pub fn failed_twice(&mut self, nodes: u64) {
+        self.wins = 0;
+        self.now = (nodes / 2).max(if nodes > self.good { self.good } else { 0 }).clamp(MIN_NODE_LIMIT, MAX_NODE_LIMIT);
     }
 
     /// A follow-up GitHub answered only in part twice: requests this large

@@ -38,7 +38,7 @@ use self::follow_up::{estimate, FollowUp};
 use self::limits::NodeLimit;
 use self::plan::{plan_request, Needs, RequestPlan};
 use super::client::{GithubClient, Reply};
-use super::error::GithubError;
+use super::error::{GithubError, Retry};
 use crate::text::one_line;
 
 pub use self::chunk::FetchedChunk;
@@ -186,7 +186,11 @@ impl Pipeline {
             Ok(reply) => self.assemble(reply, plan, size, nodes, after, &layout, taken),
             Err(e) if e.asks_for_less() && can_shrink => {
                 self.in_flight.give_back(taken);
-                self.node_limit.timed_out(nodes);
+                match e.meaning().retry {
+                    Retry::SmallerThisOnce => self.node_limit.failed_twice(nodes),
+                    Retry::Smaller | Retry::SmallerAtOnce => self.node_limit.timed_out(nodes),
+                    Retry::GiveUp | Retry::Again | Retry::AfterRetryAfter(_) => {}
+                }
                 Ok(())
             }
             Err(e) if e.asks_for_less() => Err(e.asked_alone(&self.whose(plan.page.is_some(), &taken))),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fake_github::{FakeGithub, RepoSpec, World};
+use fake_github::{FakeGithub, Fault, RepoSpec, World};
 
 use super::{FetchedChunk, Pipeline};
 use crate::github::retry::RetryPolicy;
@@ -114,4 +114,46 @@ async fn requests_that_time_out_are_split_and_the_chunks_still_come_whole() {
             assert!(next.nodes < log[i].nodes, "request {i}: {} then {} nodes", log[i].nodes, next.nodes);
         }
     }
+}
+
+#[tokio::test]
+async fn with_hiccups_all_along_the_size_comes_back_within_a_chunk_or_two_after_real_timeouts() {
+    let fake = fake_with(600).await;
+    // 15% of requests fail at once (hiccups); a real timeout takes 200 ms.
+    fake.with_control(|c| {
+        c.chaos.seed = 7;
+        c.chaos.bad_gateway_percent = 15;
+        c.timeout_delay = Duration::from_millis(200);
+    });
+    let client = client(&fake, Duration::from_millis(200));
+    let mut pipeline = Pipeline::new("o", "r", None, None, None);
+    let full_page = crate::github::pipeline::cost::page_nodes(50, 100);
+    let pages = |from: usize| -> Vec<u64> {
+        let log = fake.requests();
+        let answered = log[from..].iter().filter(|r| r.status == 200);
+        answered.filter(|r| r.operation.as_deref() == Some("PullRequestPage")).map(|r| r.nodes).collect()
+    };
+    for _ in 0..2 {
+        pipeline.next_chunk(&client, 50, 3).await.expect("a chunk");
+    }
+    assert!(pages(0).iter().all(|n| *n >= full_page), "whole pages while nothing timed out: {:?}", pages(0));
+    // GitHub slow for two requests in a row: real timeouts, one forgiven,
+    // the second halving the limit.
+    let mark = fake.requests().len();
+    fake.with_control(|c| c.faults.extend([Fault::SlowTimeout, Fault::SlowTimeout]));
+    pipeline.next_chunk(&client, 50, 3).await.expect("a chunk through the timeouts");
+    let log = fake.requests()[mark..].to_vec();
+    let timed_out: Vec<u64> = log.iter().filter(|r| r.fault == Some(Fault::SlowTimeout)).map(|r| r.nodes).collect();
+    assert_eq!(timed_out.len(), 2, "{log:#?}");
+    let after = log.iter().rposition(|r| r.fault == Some(Fault::SlowTimeout)).unwrap_or(0);
+    let next = log[after + 1..].iter().find(|r| r.status == 200).map(|r| r.nodes);
+    assert!(next.is_some_and(|n| n <= timed_out[1] / 2 + 1), "asked smaller at once: {next:?} after {timed_out:?}");
+    // Within a chunk or two, whole pages again.
+    let mark = fake.requests().len();
+    for _ in 0..2 {
+        pipeline.next_chunk(&client, 50, 3).await.expect("a chunk");
+    }
+    assert!(pages(mark).iter().any(|n| *n >= full_page), "the size came back: {:?}", pages(mark));
+    let hiccups = fake.requests().iter().filter(|r| r.status == 502 && r.fault != Some(Fault::SlowTimeout)).count();
+    assert!(hiccups > 0, "hiccups all along");
 }
