@@ -5,9 +5,9 @@
 //! faults. Prints markdown tables and, with `--readme`, puts them in README.md.
 //!
 //! Usage: backfill-bench --backfill PATH [--prs N] [--heavy-every N] [--big-prs N] [--only faults] [--readme PATH]
-//! `--only faults` runs the measure under faults alone (a minute or two) and
-//! replaces only its table. Needs DATABASE_URL (a server where it may create
-//! databases) and /usr/bin/time (GNU time) for the CPU and memory figures.
+//! `--only faults` runs the measure under faults alone and replaces only its
+//! table. Needs DATABASE_URL (a server where it may create databases) and
+//! /usr/bin/time (GNU time) for the CPU and memory figures.
 
 mod faults;
 mod projection;
