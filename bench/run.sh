@@ -5,7 +5,9 @@
 # pytorch/pytorch, each under both readings of nodes(ids:) costs), and writes
 # the results table into README.md.
 # BENCH_PRS (default 20000) and BENCH_HEAVY_EVERY (default 400) shape today's
-# profile; BENCH_BIG_PRS (default 10000) sizes the big repository.
+# profile; BENCH_BIG_PRS (default 10000) sizes the big repository. Arguments
+# are passed on: `bench/run.sh --only faults` runs the measure under faults
+# (500 PRs clean and under issue 24's faults) alone and rewrites its table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/pg.sh
@@ -16,4 +18,4 @@ unset DATABASE_URL
 start_throwaway_postgres
 target/release/backfill-bench --backfill target/release/backfill \
   --prs "${BENCH_PRS:-20000}" --heavy-every "${BENCH_HEAVY_EVERY:-400}" --big-prs "${BENCH_BIG_PRS:-10000}" \
-  --readme README.md
+  --readme README.md "$@"

@@ -1,13 +1,15 @@
 //! The benchmark: the real `backfill` binary against the fake GitHub serving
 //! large synthetic repositories (today's profile and a big one shaped like
 //! pytorch/pytorch), each under both readings of `nodes(ids:)` costs, then
-//! the store layer against COPY. Prints a markdown table and, with
-//! `--readme`, puts it in README.md.
+//! the store layer against COPY, then a small repository clean and under
+//! faults. Prints markdown tables and, with `--readme`, puts them in README.md.
 //!
-//! Usage: backfill-bench --backfill PATH [--prs N] [--heavy-every N] [--big-prs N] [--readme PATH]
-//! Needs DATABASE_URL (a server where it may create databases) and
+//! Usage: backfill-bench --backfill PATH [--prs N] [--heavy-every N] [--big-prs N] [--only faults] [--readme PATH]
+//! `--only faults` runs the measure under faults alone and replaces only its
+//! table. Needs DATABASE_URL (a server where it may create databases) and
 //! /usr/bin/time (GNU time) for the CPU and memory figures.
 
+mod faults;
 mod projection;
 mod report;
 mod run;
@@ -25,6 +27,8 @@ struct Args {
     prs: usize,
     heavy_every: usize,
     big_prs: usize,
+    /// `--only faults`: the measure under faults alone.
+    only_faults: bool,
     readme: Option<String>,
 }
 
@@ -40,6 +44,11 @@ fn args() -> Result<Args, String> {
         prs: number("--prs", 20_000)?,
         heavy_every: number("--heavy-every", 400)?,
         big_prs: number("--big-prs", 10_000)?,
+        only_faults: match value("--only").as_deref() {
+            None => false,
+            Some("faults") => true,
+            Some(other) => return Err(format!("--only takes `faults`, not '{other}'")),
+        },
         readme: value("--readme"),
     })
 }
@@ -50,15 +59,24 @@ async fn bench(a: &Args) -> Result<String, String> {
     let admin = sqlx::PgPool::connect_with(base.clone()).await.map_err(|e| e.to_string())?;
     let b = Bench { backfill: a.backfill.clone(), admin, base, base_url };
     let mut runs = Vec::new();
-    for (profile, reading) in report::COLUMNS {
+    for (profile, reading) in report::COLUMNS.into_iter().filter(|_| !a.only_faults) {
         let prs = if profile == Profile::Today { a.prs } else { a.big_prs };
         eprintln!("running {profile:?} with {prs} PRs, {reading:?}...");
         runs.push(run::measure(&b, Case { profile, reading, prs, heavy_every: a.heavy_every }).await?);
     }
+    let mut under = Vec::new();
+    for faulty in [false, true] {
+        eprintln!("running {} PRs {}...", faults::PRS, faults::label(faulty));
+        under.push(faults::measure(&b, faulty).await?);
+    }
     b.admin.close().await;
+    let faults_table = report::faults_table(&under[0], &under[1]);
+    if a.only_faults {
+        return Ok(faults_table);
+    }
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    report::report(&runs, &date, &machine(), cores)
+    Ok(format!("{}\n{faults_table}", report::report(&runs, &date, &machine(), cores)?))
 }
 
 fn machine() -> String {
@@ -72,12 +90,20 @@ fn machine() -> String {
     format!("{cpu}, {}", std::env::consts::ARCH)
 }
 
-fn update_readme(path: &str, table: &str) -> Result<(), String> {
+/// Replaces the README's bench section, or with `only_faults` the table
+/// under faults inside it (`tables` then carries its own markers).
+fn update_readme(path: &str, tables: &str, only_faults: bool) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let (start, end) = ("<!-- bench:start -->", "<!-- bench:end -->");
-    let (head, rest) = text.split_once(start).ok_or("README has no <!-- bench:start --> marker")?;
-    let (_, tail) = rest.split_once(end).ok_or("README has no <!-- bench:end --> marker")?;
-    std::fs::write(path, format!("{head}{start}\n{table}{end}{tail}")).map_err(|e| format!("{path}: {e}"))
+    let (start, end) =
+        if only_faults { report::FAULTS_MARKERS } else { ("<!-- bench:start -->", "<!-- bench:end -->") };
+    let (head, rest) = text.split_once(start).ok_or(format!("README has no {start} marker"))?;
+    let (_, tail) = rest.split_once(end).ok_or(format!("README has no {end} marker"))?;
+    let text = if only_faults {
+        format!("{head}{}{tail}", tables.trim_end())
+    } else {
+        format!("{head}{start}\n{tables}{end}{tail}")
+    };
+    std::fs::write(path, text).map_err(|e| format!("{path}: {e}"))
 }
 
 #[tokio::main]
@@ -85,7 +111,7 @@ async fn main() -> ExitCode {
     let result = match args() {
         Ok(a) => bench(&a).await.and_then(|table| {
             println!("{table}");
-            a.readme.as_deref().map_or(Ok(()), |path| update_readme(path, &table))
+            a.readme.as_deref().map_or(Ok(()), |path| update_readme(path, &table, a.only_faults))
         }),
         Err(e) => Err(e),
     };

@@ -1,12 +1,17 @@
 //! The markdown the benchmark prints and puts in the README: each profile's
-//! shape, every figure under both cost readings, and the projection for
-//! 150,000 PRs from the big-repository runs.
+//! shape, every figure under both cost readings, the projection for 150,000
+//! PRs from the big-repository runs, and the measure under faults.
 
 use fake_github::shapes::Shape;
 use fake_github::{CostReading, Profile};
 
+use crate::faults::{self, FaultRun};
 use crate::projection::{fixed, project};
 use crate::run::Measured;
+
+/// Around the table under faults inside the README's bench section, so that
+/// `--only faults` can replace it alone.
+pub const FAULTS_MARKERS: (&str, &str) = ("<!-- bench:faults:start -->", "<!-- bench:faults:end -->");
 
 /// The runs in the table's column order.
 pub const COLUMNS: [(Profile, CostReading); 4] = [
@@ -145,6 +150,50 @@ pub fn report(runs: &[Measured], date: &str, machine: &str, cores: usize) -> Res
     Ok(md)
 }
 
+/// One row of the table under faults: the figure clean, under faults, and their ratio.
+fn figure(md: &mut String, measure: &str, clean: f64, faulty: f64, cell: impl Fn(f64) -> String) {
+    let ratio = if clean > 0.0 { format!("{:.2}", faulty / clean) } else { "-".to_string() };
+    md.push_str(&format!("| {measure} | {} | {} | {ratio} |\n", cell(clean), cell(faulty)));
+}
+
+/// The table under faults, between its markers: each figure clean, under
+/// faults, and the ratio of the two.
+pub fn faults_table(clean: &FaultRun, faulty: &FaultRun) -> String {
+    let c = faults::chaos();
+    let n = |v: Option<u64>| v.map_or_else(|| "no".to_string(), |v| v.to_string());
+    let mut md = format!(
+        "{}
+Under faults: a repository of {} PRs (today's profile) backfilled from scratch once with the fake \
+         answering cleanly and once in issue 24's world (chaos seed {}): {}% of requests answered HTTP 502 at once \
+         ({}% of those as nginx's HTML page), {}% cut off half way, every {}th refused with a secondary limit and \
+         `retry-after: {}`, and any query over {} nodes timing out after 2 s, charged (the client's timeout set to \
+         2 s too). The stored PRs, reviews and comments equal the fake's in both.\n\n",
+        FAULTS_MARKERS.0,
+        faults::PRS,
+        c.seed,
+        c.bad_gateway_percent,
+        c.html_percent,
+        c.truncated_percent,
+        n(c.secondary_every),
+        n(c.secondary_retry_after),
+        n(c.timeout_above_nodes),
+    );
+    md.push_str("| Measure | clean | under faults | faults / clean |\n|---|---:|---:|---:|\n");
+    let per_pr = |v: f64| format!("{v:.4}");
+    let seconds = |v: f64| format!("{v:.1} s");
+    let (clean_points, faulty_points) = (clean.points_per_pr(), faulty.points_per_pr());
+    figure(&mut md, "GitHub points per PR", clean_points, faulty_points, per_pr);
+    figure(&mut md, "Requests per PR", clean.requests_per_pr(), faulty.requests_per_pr(), per_pr);
+    figure(&mut md, "Wall time of the runs", clean.wall, faulty.wall, seconds);
+    let s = faulty.struck;
+    md.push_str(&format!(
+        "\nUnder faults the backfill took {} run(s) and met {} gateway 502s ({} as HTML), {} timeouts, {} truncated \
+         answers and {} secondary limits.\n{}\n",
+        faulty.runs, s.hiccups, s.html, s.timeouts, s.truncated, s.secondary, FAULTS_MARKERS.1
+    ));
+    md
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -185,5 +234,24 @@ mod tests {
         assert!(md.contains("from the big-repository runs") && md.contains("(3.0 ms per PR per id, 4.0 ms per list)"));
         assert_eq!(md.matches("| per id | backfill").count() + md.matches("| per list | backfill").count(), 4);
         assert!(report(&runs[1..], "d", "m", 2).is_err(), "a missing run is an error");
+    }
+
+    #[test]
+    fn the_table_under_faults_gives_each_figure_and_its_ratio() {
+        let run = |faults: bool, k: f64| FaultRun {
+            faults,
+            points: (10.0 * k) as i64,
+            requests: (12.0 * k) as usize,
+            wall: 2.0 * k,
+            runs: 1,
+            struck: faults::Struck { hiccups: 9, html: 3, timeouts: 2, truncated: 1, secondary: 4 },
+        };
+        let md = faults_table(&run(false, 1.0), &run(true, 1.5));
+        assert!(md.starts_with(FAULTS_MARKERS.0) && md.trim_end().ends_with(FAULTS_MARKERS.1), "{md}");
+        assert!(md.contains("| GitHub points per PR | 0.0200 | 0.0300 | 1.50 |"), "{md}");
+        assert!(md.contains("| Requests per PR | 0.0240 | 0.0360 | 1.50 |"), "{md}");
+        assert!(md.contains("| Wall time of the runs | 2.0 s | 3.0 s | 1.50 |"), "{md}");
+        assert!(md.contains("15% of requests answered HTTP 502 at once (33% of those"), "{md}");
+        assert!(md.contains("9 gateway 502s (3 as HTML), 2 timeouts, 1 truncated answers and 4 secondary"), "{md}");
     }
 }

@@ -61,13 +61,27 @@ pub struct Measured {
     pub store: StoreTimes,
 }
 
-const RUN_DB: &str = "backfill_bench_run";
+pub const RUN_DB: &str = "backfill_bench_run";
 
-fn text(e: impl std::fmt::Display) -> String {
+pub fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-async fn run_backfill(b: &Bench, url: &str, graphql: &str, cmd: &[&str]) -> Result<Usage, String> {
+/// Drops and creates the run's database; its URL.
+pub async fn fresh_run_database(b: &Bench) -> Result<String, String> {
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {RUN_DB}")).execute(&b.admin).await.map_err(text)?;
+    sqlx::query(&format!("CREATE DATABASE {RUN_DB}")).execute(&b.admin).await.map_err(text)?;
+    Ok(b.base_url.rsplit_once('/').map_or(b.base_url.clone(), |(h, _)| format!("{h}/{RUN_DB}")))
+}
+
+/// Runs the binary under GNU time; `env` is added to the bench's own settings.
+pub async fn run_backfill(
+    b: &Bench,
+    url: &str,
+    graphql: &str,
+    cmd: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Usage, String> {
     let out = tokio::process::Command::new("/usr/bin/time")
         .args(["-f", "@usage %e %U %S %M", &b.backfill])
         .args(cmd)
@@ -76,6 +90,7 @@ async fn run_backfill(b: &Bench, url: &str, graphql: &str, cmd: &[&str]) -> Resu
         .env("GITHUB_GRAPHQL_URL", graphql)
         .env("BACKFILL_REQUEST_INTERVAL", "0s")
         .env("BACKFILL_NO_PROGRESS", "true")
+        .envs(env.iter().copied())
         .output()
         .await
         .map_err(|e| format!("cannot run {} under /usr/bin/time: {e}", b.backfill))?;
@@ -115,13 +130,11 @@ pub async fn measure(b: &Bench, case: Case) -> Result<Measured, String> {
     fake.with_control(|c| c.cost_reading = case.reading);
     let graphql = fake.graphql_url();
 
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {RUN_DB}")).execute(&b.admin).await.map_err(text)?;
-    sqlx::query(&format!("CREATE DATABASE {RUN_DB}")).execute(&b.admin).await.map_err(text)?;
-    let url = b.base_url.rsplit_once('/').map_or(b.base_url.clone(), |(h, _)| format!("{h}/{RUN_DB}"));
-    run_backfill(b, &url, &graphql, &["migrate"]).await?;
-    run_backfill(b, &url, &graphql, &["add", "bench/repo"]).await?;
+    let url = fresh_run_database(b).await?;
+    run_backfill(b, &url, &graphql, &["migrate"], &[]).await?;
+    run_backfill(b, &url, &graphql, &["add", "bench/repo"], &[]).await?;
     let before = fake.requests().len();
-    let usage = run_backfill(b, &url, &graphql, &["run", "--time-budget", "2h", "-q"]).await?;
+    let usage = run_backfill(b, &url, &graphql, &["run", "--time-budget", "2h", "-q"], &[]).await?;
     let log = fake.requests()[before..].to_vec();
     let mut by_operation = BTreeMap::<String, usize>::new();
     for r in &log {
