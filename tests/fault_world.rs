@@ -58,18 +58,7 @@ async fn an_unlucky_world_costs_at_most_half_again_the_points_and_twice_the_requ
     let (mut points, mut requests) = (0, 0);
     for &seed in &seeds {
         start_over(&h).await;
-        h.fake.with_control(|c| {
-            c.chaos = Chaos {
-                seed,
-                bad_gateway_percent: 15,
-                html_percent: 33,
-                truncated_percent: 4,
-                secondary_every: Some(5),
-                secondary_retry_after: Some(1),
-                timeout_above_nodes: Some(8_000),
-                ..Chaos::default()
-            }
-        });
+        h.fake.with_control(|c| c.chaos = Chaos::unlucky(seed));
         let mark = h.fake.requests().len();
         let (p, r) = backfill(&h).await;
         assert_complete(&h, "unlucky", "repo").await;

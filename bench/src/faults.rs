@@ -24,16 +24,7 @@ const MAX_RUNS: usize = 5;
 
 /// The world: what strikes, and how often.
 pub fn chaos() -> Chaos {
-    Chaos {
-        seed: CHAOS_SEED,
-        bad_gateway_percent: 15,
-        html_percent: 33,
-        truncated_percent: 4,
-        secondary_every: Some(5),
-        secondary_retry_after: Some(1),
-        timeout_above_nodes: Some(8_000),
-        ..Chaos::default()
-    }
+    Chaos::unlucky(CHAOS_SEED)
 }
 
 /// The faults that struck one run, by kind.

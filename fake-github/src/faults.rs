@@ -73,6 +73,25 @@ pub struct Chaos {
     pub early_end_percent: u64,
 }
 
+impl Chaos {
+    /// A world that fails often but not on purpose: 15% of requests
+    /// answered 502 at once (a third as nginx's HTML page), 4% cut off half
+    /// way, every 5th refused with a secondary limit and `retry-after: 1`,
+    /// and any query over 8,000 nodes timed out (after `timeout_delay`).
+    pub fn unlucky(seed: u64) -> Chaos {
+        Chaos {
+            seed,
+            bad_gateway_percent: 15,
+            html_percent: 33,
+            truncated_percent: 4,
+            secondary_every: Some(5),
+            secondary_retry_after: Some(1),
+            timeout_above_nodes: Some(8_000),
+            ..Chaos::default()
+        }
+    }
+}
+
 impl Default for Chaos {
     fn default() -> Chaos {
         Chaos {
