@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
+use backfill::github::news::{self, NewsAsk};
 use backfill::github::pipeline::document::{document, Order, PageSpec};
 use backfill::github::pipeline::follow_up::{estimate, Conn, Ends, Estimate, FollowUp};
 
@@ -217,7 +218,7 @@ fn request_shapes() -> Vec<(serde_json::Value, Estimate)> {
         .into_iter()
         .map(|(page, follow_ups)| {
             let refs: Vec<&FollowUp> = follow_ups.iter().collect();
-            let (body, _) = document(page, &refs);
+            let (body, _) = document(page.cloned().as_slice(), &refs);
             let estimated = estimate(page.map(|p| (p.size, p.inline)), &refs);
             (serde_json::to_value(&body).expect("a body"), estimated)
         })
@@ -270,5 +271,43 @@ async fn the_client_prices_requests_as_github_charges_them() {
         // The node limit learned from timeouts is in GitHub's count of nodes.
         let nodes = answer["data"]["rateLimit"]["nodeCount"].as_u64();
         assert_eq!(nodes, Some(estimated.nodes), "request {i}: the client's count of nodes is GitHub's");
+    }
+}
+
+/// The news of many repositories at once (`github::news`): valid against
+/// both schemas, and priced as the fake charges it, two counted requests and
+/// 51 nodes a repository.
+#[tokio::test]
+async fn news_documents_are_valid_and_priced_as_github_charges_them() {
+    let path = root().join("queries/schema.graphql");
+    let minimal =
+        Schema::parse_and_validate(read(&path), &path).unwrap_or_else(|e| panic!("minimal schema: {}", e.errors));
+    let full = github_schema();
+    let fake = fake_github::FakeGithub::start(fake_github::World::new(&[])).await.expect("the fake starts");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    for n in [1usize, 2, 100] {
+        let names: Vec<String> = (0..n).map(|i| format!("repo{i}")).collect();
+        let asks: Vec<NewsAsk<'_>> =
+            names.iter().map(|name| NewsAsk { owner: "o", name, after: Some("c") }).collect();
+        let body = serde_json::to_value(news::document(&asks)).expect("a body");
+        let doc = body["query"].as_str().unwrap_or_default().to_string();
+        for (name, schema) in [("GitHub's", &full), ("the minimal", &minimal)] {
+            if let Err(e) = ExecutableDocument::parse_and_validate(schema, doc.clone(), "news.graphql") {
+                panic!("news of {n} is not valid against {name} schema:\n{}\n{doc}", e.errors);
+            }
+        }
+        let sent = client
+            .post(fake.graphql_url())
+            .bearer_auth("test")
+            .header("content-type", "application/json")
+            .body(serde_json::to_vec(&body).expect("a body"))
+            .send()
+            .await
+            .expect("the fake answers");
+        let answer: serde_json::Value = serde_json::from_slice(&sent.bytes().await.expect("a body")).expect("JSON");
+        let counted = 2 * n as u64;
+        assert_eq!(answer["data"]["rateLimit"]["cost"].as_i64(), Some(((counted + 50) / 100).max(1) as i64), "{n}");
+        assert_eq!(answer["data"]["rateLimit"]["nodeCount"].as_u64(), Some(51 * n as u64), "{n}: {answer}");
     }
 }

@@ -10,6 +10,7 @@ mod dry_run;
 mod error;
 mod fetcher;
 mod learn;
+mod news;
 mod options;
 mod outlook;
 mod pick;
@@ -67,7 +68,8 @@ pub async fn run(
         return Ok(RunSummary::default());
     }
     let mut run = Run::start(pool, opts, &picked).await?;
-    run.take_chunks(pool, github, reporter, shutdown).await?;
+    let turnouts = news::check(pool, github, &run.backfills, reporter).await?;
+    run.take_chunks(pool, github, reporter, shutdown, &turnouts).await?;
     let outlook = outlook::Outlook::of(&run);
     let mut summary = run.settle(pool, github).await?;
     outlook.add_to(pool, &mut summary).await?;
@@ -88,13 +90,17 @@ impl<'a> Run<'a> {
             (None, None) => Some(1),
         };
         let mut summary = RunSummary::default();
+        let mut backfills = Vec::with_capacity(picked.len());
         for r in picked {
-            let name = state::get(pool, r.id).await?.map(|b| b.full_name).unwrap_or_default();
+            let backfill = state::get(pool, r.id).await?;
+            let name = backfill.as_ref().map(|b| b.full_name.clone()).unwrap_or_default();
             summary.backfills.push(BackfillReport { repository: name, ..BackfillReport::default() });
+            backfills.push(backfill);
         }
         Ok(Run {
             opts,
             ids: picked.iter().map(|r| r.id).collect(),
+            backfills,
             weights: picked.iter().map(|r| r.weight).collect(),
             served: vec![false; picked.len()],
             settings: ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type },
@@ -117,13 +123,26 @@ impl<'a> Run<'a> {
         github: &GithubClient,
         reporter: &mut Reporter,
         shutdown: &mut Shutdown,
+        turnouts: &[Option<news::Turnout>],
     ) -> Result<(), RunError> {
-        let mut live: Vec<Turn> = self
-            .ids
-            .iter()
-            .enumerate()
-            .map(|(report, id)| Turn { id: *id, report, taken: 0, turns: 0, sweeping: false })
-            .collect();
+        let mut live: Vec<Turn> = Vec::with_capacity(self.ids.len());
+        for (report, id) in self.ids.iter().enumerate() {
+            match turnouts.get(report).copied().flatten().unwrap_or(news::USUAL) {
+                news::Turnout::Current => {
+                    // Checked with the others: that was its turn.
+                    self.served[report] = true;
+                    self.summary.backfills[report].note = Some("nothing new".into());
+                }
+                news::Turnout::Turn { sweep_first, sweep_after } => live.push(Turn {
+                    id: *id,
+                    report,
+                    taken: 0,
+                    turns: 0,
+                    sweeping: sweep_first,
+                    sweep_after,
+                }),
+            }
+        }
         loop {
             let shares: Vec<(u32, u32)> = live.iter().map(|t| (self.weights[t.report], t.turns)).collect();
             let Some(i) = priority::next_turn(&shares) else { return Ok(()) };

@@ -36,7 +36,7 @@ impl Run<'_> {
                     // the run is swept whatever its new PRs took of the run's
                     // chunks, or a busy repository's changes would wait
                     // forever (a backfill that opted out is not taken).
-                    (false, true) if more || c.caught_up_before => Flow::Sweep,
+                    (false, true) if turn.sweep_after && (more || c.caught_up_before) => Flow::Sweep,
                     _ => Flow::Done,
                 }
             }

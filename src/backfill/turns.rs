@@ -14,6 +14,7 @@ use super::RunOptions;
 use crate::budget::Budget;
 use crate::report::RunSummary;
 use crate::store::claims::Holder;
+use crate::store::state::Backfill;
 
 /// A backfill's place in the run: its state id, its report, chunks taken.
 #[derive(Clone, Copy)]
@@ -25,6 +26,9 @@ pub(super) struct Turn {
     pub(super) turns: u32,
     /// Caught up: the turn sweeps for changed PRs (`sweep`).
     pub(super) sweeping: bool,
+    /// Whether a turn that caught up goes on to sweep: not when a check of
+    /// the backfills kept current found only new PRs (`news`).
+    pub(super) sweep_after: bool,
 }
 
 /// Whether a backfill gets another chunk (of its own, or of a sweep for
@@ -40,6 +44,8 @@ pub(super) enum Flow {
 pub(super) struct Run<'a> {
     pub(super) opts: &'a RunOptions,
     pub(super) ids: Vec<Uuid>,
+    /// Each backfill as read when the run began (none: gone since it was picked).
+    pub(super) backfills: Vec<Option<Backfill>>,
     /// Each backfill's share of the run (`priority::weight`).
     pub(super) weights: Vec<u32>,
     /// Whether it had a turn: the others count a run passed over.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod issues;
 pub mod lookup;
 pub mod model;
+pub mod news;
 pub mod pacing;
 pub mod pipeline;
 pub mod queries;

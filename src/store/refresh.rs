@@ -4,15 +4,16 @@
 //! for a refreshed PR deleted.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::error::StoreResult;
-use super::metadata::{sql, Change, Patch};
+use super::metadata::{sql, Change, Key, Patch};
 use super::pause::paused_by_hand;
 use super::state::Backfill;
 use super::unnamed;
 use crate::github::model::PullRequest;
+use crate::status::BackfillStatus;
 
 /// Where a sweep goes after a page: on from `cursor`, or done.
 #[derive(Debug, Clone)]
@@ -102,4 +103,44 @@ pub async fn advance_sweep(tx: &mut PgConnection, backfill: &Backfill, next: &Sw
         .bind(cleared.set_object())
         .fetch_one(&mut *tx)
         .await?)
+}
+
+/// Backfills kept current that a check of many at once found unchanged
+/// since their watermark, checked at `checked_at`: as a sweep that found
+/// nothing, their copy is current as of then, and the next check's
+/// watermark is then, less `margin`. One statement for all of them; a
+/// backfill another run holds, or one whose sweep is under way, is left to
+/// that sweep.
+pub async fn mark_current(
+    pool: &PgPool,
+    ids: &[Uuid],
+    checked_at: DateTime<Utc>,
+    watermark: DateTime<Utc>,
+) -> StoreResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let current = Patch {
+        refresh_from: Change::Set(watermark),
+        current_as_of: Change::Set(checked_at),
+        ..Patch::default()
+    };
+    let sql = format!(
+        "UPDATE progressive_backfill_state s SET metadata = {}, last_processed_at = now() \
+         WHERE s.id = ANY($1) AND s.status = '{completed}' AND s.{cursor} IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM backfill_claims c WHERE c.backfill_state_id = s.id AND c.expires_at > now())",
+        sql::apply_on("s.metadata", 2),
+        completed = BackfillStatus::Completed,
+        cursor = sql::text(Key::SweepCursor),
+    );
+    let mut tx = pool.begin().await?;
+    let done = unnamed::statement(&sql)
+        .bind(ids)
+        .bind(current.removed_keys())
+        .bind(current.set_object())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(done)
 }

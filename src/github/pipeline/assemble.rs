@@ -91,18 +91,25 @@ impl InFlight {
         }
     }
 
-    /// The page an answer brought, as the newest chunk; `holes`: those of
-    /// the answer, of which the PRs whose reviews were nulled are read again.
+    /// A page an answer brought (under `alias`), as the newest chunk;
+    /// `holes`: those of the answer, of which the page's PRs whose reviews
+    /// were nulled are read again.
     pub(super) fn push_page(
         &mut self,
+        alias: &str,
         connection: Connection<wire::PullRequest>,
         holes: &[Hole],
         began_after: Option<String>,
         size: i64,
         changed_after: Option<DateTime<Utc>>,
     ) -> Result<&mut FetchedChunk, GithubError> {
-        let nulled: Vec<usize> =
-            holes.iter().filter_map(|h| if let Hole::PrReviews(i) = h { Some(*i) } else { None }).collect();
+        let nulled: Vec<usize> = holes
+            .iter()
+            .filter_map(|h| match h {
+                Hole::PrReviews { page, index } if page == alias => Some(*index),
+                Hole::PrReviews { .. } | Hole::Part { .. } => None,
+            })
+            .collect();
         let assembly = Assembly::from_page(connection, &nulled, began_after, size, changed_after)?;
         self.chunks.push_back(assembly);
         let newest = self.chunks.back_mut().map(|c| &mut c.chunk);
@@ -171,15 +178,16 @@ impl InFlight {
     }
 }
 
-/// The page of PRs an answer brought; an answer without it says why
-/// (the repository is gone, or an error of GitHub's).
+/// The page of PRs an answer brought under `alias`; an answer without it
+/// says why (the repository is gone, or an error of GitHub's).
 pub(super) fn page_of(
     data: &Answer,
+    alias: &str,
     errors: &[ApiError],
     reset_at: Option<DateTime<Utc>>,
     full_name: &str,
 ) -> Result<Connection<wire::PullRequest>, GithubError> {
-    let repository = data.parse::<Option<wire::PullRequestsOf>>("repository").transpose().map_err(unparsable)?;
+    let repository = data.parse::<Option<wire::PullRequestsOf>>(alias).transpose().map_err(unparsable)?;
     match repository.flatten() {
         Some(r) => Ok(r.pull_requests),
         None => Err(GithubError::from_api_errors(errors, reset_at)
@@ -193,7 +201,7 @@ pub(super) fn struck(layout: &Layout, holes: &[Hole]) -> Vec<usize> {
         .iter()
         .flat_map(|h| match h {
             Hole::Part { alias, index } => layout.struck(alias, *index),
-            Hole::PrReviews(_) => Vec::new(),
+            Hole::PrReviews { .. } => Vec::new(),
         })
         .collect()
 }

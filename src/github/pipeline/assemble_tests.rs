@@ -64,7 +64,7 @@ fn page(prs: Vec<Value>) -> wire::Connection<wire::PullRequest> {
 
 fn in_flight_with(prs: Vec<Value>, holes: &[Hole]) -> InFlight {
     let mut in_flight = InFlight::default();
-    in_flight.push_page(page(prs), holes, None, 50, None).expect("the page is taken");
+    in_flight.push_page("repository", page(prs), holes, None, 50, None).expect("the page is taken");
     in_flight
 }
 
@@ -74,6 +74,10 @@ fn owed(in_flight: &mut InFlight) -> Vec<FollowUp> {
     let out = taken.iter().map(|(_, f)| f.clone()).collect();
     in_flight.give_back(taken);
     out
+}
+
+fn reviews_of(index: usize) -> Hole {
+    Hole::PrReviews { page: "repository".into(), index }
 }
 
 fn ends(conn: Conn, id: &str, front: Option<&str>, got: usize, total: usize) -> FollowUp {
@@ -106,7 +110,7 @@ fn a_page_leaves_owed_what_its_windows_did_not_bring() {
         (
             "reviews nulled by a partial answer: read from the start",
             vec![heavy_pr(1, 0, 0, 0), pr(2, AT, Value::Null, connection(vec![], 0, None, None))],
-            vec![Hole::PrReviews(0)],
+            vec![reviews_of(0)],
             vec![from_start(Conn::Reviews, "PR1", 100), from_start(Conn::Reviews, "PR2", 100)],
         ),
     ];
@@ -121,7 +125,7 @@ fn a_sweep_leaves_out_prs_updated_no_later_than_its_watermark() {
     let prs = vec![pr(1, "2026-03-01T00:00:00Z", Value::Null, connection(vec![], 0, None, None)), heavy_pr(2, 1, 0, 0)];
     let watermark = "2026-02-01T00:00:00Z".parse().ok();
     let mut in_flight = InFlight::default();
-    in_flight.push_page(page(prs), &[Hole::PrReviews(0)], None, 50, watermark).expect("the page is taken");
+    in_flight.push_page("repository", page(prs), &[reviews_of(0)], None, 50, watermark).expect("the page is taken");
     assert_eq!(owed(&mut in_flight), vec![FollowUp::FromStart { conn: Conn::Reviews, id: "PR1".into(), window: 100 }]);
     // The follow-up handed to a request that is never answered.
     let _ = in_flight.take(1);
@@ -132,7 +136,7 @@ fn a_sweep_leaves_out_prs_updated_no_later_than_its_watermark() {
 /// The answer to a request of `follow_ups`, each alias answered by `parts`.
 fn answer_to(follow_ups: &[FollowUp], parts: impl Fn(&str, &Layout) -> Option<Value>) -> (Answer, Layout) {
     let refs: Vec<&FollowUp> = follow_ups.iter().collect();
-    let (_, layout) = document(None, &refs);
+    let (_, layout) = document(&[], &refs);
     let mut data = serde_json::Map::new();
     let aliases = layout.lists.iter().map(|(a, _, _)| a.clone()).chain(layout.ends.iter().map(|(a, _)| a.clone()));
     for alias in aliases {
@@ -206,7 +210,7 @@ fn a_partial_answer_strikes_whole_lists_or_single_items() {
         (vec![part("reviewsOf", Some(1))], vec![1]),
         (vec![part("reviewsOf", None)], vec![0, 1, 2]),
         (vec![part("more0", None)], vec![3]),
-        (vec![Hole::PrReviews(0), part("nothing", None)], vec![]),
+        (vec![reviews_of(0), part("nothing", None)], vec![]),
     ];
     for (holes, want) in cases {
         assert_eq!(struck(&layout, &holes), want, "{holes:?}");

@@ -56,10 +56,16 @@ pub struct PageSpec<'a> {
     pub order: Order,
 }
 
-/// What each alias of a request holds: list aliases name the follow-ups (by
-/// their index in the request's follow-ups) in list order.
+/// The alias of a request's pages: `repository`, `repository1`, ... (the
+/// names a partial answer's path begins with).
+pub const PAGE_ALIAS: &str = "repository";
+
+/// What each alias of a request holds: page aliases in the order of the
+/// pages; list aliases name the follow-ups (by their index in the
+/// request's follow-ups) in list order.
 #[derive(Debug, Default)]
 pub struct Layout {
+    pub pages: Vec<String>,
     pub lists: Vec<(String, Conn, Vec<usize>)>,
     pub ends: Vec<(String, usize)>,
 }
@@ -89,6 +95,27 @@ pub struct RequestBody {
     variables: Map<String, Value>,
     #[serde(rename = "operationName")]
     operation_name: &'static str,
+}
+
+impl RequestBody {
+    /// A document of the tool's own: `selections` under the operation's
+    /// `declared` variables, with the fragments of
+    /// `queries/pull_requests.graphql` it spreads.
+    pub fn new(
+        operation: &'static str,
+        declared: &[String],
+        selections: &str,
+        variables: Map<String, Value>,
+        fragments: BTreeSet<&'static str>,
+    ) -> RequestBody {
+        let params = if declared.is_empty() { String::new() } else { format!("({})", declared.join(", ")) };
+        let mut query = format!("query {operation}{params} {{\n{selections}}}\n");
+        for fragment in with_dependencies(fragments) {
+            query.push('\n');
+            query.push_str(&fragment);
+        }
+        RequestBody { query, variables, operation_name: operation }
+    }
 }
 
 impl Document for RequestBody {
@@ -153,38 +180,46 @@ fn shape(conn: Conn) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// The document for a page (operation `PullRequestPage`) and follow-ups
-/// (alone: `PullRequestDetails`), with where each follow-up's answer sits.
-pub fn document(page: Option<&PageSpec<'_>>, follow_ups: &[&FollowUp]) -> (RequestBody, Layout) {
+/// The document for pages (operation `PullRequestPage`; several pages are
+/// the first pages of as many repositories) and follow-ups (alone:
+/// `PullRequestDetails`), with where each page's and follow-up's answer sits.
+pub fn document(pages: &[PageSpec<'_>], follow_ups: &[&FollowUp]) -> (RequestBody, Layout) {
     let mut vars = Map::new();
     let mut declared: Vec<String> = Vec::new();
     let mut selections = String::from("  rateLimit {\n    ...RateLimitFields\n  }\n");
     let mut used = BTreeSet::from(["RateLimitFields"]);
-    if let Some(p) = page {
-        declared.extend(
-            [
-                "$owner: String!",
-                "$name: String!",
-                "$first: Int!",
-                "$after: String",
-                "$reviewsFirst: Int!",
-                "$commentsFirst: Int!",
-            ]
-            .map(String::from),
-        );
-        vars.insert("owner".into(), json!(p.owner));
-        vars.insert("name".into(), json!(p.name));
-        vars.insert("first".into(), json!(p.size));
-        vars.insert("after".into(), json!(p.after));
-        vars.insert("reviewsFirst".into(), json!(p.inline));
-        vars.insert("commentsFirst".into(), json!(p.inline));
-        selections.push_str(&format!(
-            "  repository(owner: $owner, name: $name) {{\n    pullRequests(first: $first, after: $after, orderBy: {}) {{\n      totalCount\n      pageInfo {{\n        ...PageInfoFields\n      }}\n      nodes {{\n        ...PullRequestFields\n      }}\n    }}\n  }}\n",
+    let mut page_aliases = Vec::new();
+    for (i, p) in pages.iter().enumerate() {
+        // The first page's names are unnumbered, the others numbered.
+        let n = if i == 0 { String::new() } else { i.to_string() };
+        for (var, ty, value) in [
+            ("owner", "String!", json!(p.owner)),
+            ("name", "String!", json!(p.name)),
+            ("first", "Int!", json!(p.size)),
+            ("after", "String", json!(p.after)),
+        ] {
+            declared.push(format!("${var}{n}: {ty}"));
+            vars.insert(format!("{var}{n}"), value);
+        }
+        let alias = format!("{PAGE_ALIAS}{n}");
+        let connection = format!(
+            "pullRequests(first: $first{n}, after: $after{n}, orderBy: {}) {{\n      totalCount\n      pageInfo {{\n        ...PageInfoFields\n      }}\n      nodes {{\n        ...PullRequestFields\n      }}\n    }}",
             p.order.literal()
-        ));
+        );
+        selections
+            .push_str(&format!("  {alias}: repository(owner: $owner{n}, name: $name{n}) {{\n    {connection}\n  }}\n"));
+        page_aliases.push(alias);
+    }
+    // The inline windows are the fragment's variables: one pair for every
+    // page of the request.
+    if let Some(inline) = pages.iter().map(|p| p.inline).min() {
+        for var in ["reviewsFirst", "commentsFirst"] {
+            declared.push(format!("${var}: Int!"));
+            vars.insert(var.into(), json!(inline));
+        }
         used.extend(["PageInfoFields", "PullRequestFields"]);
     }
-    let mut layout = Layout::default();
+    let mut layout = Layout { pages: page_aliases, ..Layout::default() };
     for conn in [Conn::Reviews, Conn::IssueComments, Conn::ReviewComments] {
         let (on, field, fragment) = shape(conn);
         for window in WINDOWS {
@@ -230,14 +265,8 @@ pub fn document(page: Option<&PageSpec<'_>>, follow_ups: &[&FollowUp]) -> (Reque
         used.insert(fragment);
         layout.ends.push((alias, i));
     }
-    let operation = if page.is_some() { "PullRequestPage" } else { "PullRequestDetails" };
-    let params = if declared.is_empty() { String::new() } else { format!("({})", declared.join(", ")) };
-    let mut query = format!("query {operation}{params} {{\n{selections}}}\n");
-    for fragment in with_dependencies(used) {
-        query.push('\n');
-        query.push_str(&fragment);
-    }
-    (RequestBody { query, variables: vars, operation_name: operation }, layout)
+    let operation = if pages.is_empty() { "PullRequestDetails" } else { "PullRequestPage" };
+    (RequestBody::new(operation, &declared, &selections, vars, used), layout)
 }
 
 /// The fragments of `queries/pull_requests.graphql` by name.
@@ -281,7 +310,7 @@ mod tests {
     #[test]
     fn only_the_fragments_used_are_sent() {
         let one = FollowUp::FromStart { conn: Conn::ReviewComments, id: "r".into(), window: 100 };
-        let (body, layout) = document(None, &[&one]);
+        let (body, layout) = document(&[], &[&one]);
         assert!(body.query.contains("fragment ReviewCommentConnectionFields"), "{}", body.query);
         assert!(body.query.contains("fragment ActorFields"), "spread inside a fragment: {}", body.query);
         assert!(!body.query.contains("fragment PullRequestFields"), "{}", body.query);
@@ -304,7 +333,7 @@ mod tests {
         }
         let page = PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, inline: 100, order: Order::Created };
         let refs: Vec<&FollowUp> = every.iter().collect();
-        let (body, layout) = document(Some(&page), &refs);
+        let (body, layout) = document(&[page], &refs);
         assert!(body.query.contains("reviewsOf1: nodes(ids: $reviewsOf1)"), "a second list of 100");
         assert!(body.query.contains("more5: node(id: $more5)"));
         assert!(body.query.contains("reviewComments_5: nodes(ids: $reviewComments_5)"), "a list of small windows");

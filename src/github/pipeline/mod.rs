@@ -177,7 +177,7 @@ impl Pipeline {
         });
         let follow_ups: Vec<&FollowUp> = taken.iter().map(|(_, f)| f).collect();
         let nodes = estimate(plan.page.map(|p| (p.size, p.inline)), &follow_ups).nodes;
-        let (body, layout) = document(page.as_ref(), &follow_ups);
+        let (body, layout) = document(page.as_slice(), &follow_ups);
         let can_shrink = plan.can_shrink();
         let sent_before = client.requests_sent();
         let answer = client.query_checked(&body, can_shrink, &partial::repairable).await;
@@ -229,8 +229,9 @@ impl Pipeline {
         let holes = partial::holes(&reply.errors).unwrap_or_default();
         if let Some(page) = plan.page {
             let full_name = format!("{}/{}", self.owner, self.name);
-            let connection = assemble::page_of(&data, &reply.errors, reset_at, &full_name)?;
-            let chunk = self.in_flight.push_page(connection, &holes, after, page.size, self.changed_after)?;
+            let alias = layout.pages.first().map_or(document::PAGE_ALIAS, String::as_str);
+            let connection = assemble::page_of(&data, alias, &reply.errors, reset_at, &full_name)?;
+            let chunk = self.in_flight.push_page(alias, connection, &holes, after, page.size, self.changed_after)?;
             chunk.shrunk = page.size < size;
             chunk.requests = sent;
             chunk.note_budget(reply.budget, rate_limit.as_ref());

@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use super::document::Answer;
+use super::document::{Answer, PAGE_ALIAS};
 use crate::github::client::Reply;
 use crate::github::error::GithubError;
 use crate::github::wire::ApiError;
@@ -17,9 +17,9 @@ use crate::text::one_line;
 /// Where a partial answer struck, as far as it can be repaired alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Hole {
-    /// A PR of the page (its index there) whose `reviews` GitHub nulled:
-    /// they are read again from the start, the page kept.
-    PrReviews(usize),
+    /// A PR of a page (the page's alias, the PR's index in it) whose
+    /// `reviews` GitHub nulled: they are read again from the start, the page kept.
+    PrReviews { page: String, index: usize },
     /// A follow-up's alias (and its index, for a `nodes(ids:)` list): that
     /// follow-up is asked again.
     Part { alias: String, index: Option<usize> },
@@ -31,12 +31,12 @@ pub fn holes(errors: &[ApiError]) -> Option<Vec<Hole>> {
     let mut holes = Vec::new();
     for e in errors.iter().filter(|e| e.is_resource_limit()) {
         let hole = match e.path.as_slice() {
-            [repo, prs, nodes, index, field, ..]
-                if repo == "repository" && prs == "pullRequests" && nodes == "nodes" && field == "reviews" =>
+            [Value::String(page), prs, nodes, index, field, ..]
+                if is_page(page) && prs == "pullRequests" && nodes == "nodes" && field == "reviews" =>
             {
-                Hole::PrReviews(usize::try_from(index.as_u64()?).ok()?)
+                Hole::PrReviews { page: page.clone(), index: usize::try_from(index.as_u64()?).ok()? }
             }
-            [Value::String(alias), rest @ ..] if alias != "repository" && alias != "rateLimit" => {
+            [Value::String(alias), rest @ ..] if !is_page(alias) && alias != "rateLimit" => {
                 let index = match rest.first() {
                     Some(Value::Number(i)) => Some(usize::try_from(i.as_u64()?).ok()?),
                     _ => None,
@@ -50,19 +50,23 @@ pub fn holes(errors: &[ApiError]) -> Option<Vec<Hole>> {
     Some(holes)
 }
 
+/// Whether an alias of an answer is a page's (`repository`, `repository1`, ...).
+fn is_page(alias: &str) -> bool {
+    alias.strip_prefix(PAGE_ALIAS).is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// The check of an answer before it is taken: a partial answer is taken
 /// when every hole can be asked again alone; otherwise the request is asked
 /// again smaller.
 pub fn repairable(reply: &Reply<Answer>) -> Result<(), GithubError> {
     // A PR nulled without a partial-answer error to say so is no more
     // complete than one with it.
-    let nulled_pr = reply
-        .data
-        .as_ref()
-        .and_then(|d| d.parse::<Option<PageNodes>>("repository"))
-        .and_then(Result::ok)
-        .flatten()
-        .is_some_and(|r| r.pull_requests.nodes.iter().any(Option::is_none));
+    let nulled_pr = reply.data.as_ref().is_some_and(|d| {
+        d.parts.keys().filter(|k| is_page(k)).any(|page| {
+            let nodes = d.parse::<Option<PageNodes>>(page).and_then(Result::ok).flatten();
+            nodes.is_some_and(|r| r.pull_requests.nodes.iter().any(Option::is_none))
+        })
+    });
     match holes(&reply.errors) {
         Some(_) if !nulled_pr => Ok(()),
         _ => Err(GithubError::ResourceLimits(one_line(&message(&reply.errors)))),
@@ -124,21 +128,27 @@ mod tests {
     fn holes_name_only_what_can_be_asked_again_alone() {
         let other = ApiError { kind: Some("NOT_FOUND".into()), ..ApiError::default() };
         let part = |alias: &str, index: Option<usize>| Hole::Part { alias: alias.into(), index };
+        let reviews = |page: &str, index| Hole::PrReviews { page: page.into(), index };
         let cases = [
             (vec![], Some(vec![])),
             (vec![other.clone()], Some(vec![])),
             (
                 vec![partial(json!(["repository", "pullRequests", "nodes", 3, "reviews"]))],
-                Some(vec![Hole::PrReviews(3)]),
+                Some(vec![reviews("repository", 3)]),
             ),
             (
                 vec![
                     partial(json!(["repository", "pullRequests", "nodes", 0, "reviews"])),
                     partial(json!(["repository", "pullRequests", "nodes", 7, "reviews", "nodes", 2, "comments"])),
                 ],
-                Some(vec![Hole::PrReviews(0), Hole::PrReviews(7)]),
+                Some(vec![reviews("repository", 0), reviews("repository", 7)]),
             ),
             (vec![partial(json!(["reviewsOf", 2, "reviews"]))], Some(vec![part("reviewsOf", Some(2))])),
+            (
+                vec![partial(json!(["repository12", "pullRequests", "nodes", 4, "reviews"]))],
+                Some(vec![reviews("repository12", 4)]),
+            ),
+            (vec![partial(json!(["repository12", "pullRequests"]))], None),
             (vec![partial(json!(["commentsOf1", 0, "comments", "nodes"]))], Some(vec![part("commentsOf1", Some(0))])),
             (vec![partial(json!(["more3", "front"]))], Some(vec![part("more3", None)])),
             // a non-null field takes its PR with it: the PR cannot be named
