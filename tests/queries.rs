@@ -288,8 +288,7 @@ async fn news_documents_are_valid_and_priced_as_github_charges_them() {
     let client = reqwest::Client::new();
     for n in [1usize, 2, 100] {
         let names: Vec<String> = (0..n).map(|i| format!("repo{i}")).collect();
-        let asks: Vec<NewsAsk<'_>> =
-            names.iter().map(|name| NewsAsk { owner: "o", name, after: Some("c") }).collect();
+        let asks: Vec<NewsAsk<'_>> = names.iter().map(|name| NewsAsk { owner: "o", name, after: Some("c") }).collect();
         let body = serde_json::to_value(news::document(&asks)).expect("a body");
         let doc = body["query"].as_str().unwrap_or_default().to_string();
         for (name, schema) in [("GitHub's", &full), ("the minimal", &minimal)] {

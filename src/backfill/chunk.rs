@@ -93,9 +93,25 @@ pub(super) struct Start {
 }
 
 impl Start {
+    /// Now, with the requests and points the client has spent so far.
+    pub(super) fn now(github: &GithubClient) -> Start {
+        Start {
+            instant: Instant::now(),
+            at: Utc::now(),
+            calls_before: github.requests_sent(),
+            points_before: github.points_spent(),
+        }
+    }
+
     /// Points the chunk's requests cost so far, failed ones included.
     pub(super) fn points(&self, github: &GithubClient) -> i64 {
         github.points_spent() - self.points_before
+    }
+
+    /// The chunk's points: its share, when its requests were shared with
+    /// other backfills' chunks, else all spent since it began.
+    fn points_of(&self, github: &GithubClient, page: Option<&FetchedChunk>) -> i64 {
+        page.and_then(|p| p.points).unwrap_or_else(|| self.points(github))
     }
 
     pub(super) fn record(
@@ -113,7 +129,7 @@ impl Start {
                 as i32,
             rate_limit_remaining: page.and_then(|p| p.budget).map(|b| b.remaining as i32),
             processor_type: settings.processor_type,
-            points: self.points(github),
+            points: self.points_of(github, page),
         }
     }
 }
@@ -129,12 +145,7 @@ pub async fn process_chunk(
     holder: &Holder,
     fetcher: &mut Fetcher,
 ) -> Result<ChunkOutcome, RunError> {
-    let start = Start {
-        instant: Instant::now(),
-        at: Utc::now(),
-        calls_before: github.requests_sent(),
-        points_before: github.points_spent(),
-    };
+    let start = Start::now(github);
     let Some(backfill) = claims::take(pool, id, holder).await? else {
         fetcher.pipeline = None;
         let removed = tracking::gone(pool, id).await?;
@@ -255,10 +266,10 @@ impl Chunk<'_> {
 
     /// The store phase, one short transaction: the claim and cursor checked,
     /// the page, its chunk row, the advanced state, the claim given up.
-    async fn store(&self, page: &FetchedChunk) -> Result<ChunkOutcome, RunError> {
+    pub(super) async fn store(&self, page: &FetchedChunk) -> Result<ChunkOutcome, RunError> {
         let record = self.start.record(self.github, self.settings, Some(page));
         let mut tx = held_or_return!(self, true);
-        let points = self.start.points(self.github);
+        let points = self.start.points_of(self.github, Some(page));
         let written = match self.sweeping {
             true => super::sweep::write_page(&mut tx, self.backfill, page, &record, points).await,
             false => write_chunk(&mut tx, self.backfill, page, &record, points).await,
@@ -315,7 +326,7 @@ impl Chunk<'_> {
     }
 
     /// A fetch that failed: what it means for the backfill, recorded.
-    async fn record_error(&self, error: &GithubError, size: i64) -> Result<ChunkOutcome, RunError> {
+    pub(super) async fn record_error(&self, error: &GithubError, size: i64) -> Result<ChunkOutcome, RunError> {
         let message = error.to_string();
         let repository = self.backfill.full_name.clone();
         match error.meaning().blame {

@@ -9,6 +9,7 @@ pub mod chunk;
 mod dry_run;
 mod error;
 mod fetcher;
+mod fleet;
 mod learn;
 mod news;
 mod options;
@@ -133,15 +134,13 @@ impl<'a> Run<'a> {
                     self.served[report] = true;
                     self.summary.backfills[report].note = Some("nothing new".into());
                 }
-                news::Turnout::Turn { sweep_first, sweep_after } => live.push(Turn {
-                    id: *id,
-                    report,
-                    taken: 0,
-                    turns: 0,
-                    sweeping: sweep_first,
-                    sweep_after,
-                }),
+                news::Turnout::Turn { sweep_first, sweep_after } => {
+                    live.push(Turn { id: *id, report, taken: 0, turns: 0, sweeping: sweep_first, sweep_after })
+                }
             }
+        }
+        if self.begin_small_ones(pool, github, reporter, shutdown, &mut live).await? {
+            return Ok(());
         }
         loop {
             let shares: Vec<(u32, u32)> = live.iter().map(|t| (self.weights[t.report], t.turns)).collect();

@@ -120,11 +120,8 @@ pub async fn mark_current(
     if ids.is_empty() {
         return Ok(0);
     }
-    let current = Patch {
-        refresh_from: Change::Set(watermark),
-        current_as_of: Change::Set(checked_at),
-        ..Patch::default()
-    };
+    let current =
+        Patch { refresh_from: Change::Set(watermark), current_as_of: Change::Set(checked_at), ..Patch::default() };
     let sql = format!(
         "UPDATE progressive_backfill_state s SET metadata = {}, last_processed_at = now() \
          WHERE s.id = ANY($1) AND s.status = '{completed}' AND s.{cursor} IS NULL \

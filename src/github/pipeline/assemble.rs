@@ -77,6 +77,29 @@ impl InFlight {
         None
     }
 
+    /// Any chunk that owes nothing, with its key and its share of points:
+    /// a fleet's chunks are of different repositories, in no order.
+    pub(super) fn pop_any_whole(&mut self) -> Option<(usize, FetchedChunk)> {
+        let at = self.chunks.iter().position(|c| c.follow_ups.is_empty())?;
+        let whole = self.chunks.remove(at)?;
+        let points = Some(whole.points.round() as i64);
+        Some((whole.key, FetchedChunk { points, ..whole.chunk }))
+    }
+
+    /// Adds to the chunk at `slot` its share of a request's points.
+    pub(super) fn add_points(&mut self, slot: usize, points: f64) {
+        if let Some(c) = self.chunks.get_mut(slot) {
+            c.points += points;
+        }
+    }
+
+    /// Counts a request to the chunk at `slot` (it brought that chunk's page).
+    pub(super) fn count_to(&mut self, slot: usize, requests: u32) {
+        if let Some(c) = self.chunks.get_mut(slot) {
+            c.chunk.requests += requests;
+        }
+    }
+
     /// What an answer said of the budget, for every chunk in flight.
     pub(super) fn note_budget(&mut self, headers: Option<Budget>, body: Option<&wire::RateLimit>) {
         for c in &mut self.chunks {
@@ -94,8 +117,10 @@ impl InFlight {
     /// A page an answer brought (under `alias`), as the newest chunk;
     /// `holes`: those of the answer, of which the page's PRs whose reviews
     /// were nulled are read again.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn push_page(
         &mut self,
+        key: usize,
         alias: &str,
         connection: Connection<wire::PullRequest>,
         holes: &[Hole],
@@ -110,7 +135,8 @@ impl InFlight {
                 Hole::PrReviews { .. } | Hole::Part { .. } => None,
             })
             .collect();
-        let assembly = Assembly::from_page(connection, &nulled, began_after, size, changed_after)?;
+        let mut assembly = Assembly::from_page(connection, &nulled, began_after, size, changed_after)?;
+        assembly.key = key;
         self.chunks.push_back(assembly);
         let newest = self.chunks.back_mut().map(|c| &mut c.chunk);
         newest.ok_or_else(|| GithubError::Other("a chunk pushed is not in flight".into()))

@@ -64,7 +64,7 @@ fn page(prs: Vec<Value>) -> wire::Connection<wire::PullRequest> {
 
 fn in_flight_with(prs: Vec<Value>, holes: &[Hole]) -> InFlight {
     let mut in_flight = InFlight::default();
-    in_flight.push_page("repository", page(prs), holes, None, 50, None).expect("the page is taken");
+    in_flight.push_page(0, "repository", page(prs), holes, None, 50, None).expect("the page is taken");
     in_flight
 }
 
@@ -125,7 +125,7 @@ fn a_sweep_leaves_out_prs_updated_no_later_than_its_watermark() {
     let prs = vec![pr(1, "2026-03-01T00:00:00Z", Value::Null, connection(vec![], 0, None, None)), heavy_pr(2, 1, 0, 0)];
     let watermark = "2026-02-01T00:00:00Z".parse().ok();
     let mut in_flight = InFlight::default();
-    in_flight.push_page("repository", page(prs), &[reviews_of(0)], None, 50, watermark).expect("the page is taken");
+    in_flight.push_page(0, "repository", page(prs), &[reviews_of(0)], None, 50, watermark).expect("the page is taken");
     assert_eq!(owed(&mut in_flight), vec![FollowUp::FromStart { conn: Conn::Reviews, id: "PR1".into(), window: 100 }]);
     // The follow-up handed to a request that is never answered.
     let _ = in_flight.take(1);

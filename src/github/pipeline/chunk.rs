@@ -39,6 +39,9 @@ pub struct FetchedChunk {
     pub shrunk: bool,
     /// The node limit at the end (`limits`), when it is under the default.
     pub node_limit: Option<u64>,
+    /// Its share of the points of the requests that fetched it, when it
+    /// shared them with other repositories' chunks (a fleet's first pages).
+    pub points: Option<i64>,
 }
 
 impl FetchedChunk {
@@ -48,9 +51,18 @@ impl FetchedChunk {
     }
 }
 
+/// What a fleet's fetch hands out: a chunk whole, or why a repository's
+/// page could not be had (the repository's own failure), with its key.
+pub type Fetched = (usize, Result<FetchedChunk, GithubError>);
+
 /// One chunk in flight.
 #[derive(Default)]
 pub(super) struct Assembly {
+    /// Whose chunk it is, among the first pages of a fleet (`Pipeline::fleet`).
+    pub(super) key: usize,
+    /// Its share of the points of the requests that fetched it, when it
+    /// shared them with other repositories' chunks.
+    pub(super) points: f64,
     pub(super) chunk: FetchedChunk,
     /// The cursor the page began after: the chunk is stored only from there.
     pub(super) began_after: Option<String>,

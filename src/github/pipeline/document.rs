@@ -56,6 +56,17 @@ pub struct PageSpec<'a> {
     pub order: Order,
 }
 
+/// A small repository's first page, among a fleet's (`fleet`), and whose
+/// it is.
+#[derive(Debug, Clone)]
+pub struct FirstPage {
+    pub key: usize,
+    pub owner: String,
+    pub name: String,
+    /// PRs asked: all the repository has (as last counted), at least one.
+    pub size: i64,
+}
+
 /// The alias of a request's pages: `repository`, `repository1`, ... (the
 /// names a partial answer's path begins with).
 pub const PAGE_ALIAS: &str = "repository";

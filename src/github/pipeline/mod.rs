@@ -23,17 +23,19 @@ mod assemble;
 mod chunk;
 pub mod cost;
 pub mod document;
+pub mod fleet;
 pub mod follow_up;
 pub mod limits;
 mod partial;
 pub mod plan;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 
 use self::assemble::{InFlight, Taken};
-use self::document::{document, Answer, Layout, Order, PageSpec};
+use self::chunk::Fetched;
+use self::document::{document, Answer, FirstPage, Layout, Order, PageSpec};
 use self::follow_up::{estimate, FollowUp};
 use self::limits::NodeLimit;
 use self::plan::{plan_request, Needs, RequestPlan};
@@ -69,6 +71,10 @@ pub struct Pipeline {
     node_limit: NodeLimit,
     /// Partial answers each follow-up (by node id) got.
     strikes: HashMap<String, u32>,
+    /// A fleet's first pages not yet asked (`fleet`), and the repositories
+    /// whose page could not be had, not yet handed out.
+    queue: VecDeque<FirstPage>,
+    failed: VecDeque<Fetched>,
 }
 
 impl Pipeline {
@@ -95,6 +101,8 @@ impl Pipeline {
             pages: 0,
             node_limit: NodeLimit::new(node_limit),
             strikes: HashMap::new(),
+            queue: VecDeque::new(),
+            failed: VecDeque::new(),
         }
     }
 
@@ -231,7 +239,7 @@ impl Pipeline {
             let full_name = format!("{}/{}", self.owner, self.name);
             let alias = layout.pages.first().map_or(document::PAGE_ALIAS, String::as_str);
             let connection = assemble::page_of(&data, alias, &reply.errors, reset_at, &full_name)?;
-            let chunk = self.in_flight.push_page(alias, connection, &holes, after, page.size, self.changed_after)?;
+            let chunk = self.in_flight.push_page(0, alias, connection, &holes, after, page.size, self.changed_after)?;
             chunk.shrunk = page.size < size;
             chunk.requests = sent;
             chunk.note_budget(reply.budget, rate_limit.as_ref());

@@ -119,6 +119,103 @@ fn fit_page(size: i64, room: u64) -> PagePlan {
     PagePlan { size: i64::try_from(fits).unwrap_or(1).clamp(1, size), inline: MIN_INLINE }
 }
 
+/// The first pages of many small repositories (all their PRs in a page),
+/// asked several to a request: how many pages from the front of the queue,
+/// and how many follow-ups, by the same cost rules.
+#[derive(Debug, Clone)]
+pub struct FleetNeeds<'a> {
+    /// The pages not yet asked, in order: what each adds to a request at
+    /// the full inline window.
+    pub pages: &'a [Owed],
+    pub follow_ups: &'a [Owed],
+    /// Chunks fetched and not yet whole.
+    pub in_flight: usize,
+    pub node_limit: u64,
+    pub budget: Option<i64>,
+}
+
+/// Chunks of a fleet's first pages in flight at most: their follow-ups go
+/// before more pages, so that whole chunks are stored, not held.
+pub const MAX_FLEET_IN_FLIGHT: usize = 30;
+
+/// A request of a fleet's first pages: `pages` from the front of the
+/// queue, all asked with `inline` of each PR's reviews and comments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FleetPlan {
+    pub pages: usize,
+    pub inline: i64,
+    pub follow_ups: usize,
+}
+
+/// Pages go together up to two points (249 counted requests, the boundary
+/// the packer stops at beside a page) and half the node limit, at least one;
+/// follow-ups fill the rest. Follow-ups enough for a request of their own,
+/// or too many chunks in flight, go alone first.
+pub fn plan_fleet_request(needs: &FleetNeeds<'_>) -> FleetPlan {
+    let counted: Vec<u64> = needs.follow_ups.iter().map(|o| o.counted).collect();
+    let owed: u64 = counted.iter().sum();
+    let pages_now = !needs.pages.is_empty()
+        && needs.in_flight < MAX_FLEET_IN_FLIGHT
+        && owed < cost::FOLLOW_UPS_FOR_A_REQUEST_OF_THEIR_OWN;
+    let nodes = |n: usize| needs.follow_ups[..n].iter().map(|o| o.nodes).sum::<u64>();
+    if !pages_now {
+        let mut follow_ups = cost::pack(0, &counted, MAX_FOLLOW_UPS as u64, !needs.pages.is_empty());
+        while follow_ups > 1 && nodes(follow_ups) > needs.node_limit {
+            follow_ups -= 1;
+        }
+        let follow_ups = within_budget(needs.budget, 0, &counted, follow_ups, 1);
+        return FleetPlan { pages: 0, inline: INLINE, follow_ups };
+    }
+    let (mut pages, mut page_counted, mut page_nodes) = (0, 0, 0);
+    for p in needs.pages {
+        let fits = page_counted + p.counted <= 249 && page_nodes + p.nodes <= needs.node_limit / 2;
+        if pages > 0 && !fits {
+            break;
+        }
+        (pages, page_counted, page_nodes) = (pages + 1, page_counted + p.counted, page_nodes + p.nodes);
+    }
+    // One page over the limit alone asks fewer of its PRs' items inline.
+    let inline = match pages {
+        1 if page_nodes > needs.node_limit => {
+            let size = i64::try_from(needs.pages[0].counted.saturating_sub(1) / 2).unwrap_or(1);
+            fit_page(size, needs.node_limit).inline
+        }
+        _ => INLINE,
+    };
+    let room = needs.node_limit.saturating_sub(page_nodes.min(needs.node_limit));
+    let mut follow_ups = cost::pack(page_counted, &counted, MAX_FOLLOW_UPS as u64, true);
+    while follow_ups > 0 && nodes(follow_ups) > room {
+        follow_ups -= 1;
+    }
+    let follow_ups = within_budget(needs.budget, page_counted, &counted, follow_ups, 0);
+    // Then fewer pages, down to one.
+    while let Some(left) = needs.budget.filter(|_| pages > 1 && follow_ups == 0) {
+        if cost::points(page_counted) <= left {
+            break;
+        }
+        pages -= 1;
+        page_counted -= needs.pages[pages].counted;
+    }
+    FleetPlan { pages, inline, follow_ups }
+}
+
+/// The follow-ups (at least `least`) whose request the budget pays for.
+fn within_budget(
+    budget: Option<i64>,
+    page_counted: u64,
+    counted: &[u64],
+    mut follow_ups: usize,
+    least: usize,
+) -> usize {
+    if let Some(left) = budget {
+        let least = least.min(follow_ups);
+        while follow_ups > least && cost::points(page_counted + counted[..follow_ups].iter().sum::<u64>()) > left {
+            follow_ups -= 1;
+        }
+    }
+    follow_ups
+}
+
 impl RequestPlan {
     /// Whether a request as small as this one can be asked smaller: a page
     /// of more than one PR or more than the least inline, or more than one

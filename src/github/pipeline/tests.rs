@@ -7,16 +7,22 @@ use std::time::Duration;
 
 use fake_github::{FakeGithub, Fault, RepoSpec, World};
 
+use super::document::FirstPage;
 use super::{FetchedChunk, Pipeline};
 use crate::github::retry::RetryPolicy;
+use crate::github::GithubError;
 use crate::github::{ClientSettings, GithubClient};
 
 /// Per PR number: (reviews, review comments, issue comments).
 type Counts = BTreeMap<i32, (usize, usize, usize)>;
 
 fn githubs(fake: &FakeGithub) -> Counts {
+    githubs_of(fake, "r")
+}
+
+fn githubs_of(fake: &FakeGithub, name: &str) -> Counts {
     fake.with_world(|w| {
-        let repo = w.repo("o", "r").map(|r| r.pull_requests.clone()).unwrap_or_default();
+        let repo = w.repo("o", name).map(|r| r.pull_requests.clone()).unwrap_or_default();
         repo.iter()
             .map(|pr| {
                 let review_comments = pr.reviews.iter().map(|r| r.comments.len()).sum();
@@ -156,4 +162,35 @@ async fn with_hiccups_all_along_the_size_comes_back_within_a_chunk_or_two_after_
     assert!(pages(mark).iter().any(|n| *n >= full_page), "the size came back: {:?}", pages(mark));
     let hiccups = fake.requests().iter().filter(|r| r.status == 502 && r.fault != Some(Fault::SlowTimeout)).count();
     assert!(hiccups > 0, "hiccups all along");
+}
+
+#[tokio::test]
+async fn the_first_pages_of_small_repositories_share_requests_and_come_whole() {
+    // Twelve repositories of 20 PRs (one with 300 comments each), and one
+    // GitHub does not have.
+    let specs: Vec<RepoSpec> = (0..12).map(|i| RepoSpec::new("o", &format!("r{i}"), 20)).collect();
+    let fake = FakeGithub::start(World::new(&specs)).await.expect("the fake starts");
+    let client = client(&fake, Duration::from_secs(10));
+    let page = |key: usize, name: &str, size| FirstPage { key, owner: "o".into(), name: name.into(), size };
+    let mut pages: Vec<FirstPage> = (0..12).map(|i| page(i, &format!("r{i}"), 20)).collect();
+    pages.insert(5, page(99, "gone", 5));
+    let mut fleet = Pipeline::fleet(pages);
+    let mut got = BTreeMap::new();
+    while let Some((key, chunk)) = fleet.next_of_fleet(&client).await.expect("the fleet's pages") {
+        assert!(got.insert(key, chunk).is_none(), "{key} handed out once");
+    }
+    assert!(matches!(got.remove(&99), Some(Err(GithubError::NotFound(_)))), "the missing one fails alone");
+    assert_eq!(got.len(), 12);
+    for (key, chunk) in &got {
+        let chunk = chunk.as_ref().expect("a whole chunk");
+        assert_eq!(counts(std::slice::from_ref(chunk)), githubs_of(&fake, &format!("r{key}")), "r{key}");
+        assert!(!chunk.has_next_page && chunk.requests >= 1, "r{key}: one page, counted its request");
+    }
+    let log = fake.requests();
+    let charged: i64 = log.iter().map(|r| r.cost).sum();
+    let shared: i64 = got.values().filter_map(|c| c.as_ref().ok()).filter_map(|c| c.points).sum();
+    assert!((shared - charged).abs() <= 12, "the points are shared out: {shared} of {charged}");
+    // Thirteen pages of 41 counted requests, six to a two-point request,
+    // and the follow-ups: a handful of requests, not thirteen and more.
+    assert!(log.len() <= 6, "{} requests", log.len());
 }

@@ -113,3 +113,33 @@ fn only_a_request_larger_than_the_least_can_be_asked_smaller() {
         assert_eq!(request.can_shrink(), can, "{request:?}");
     }
 }
+
+#[test]
+fn the_first_pages_of_small_repositories_share_requests() {
+    // A repository of 20 PRs: its page counts 41 and asks 4,020 nodes.
+    let page = Owed { counted: 41, nodes: 4_020 };
+    let pages = vec![page; 40];
+    fn fleet<'a>(pages: &'a [Owed], follow_ups: &'a [Owed], in_flight: usize, node_limit: u64) -> FleetNeeds<'a> {
+        FleetNeeds { pages, follow_ups, in_flight, node_limit, budget: None }
+    }
+    let plan = |pages, inline, follow_ups| FleetPlan { pages, inline, follow_ups };
+    let (few, many) = (owed(20, 1, 6), owed(300, 1, 6));
+    // (what is needed, the request planned)
+    let cases: Vec<(&str, FleetNeeds<'_>, FleetPlan)> = vec![
+        ("six pages to two points", fleet(&pages, &[], 0, 100_000), plan(6, 100, 0)),
+        ("and follow-ups in the room left", fleet(&pages, &few, 6, 100_000), plan(6, 100, 3)),
+        ("follow-ups enough for a request of their own go first", fleet(&pages, &many, 6, 100_000), plan(0, 100, 149)),
+        ("too many chunks in flight: follow-ups first", fleet(&pages, &few, 30, 100_000), plan(0, 100, 20)),
+        ("pages take at most half the node limit", fleet(&pages, &[], 0, 20_000), plan(2, 100, 0)),
+        ("one page over the limit asks fewer items inline", fleet(&pages, &[], 0, 2_010), plan(1, 49, 0)),
+        ("no page left: follow-ups alone", fleet(&[], &few, 3, 100_000), plan(0, 100, 20)),
+        (
+            "a budget of one point: three pages and no follow-up",
+            FleetNeeds { budget: Some(1), ..fleet(&pages, &few, 6, 100_000) },
+            plan(3, 100, 0),
+        ),
+    ];
+    for (what, given, want) in cases {
+        assert_eq!(plan_fleet_request(&given), want, "{what}");
+    }
+}
