@@ -57,6 +57,13 @@ pub struct OwnerListing {
     pub repositories: Vec<OwnedRepository>,
 }
 
+impl OwnerListing {
+    /// The repositories' GitHub ids, in the listing's order.
+    pub fn ids(&self) -> Vec<i64> {
+        self.repositories.iter().map(|r| r.info.github_id).collect()
+    }
+}
+
 /// Every repository `login` owns, 100 a request (one point each). An owner
 /// GitHub does not have is `NotFound`. A partial answer is asked again.
 pub async fn list_repositories(client: &GithubClient, login: &str) -> Result<OwnerListing, GithubError> {
