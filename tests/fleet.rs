@@ -86,7 +86,9 @@ async fn one_add_tracks_an_owners_repositories_and_again_adds_none(pool: PgPool)
     assert!(said.contains("acme/repo-000: already tracked, left as it is (id "), "{said}");
     assert_eq!(state_rows(&pool).await, before, "existing backfills untouched");
 
-    let out = h.ok(&["add", "acme/*", "--include-forks"]).await;
+    // Every flag is also read from the environment, as a workflow sets it.
+    let out = h.backfill_with(&["add", "acme/*"], &[("BACKFILL_INCLUDE_FORKS", "yes")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let said = stdout(&out);
     assert!(said.contains("acme/a-fork: tracked now, 3 PRs (id "), "{said}");
     assert_eq!(said.lines().last(), Some("total: 1 tracked now, 200 already tracked, 1 skipped"), "{said}");
@@ -97,7 +99,7 @@ async fn one_add_tracks_an_owners_repositories_and_again_adds_none(pool: PgPool)
             .expect("the owner is remembered once, with the latest add's filters");
     assert_eq!((forks, archived), (true, false));
 
-    let out = h.ok(&["add", "small/*", "--min-prs", "2"]).await;
+    let out = h.backfill_with(&["add", "small/*"], &[("BACKFILL_MIN_PRS", "2")]).await;
     let said = stdout(&out);
     assert!(said.contains("small/one: skipped: 1 PR, fewer than --min-prs 2"), "{said}");
     assert!(said.contains("small/five: tracked now, 5 PRs"), "{said}");
@@ -141,23 +143,24 @@ async fn one_add_tracks_an_owners_repositories_and_again_adds_none(pool: PgPool)
 }
 
 #[sqlx::test(migrations = false)]
-async fn discovery_starts_repositories_created_under_an_owner_but_never_a_removed_one(pool: PgPool) {
+async fn discovery_starts_repositories_created_under_an_owner_by_its_filters_but_never_a_removed_one(pool: PgPool) {
     let specs: Vec<RepoSpec> = (0..5).map(|i| repo("acme", &format!("r{i}"), 3)).collect();
     let h = Harness::start(pool.clone(), &specs).await;
     h.ok(&["migrate"]).await;
-    h.ok(&["add", "acme/*", "--priority", "high"]).await;
+    h.ok(&["add", "acme/*", "--priority", "high", "--min-prs", "1"]).await;
     h.ok(&["remove", "acme/r1"]).await;
     h.ok(&["remove", "acme/r2", "--purge"]).await;
     h.fake.with_world(|w| {
         w.create_repository(&repo("acme", "new", 3)).expect("created");
         w.create_repository(&RepoSpec { fork: true, ..repo("acme", "new-fork", 3) }).expect("created");
+        w.create_repository(&repo("acme", "empty", 0)).expect("created");
     });
 
     let sent = h.fake.requests().len();
     let out = h.ok(&["run", "--discover", "--dry-run"]).await;
     assert!(stderr(&out).contains("discovery: acme/*: would start 1 backfill(s): acme/new"), "{}", text(&out));
     assert!(!backfills(&pool, "acme").await.contains(&"acme/new".to_string()), "a dry run starts nothing");
-    assert_eq!(listings(&h, sent), (1, 1), "one request for 7 repositories");
+    assert_eq!(listings(&h, sent), (1, 1), "one request for 8 repositories");
 
     let out = h.ok(&["run", "--discover"]).await;
     assert!(stderr(&out).contains("discovery: acme/*: started 1 backfill(s): acme/new"), "{}", text(&out));
@@ -169,19 +172,21 @@ async fn discovery_starts_repositories_created_under_an_owner_but_never_a_remove
     let removed: i64 = sqlx::query_scalar("SELECT count(*) FROM backfill_removals").fetch_one(&pool).await.expect("n");
     assert_eq!(removed, 2, "the removed ones stay removed");
     let out = h.ok(&["run", "--discover"]).await;
-    assert!(stderr(&out).contains("discovery: acme/*: nothing new among its 7 repositories"), "{}", text(&out));
+    assert!(stderr(&out).contains("discovery: acme/*: nothing new among its 8 repositories"), "{}", text(&out));
 
+    // The owner's filters held: no fork, nothing under --min-prs 1.
     // An owner-wide add says so of a removed repository; a plain add of it
     // tracks it again, as always.
     let said = stdout(&h.ok(&["add", "acme/*"]).await);
     assert!(said.contains("acme/r2: skipped: removed with `backfill remove`, and stays removed"), "{said}");
+    assert!(said.contains("acme/empty: tracked now, 0 PRs"), "this add's filters (no --min-prs) win: {said}");
     let out = h.ok(&["add", "acme/r2"]).await;
     assert!(stderr(&out).contains("acme/r2: removed and purged before"), "{}", text(&out));
 
     // `remove 'OWNER/*'` stops the discovery of new repositories, not the backfills.
     let out = h.ok(&["remove", "acme/*"]).await;
     assert!(
-        stderr(&out).contains("acme/*: stopped") && stderr(&out).contains("its 5 backfill(s) stay"),
+        stderr(&out).contains("acme/*: stopped") && stderr(&out).contains("its 6 backfill(s) stay"),
         "{}",
         text(&out)
     );
