@@ -7,7 +7,7 @@
 mod common;
 
 use common::{spec, stderr, text, Harness};
-use fake_github::RepoSpec;
+use fake_github::{Fault, RepoSpec};
 use sqlx::PgPool;
 
 fn repo(owner: &str, name: &str, prs: usize) -> RepoSpec {
@@ -147,7 +147,13 @@ async fn discovery_starts_repositories_created_under_an_owner_by_its_filters_but
     let specs: Vec<RepoSpec> = (0..5).map(|i| repo("acme", &format!("r{i}"), 3)).collect();
     let h = Harness::start(pool.clone(), &specs).await;
     h.ok(&["migrate"]).await;
-    h.ok(&["add", "acme/*", "--priority", "high", "--min-prs", "1"]).await;
+    // GitHub stops the first listing at its resource limits: asked again.
+    h.fake.with_control(|c| c.faults.push_back(Fault::Partial { path: Vec::new() }));
+    let args = ["add", "acme/*", "--priority", "high", "--min-prs", "1"];
+    let out = h.backfill_with(&args, &[("BACKFILL_RETRY_DELAY", "10ms")]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(backfills(&pool, "acme").await.len(), 5, "{}", text(&out));
+    assert_eq!(listings(&h, 0).0, 2, "the partial answer and the whole one");
     h.ok(&["remove", "acme/r1"]).await;
     h.ok(&["remove", "acme/r2", "--purge"]).await;
     h.fake.with_world(|w| {
