@@ -3,18 +3,21 @@
 //! and become an `AppError` in one place each (the `From`s in `exit` and
 //! here), and the database URL is scrubbed from every message once, at the end.
 
+mod add;
+mod setup;
+
 use sqlx::PgPool;
 
 use crate::backfill::{self, RunError, RunOptions};
 use crate::cli::{Cli, Command, HistoryArgs, RunArgs};
 use crate::config::Config;
 use crate::exit::{AppError, Exit};
-use crate::github::error::Blame;
-use crate::github::{lookup_repository, ClientSettings, Credential, GithubClient, GithubError};
 use crate::report::{html, Reporter};
 use crate::shutdown::Shutdown;
 use crate::status::{BackfillStatus, Priority};
+use crate::store::owners::{self, Stop};
 use crate::store::{self, history, pause, state, tracking, Backfill, StoreError};
+use setup::{github_client, require_schema};
 
 pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
     let config = cli.config()?;
@@ -30,10 +33,7 @@ async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
             migrate(config, &pool, &reporter).await?;
             Ok(Exit::Success)
         }
-        Command::Add { repository, chunk_size, no_refresh, refresh, priority } => {
-            let keep_current = (no_refresh || refresh).then_some(refresh);
-            add(config, &pool, &reporter, &repository, chunk_size, keep_current, priority).await
-        }
+        Command::Add(args) => add::add(config, &pool, &reporter, args).await,
         Command::Run(args) => run(config, &pool, &mut reporter, args).await,
         Command::Status { repository_id, json, html } => {
             status(&pool, &reporter, repository_id.as_deref(), json, html.as_deref()).await
@@ -71,94 +71,6 @@ async fn migrate(config: &Config, pool: &PgPool, reporter: &Reporter) -> Result<
         n => reporter.info(&format!("applied {n} migrations: the database schema is up to date")),
     }
     Ok(())
-}
-
-/// `run`, `add` and `status` need the tables; say how to get them.
-async fn require_schema(pool: &PgPool) -> Result<(), AppError> {
-    let missing = store::missing_tables(pool).await?;
-    match missing.len() {
-        0 => Ok(()),
-        n if n == store::TABLES.len() => {
-            Err(AppError::usage("the database has no backfill tables yet: run `backfill migrate` first"))
-        }
-        _ => Err(AppError::usage(format!(
-            "the database lacks the table(s) {}: run `backfill migrate` first",
-            missing.join(", ")
-        ))),
-    }
-}
-
-fn github_error(e: GithubError, what: &str) -> AppError {
-    match e.meaning().blame {
-        Blame::Credential | Blame::Setting => AppError::usage(e.to_string()),
-        Blame::Repository => AppError::usage(format!("{what} was not found on GitHub, or the token cannot see it")),
-        Blame::Github | Blame::RateLimit { .. } | Blame::Backfill => AppError::failure(e.to_string()),
-    }
-}
-
-/// The GitHub client, with the token or, for a GitHub App, the
-/// installation tokens octocrab obtains with the App's key as they are needed.
-async fn github_client(
-    config: &Config,
-    reporter: &Reporter,
-    deadline: Option<tokio::time::Instant>,
-) -> Result<GithubClient, AppError> {
-    let settings = ClientSettings { deadline, ..config.client };
-    let token;
-    let credential = match &config.app {
-        Some(app) => app,
-        None => {
-            token = Credential::Token(config.token()?.to_string());
-            &token
-        }
-    };
-    let client = GithubClient::connect(&config.graphql_url, &config.rest_url, credential, settings)
-        .map_err(|e| AppError::failure(e.to_string()))?;
-    Ok(client.with_notifier(reporter.notifier()))
-}
-
-async fn add(
-    config: &Config,
-    pool: &PgPool,
-    reporter: &Reporter,
-    repository: &str,
-    chunk_size: Option<i64>,
-    keep_current: Option<bool>,
-    priority: Option<Priority>,
-) -> Result<Exit, AppError> {
-    let (owner, name) = repository
-        .split_once('/')
-        .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
-        .ok_or_else(|| AppError::usage(format!("'{repository}' is not OWNER/NAME")))?;
-    let client = github_client(config, reporter, None).await?;
-    require_schema(pool).await?;
-    let info = lookup_repository(&client, owner, name)
-        .await
-        .map_err(|e| github_error(e, &format!("repository {repository}")))?;
-    let was_removed = tracking::removed(pool, &info.full_name).await?;
-    let id = state::add_repository(pool, &info, chunk_size.map(|n| n as i32)).await?;
-    match was_removed {
-        Some((_, false)) => {
-            reporter.info(&format!("{}: removed before; tracked again from where it stopped", info.full_name))
-        }
-        Some((_, true)) => reporter.info(&format!(
-            "{}: removed and purged before; tracked again from the first PR (the PRs stored are kept and refreshed)",
-            info.full_name
-        )),
-        None => {}
-    }
-    if let Some(priority) = priority {
-        tracking::set_priority(pool, id, priority).await?;
-        reporter.info(&format!("{}: priority {priority}", info.full_name));
-    }
-    if let Some(on) = keep_current {
-        state::keep_current(pool, id, on).await?;
-        let how = if on { "kept current once completed" } else { "left as it is once completed (--no-refresh)" };
-        reporter.info(&format!("{}: {how}", info.full_name));
-    }
-    reporter.info(&format!("tracking {} ({} pull requests)", info.full_name, info.pull_request_count));
-    reporter.result(&id.to_string());
-    Ok(Exit::Success)
 }
 
 async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunArgs) -> Result<Exit, AppError> {
@@ -278,6 +190,9 @@ async fn set_priority(pool: &PgPool, reporter: &Reporter, ident: &str, level: Pr
 /// Asks nothing (CI runs it), and again is harmless: a backfill removed
 /// already is said to be so, with exit 0.
 async fn remove(pool: &PgPool, reporter: &Reporter, ident: &str, purge: bool) -> Result<Exit, AppError> {
+    if let Some(login) = ident.strip_suffix("/*") {
+        return stop_owner(pool, reporter, login, purge).await;
+    }
     require_schema(pool).await?;
     let Some(backfill) = state::find(pool, ident).await? else {
         return match tracking::removed(pool, ident).await? {
@@ -296,6 +211,33 @@ async fn remove(pool: &PgPool, reporter: &Reporter, ident: &str, purge: bool) ->
         backfill.processed_prs
     ));
     Ok(Exit::Success)
+}
+
+/// `remove 'OWNER/*'`: `run --discover` tracks no new repository of the
+/// owner; the backfills it started stay, each removed on its own if wanted.
+async fn stop_owner(pool: &PgPool, reporter: &Reporter, login: &str, purge: bool) -> Result<Exit, AppError> {
+    if purge {
+        return Err(AppError::usage(format!(
+            "--purge is for one backfill: `backfill remove '{login}/*'` stops following the owner, and its backfills stay"
+        )));
+    }
+    require_schema(pool).await?;
+    match owners::stop(pool, login).await? {
+        Stop::Unknown => Err(AppError::usage(format!(
+            "'{login}/*' was never added: `backfill add '{login}/*'` tracks every repository of {login}"
+        ))),
+        Stop::Stopped { login, already: true, .. } => {
+            reporter.info(&format!("{login}/*: already stopped"));
+            Ok(Exit::Success)
+        }
+        Stop::Stopped { login, already: false, backfills } => {
+            reporter.info(&format!(
+                "{login}/*: stopped: `run --discover` tracks no new repository of {login}; its {backfills} backfill(s) stay \
+                 (`backfill remove OWNER/NAME` stops one)"
+            ));
+            Ok(Exit::Success)
+        }
+    }
 }
 
 async fn show_history(pool: &PgPool, reporter: &Reporter, args: HistoryArgs) -> Result<Exit, AppError> {

@@ -78,6 +78,9 @@ async fn the_action_runs_every_command_with_only_the_inputs_given() {
         (&[("IN_COMMAND", "run"), ("IN_MIGRATE", "false"), ("IN_DRY_RUN", "false")], "[run]\n"),
         (&[("IN_COMMAND", "migrate"), ("IN_REPOSITORY_ID", "acme/one"), ("IN_MIGRATE", "true")], "[migrate]\n"),
         (&[("IN_COMMAND", "add"), ("IN_REPOSITORY", "acme/one")], "[add]\n[acme/one]\n"),
+        // A whole owner: the pattern reaches the binary as it is, never a glob.
+        (&[("IN_COMMAND", "add"), ("IN_REPOSITORY", "acme/*")], "[add]\n[acme/*]\n"),
+        (&[("IN_COMMAND", "remove"), ("IN_REPOSITORY", "acme/*")], "[remove]\n[acme/*]\n"),
         (
             &[("IN_COMMAND", "add"), ("IN_REPOSITORY", "acme/one"), ("IN_CHUNK_SIZE", "10")],
             "[add]\n[acme/one]\n[--chunk-size]\n[10]\n",
@@ -239,6 +242,14 @@ async fn a_new_adopter_gets_from_an_empty_database_to_a_backfill_through_the_act
     assert_eq!(out.status.code(), Some(2), "add a missing repository: {}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.lines().any(|l| l.starts_with("::error") && l.contains("acme/adoptde")), "{}", text(&out));
+    assert!(!outputs.contains_key("repository_id"), "{outputs:?}");
+    // A whole owner: a line per repository and a total, and no single id.
+    let (out, outputs) =
+        runner.step(&script, &step(&[("IN_COMMAND", "add"), ("IN_REPOSITORY", "acme/*")], url.clone())).await;
+    assert!(out.status.success(), "add acme/*: {}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("acme/adopted: already tracked, left as it is"), "{}", text(&out));
+    assert!(stdout.contains("total: 0 tracked now, 1 already tracked, 0 skipped"), "{}", text(&out));
     assert!(!outputs.contains_key("repository_id"), "{outputs:?}");
 
     let run = [("IN_COMMAND", "run"), ("IN_TIME_BUDGET", "2m"), ("IN_REPORT_ISSUE", "acme/ops")];

@@ -5,8 +5,6 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use backfill::github::RepositoryInfo;
-use backfill::store::state;
 use common::oracle::assert_complete;
 use common::{spec, text, Harness};
 use sqlx::PgPool;
@@ -15,26 +13,6 @@ const REPOSITORIES: usize = 200;
 
 fn name(i: usize) -> String {
     format!("r{i:03}")
-}
-
-/// Tracks the fleet as `add` would (one `add` each would take minutes).
-async fn track(h: &Harness) {
-    let infos: Vec<RepositoryInfo> = h.fake.with_world(|w| {
-        w.repos
-            .iter()
-            .filter(|r| r.owner == "fleet")
-            .map(|r| RepositoryInfo {
-                github_id: r.database_id,
-                owner: r.owner.clone(),
-                name: r.name.clone(),
-                full_name: format!("{}/{}", r.owner, r.name),
-                pull_request_count: r.pull_requests.len() as i64,
-            })
-            .collect()
-    });
-    for info in &infos {
-        state::add_repository(&h.pool, info, None).await.expect("tracked");
-    }
 }
 
 /// Runs until every backfill is completed; the requests GitHub saw.
@@ -55,7 +33,10 @@ async fn a_fleet_is_backfilled_and_kept_current_in_a_handful_of_requests(pool: P
     specs.push(spec("other", "outsider", 20));
     let h = Harness::start(pool, &specs).await;
     h.ok(&["migrate"]).await;
-    track(&h).await;
+    h.ok(&["add", "fleet/*"]).await;
+    let tracked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM progressive_backfill_state").fetch_one(&h.pool).await.expect("states");
+    assert_eq!(tracked, REPOSITORIES as i64, "one add tracks the owner's repositories, and no other's");
 
     // Two hundred first pages, six to a request, and their follow-ups.
     let requests = backfill_all(&h).await;

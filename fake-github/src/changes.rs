@@ -4,11 +4,12 @@
 //! refuses what GitHub would refuse (merging a closed PR, dismissing a
 //! comment) with an error rather than a panic.
 //!
-//! `fake.with_world(|w| w.merge_pr("o", "n", 12))`
+//! `fake.with_world(|w| w.merge_pr("o", "n", 12))`, or a repository created
+//! under its owner: `fake.with_world(|w| w.create_repository(&spec))`.
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::data::{self, Actor, ActorKind, PullRequest, Rng};
+use crate::data::{self, Actor, ActorKind, PullRequest, RepoSpec, Rng};
 use crate::ids::Ids;
 use crate::world::World;
 
@@ -257,5 +258,23 @@ impl World {
         self.repos[ri].pull_requests.push(pr);
         self.index_pr(ri, self.repos[ri].pull_requests.len() - 1);
         Ok(number)
+    }
+
+    /// Creates a repository as `spec` describes it, after every other of the
+    /// world (so an owner's `CREATED_AT ASC` listing meets it last), created
+    /// now unless `spec` says when. A name the owner has already is refused.
+    pub fn create_repository(&mut self, spec: &RepoSpec) -> Result<(), ChangeError> {
+        if self.repo_index(&spec.owner, &spec.name).is_ok() {
+            return Err(ChangeError::Refused(format!("{}/{} exists already", spec.owner, spec.name)));
+        }
+        let created_at = match spec.created_at {
+            Some(at) => at,
+            None => self.now(),
+        };
+        let spec = RepoSpec { created_at: Some(created_at), ..spec.clone() };
+        let repo = data::generate(&spec, &self.actors, self.repos.len());
+        self.repos.push(repo);
+        self.reindex();
+        Ok(())
     }
 }

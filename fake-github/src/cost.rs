@@ -128,7 +128,7 @@ pub fn is_free(set: &SelectionSet<'_, String>) -> bool {
 
 /// A connection that asks for items (`nodes`/`edges`) must say how many.
 fn is_paged_connection(f: &graphql_parser::query::Field<'_, String>) -> bool {
-    const CONNECTIONS: &[&str] = &["pullRequests", "reviews", "comments", "commits"];
+    const CONNECTIONS: &[&str] = &["pullRequests", "reviews", "comments", "commits", "repositories"];
     CONNECTIONS.contains(&f.name.as_str())
         && f.selection_set
             .items

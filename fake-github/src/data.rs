@@ -102,6 +102,9 @@ pub struct Repository {
     pub database_id: i64,
     pub owner: String,
     pub name: String,
+    pub fork: bool,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
     /// Kept in creation order, which is what `CREATED_AT ASC` pages through.
     pub pull_requests: Vec<PullRequest>,
 }
@@ -121,6 +124,19 @@ pub struct RepoSpec {
     pub extreme_period: usize,
     /// The mix of reviews and comments; `extremes` shape `Today` only.
     pub profile: Profile,
+    /// A fork of another repository (`isFork`).
+    pub fork: bool,
+    /// Archived (`isArchived`).
+    pub archived: bool,
+    /// When the repository was created; `None`: a day after the one before
+    /// it in the world (`DEFAULT_CREATED` for the first).
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// When the first repository of a world was created, unless its spec says.
+pub fn default_created(repo_index: usize) -> DateTime<Utc> {
+    let first = Utc.with_ymd_and_hms(2015, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    first + Duration::days(repo_index as i64)
 }
 
 impl RepoSpec {
@@ -133,6 +149,9 @@ impl RepoSpec {
             extremes: true,
             extreme_period: 97,
             profile: Profile::Today,
+            fork: false,
+            archived: false,
+            created_at: None,
         }
     }
 }
@@ -246,6 +265,9 @@ pub fn generate(spec: &RepoSpec, actors: &[Actor], repo_index: usize) -> Reposit
         database_id,
         owner: spec.owner.clone(),
         name: spec.name.clone(),
+        fork: spec.fork,
+        archived: spec.archived,
+        created_at: spec.created_at.unwrap_or_else(|| default_created(repo_index)),
         pull_requests: prs,
     }
 }

@@ -41,7 +41,8 @@ impl GqlError {
 pub(crate) enum Obj<'w> {
     Query,
     Repo(&'w Repository),
-    Owner(&'w Repository),
+    /// An owner by its login: every owner of the world is an organization.
+    Owner(&'w str),
     Pr(&'w PullRequest),
     Review(&'w Review),
     ReviewComment(&'w ReviewComment, &'w Review),
@@ -267,6 +268,7 @@ impl<'w> Exec<'w> {
                     let found = self.lookup(id.as_str().unwrap_or(""), path);
                     self.sub(found, f, path)
                 }
+                "repositoryOwner" => self.repository_owner(f, path),
                 "nodes" => {
                     let ids = arg("ids");
                     let ids: Vec<&str> =
@@ -297,13 +299,17 @@ impl<'w> Exec<'w> {
                 "name" => json!(r.name),
                 "nameWithOwner" => json!(format!("{}/{}", r.owner, r.name)),
                 "url" => json!(format!("https://github.com/{}/{}", r.owner, r.name)),
-                "owner" => self.sub(Some(Obj::Owner(r)), f, path),
+                "isFork" => json!(r.fork),
+                "isArchived" => json!(r.archived),
+                "createdAt" => json!(r.created_at.to_rfc3339()),
+                "owner" => self.sub(Some(Obj::Owner(&r.owner)), f, path),
                 "pullRequests" => self.pull_requests(r, f, path),
                 _ => Value::Null,
             },
-            Obj::Owner(r) => match name {
-                "login" => json!(r.owner),
-                "id" => json!(format!("O_{}", r.owner)),
+            Obj::Owner(login) => match name {
+                "login" => json!(login),
+                "id" => json!(format!("O_{login}")),
+                "repositories" => self.repositories(login, f, path),
                 _ => Value::Null,
             },
             Obj::Actor(a) => match name {

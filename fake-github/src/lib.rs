@@ -22,6 +22,7 @@ mod ids;
 pub mod limits;
 mod objects;
 mod order;
+mod owners;
 mod paging;
 mod partial;
 pub mod rest;

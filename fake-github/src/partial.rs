@@ -21,7 +21,8 @@ pub(crate) struct Site {
 /// all nullable there, so indexes need no entry.
 pub(crate) fn shape(parent: &str, field: &str) -> Option<(bool, bool)> {
     Some(match (parent, field) {
-        ("Query", "repository" | "node") => (true, false),
+        ("Query", "repository" | "node" | "repositoryOwner") => (true, false),
+        ("Organization", "repositories") => (false, true),
         ("Repository", "pullRequests") => (false, true),
         ("PullRequest", "reviews") => (true, true),
         ("PullRequest", "comments" | "commits") => (false, true),

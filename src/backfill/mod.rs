@@ -50,7 +50,7 @@ pub async fn run(
     shutdown: &mut Shutdown,
 ) -> Result<RunSummary, RunError> {
     if opts.discover {
-        pick::discover(pool, opts, reporter).await?;
+        pick::discover(pool, github, opts, reporter).await?;
     }
     let picked = pick::backfills(pool, opts, reporter).await?;
     let ids: Vec<Uuid> = picked.iter().map(|r| r.id).collect();

@@ -9,18 +9,82 @@ use super::priority::{self, Ranked};
 use super::{RunError, RunOptions};
 use crate::budget::Budget;
 use crate::github::error::Blame;
-use crate::github::{rate_limit, GithubClient};
+use crate::github::lookup::list_repositories;
+use crate::github::{rate_limit, GithubClient, RepositoryInfo};
 use crate::report::Reporter;
 use crate::status::BackfillStatus;
-use crate::store::state;
+use crate::store::fleet::{self, Owner, Verdict};
+use crate::store::{owners, state};
 
-/// `--discover` first, when asked: tracked repositories without a backfill get one.
-pub async fn discover(pool: &PgPool, opts: &RunOptions, reporter: &Reporter) -> Result<(), RunError> {
+/// `--discover` first, when asked: the repositories of each owner added
+/// whole (`add 'OWNER/*'`) that its filters let in and that have no
+/// backfill get one, and so do tracked repositories without a backfill.
+pub async fn discover(
+    pool: &PgPool,
+    github: &GithubClient,
+    opts: &RunOptions,
+    reporter: &Reporter,
+) -> Result<(), RunError> {
+    for owner in owners::followed(pool).await? {
+        discover_owner(pool, github, &owner, opts.dry_run, reporter).await?;
+    }
     let found = state::discover(pool, !opts.dry_run).await?;
     let verb = if opts.dry_run { "would start" } else { "started" };
     match found.len() {
         0 => reporter.info("discovery: every tracked repository has a backfill or its PRs"),
         n => reporter.info(&format!("discovery: {verb} {n} backfill(s): {}", found.join(", "))),
+    }
+    Ok(())
+}
+
+/// One owner's repositories, listed (a request per 100 of them): what is
+/// new and let in by the owner's filters is tracked with the owner's
+/// settings; what `backfill remove` stopped stays removed. An owner GitHub
+/// no longer shows, or a listing GitHub fails, is a warning: the run goes on.
+async fn discover_owner(
+    pool: &PgPool,
+    github: &GithubClient,
+    owner: &Owner,
+    dry_run: bool,
+    reporter: &Reporter,
+) -> Result<(), RunError> {
+    let login = &owner.login;
+    let listing = match list_repositories(github, login).await {
+        Ok(listing) => listing,
+        Err(e) => {
+            return match e.meaning().blame {
+                Blame::Credential => Err(RunError::BadCredentials(e.to_string())),
+                Blame::Setting => Err(RunError::Config(e.to_string())),
+                Blame::Repository => {
+                    reporter.warn(&format!(
+                        "discovery: GitHub shows no owner {login} (any more): `backfill remove '{login}/*'` stops looking"
+                    ));
+                    Ok(())
+                }
+                Blame::Github | Blame::RateLimit { .. } | Blame::Backfill => {
+                    reporter.warn(&format!("discovery: cannot list the repositories of {login}: {e}"));
+                    Ok(())
+                }
+            };
+        }
+    };
+    let standings = fleet::standings(pool, &listing.ids()).await?;
+    let verdicts = fleet::plan(&listing.repositories, &owner.filters, &standings);
+    let new: Vec<&RepositoryInfo> = (listing.repositories.iter().zip(&verdicts))
+        .filter(|(_, verdict)| **verdict == Verdict::Track)
+        .map(|(repo, _)| &repo.info)
+        .collect();
+    if !dry_run {
+        for info in &new {
+            state::track(pool, info, owner.settings.chunk_size, &owner.settings.patch(true)).await?;
+        }
+    }
+    let verb = if dry_run { "would start" } else { "started" };
+    let names: Vec<&str> = new.iter().map(|info| info.full_name.as_str()).collect();
+    match new.len() {
+        0 => reporter
+            .info(&format!("discovery: {login}/*: nothing new among its {} repositories", listing.repositories.len())),
+        n => reporter.info(&format!("discovery: {login}/*: {verb} {n} backfill(s): {}", names.join(", "))),
     }
     Ok(())
 }

@@ -5,32 +5,16 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{Args, Subcommand};
 
-use super::values::{chunk_size, duration, lease, owner_name, priority};
+use super::values::{chunk_size, duration, lease, owner_name, priority, target, Target};
 use crate::status::Priority;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the tables (safe to run again, and on a database that has them).
     Migrate,
-    /// Start backfilling a repository: look it up on GitHub and track it.
-    Add {
-        /// The repository, as OWNER/NAME.
-        repository: String,
-        /// A fixed chunk size for this repository (5-50).
-        #[arg(long, value_name = "N", value_parser = chunk_size)]
-        chunk_size: Option<i64>,
-        /// Once completed, leave the backfill as it is: no sweeps for changed
-        /// PRs (for when another system keeps recent PRs current).
-        #[arg(long, env = "BACKFILL_NO_REFRESH", value_parser = BoolishValueParser::new(), conflicts_with = "refresh")]
-        no_refresh: bool,
-        /// Keep a completed backfill current again (the default).
-        #[arg(long)]
-        refresh: bool,
-        /// How much of each run it gets: high, normal (the default for a new
-        /// backfill) or low; an existing backfill keeps its own unless given.
-        #[arg(long, env = "BACKFILL_PRIORITY", value_name = "LEVEL", value_parser = priority)]
-        priority: Option<Priority>,
-    },
+    /// Start backfilling repositories: look them up on GitHub and track them
+    /// (OWNER/* every repository of an organization or user).
+    Add(AddArgs),
     /// Process backfills: by default one chunk each, then exit.
     Run(RunArgs),
     /// One line per backfill.
@@ -65,14 +49,46 @@ pub enum Command {
         #[arg(value_parser = priority)]
         level: Priority,
     },
-    /// Stop tracking a repository for good (its stored PRs stay); asks nothing.
+    /// Stop tracking a repository for good (its stored PRs stay), or stop
+    /// following an owner (OWNER/*: its backfills stay); asks nothing.
     Remove {
-        /// A repositories.id UUID or OWNER/NAME.
+        /// A repositories.id UUID, OWNER/NAME, or OWNER/* for an owner added whole.
         id: String,
         /// Also delete the backfill's chunk rows and state row.
         #[arg(long, env = "BACKFILL_PURGE", value_parser = BoolishValueParser::new())]
         purge: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// OWNER/NAME, or OWNER/* for every repository of that organization or
+    /// user (quoted for the shell: 'OWNER/*'); several at once.
+    #[arg(required = true, value_name = "OWNER/NAME", value_parser = target)]
+    pub targets: Vec<Target>,
+    /// A fixed chunk size for each repository (5-50).
+    #[arg(long, value_name = "N", value_parser = chunk_size)]
+    pub chunk_size: Option<i64>,
+    /// Once completed, leave the backfill as it is: no sweeps for changed
+    /// PRs (for when another system keeps recent PRs current).
+    #[arg(long, env = "BACKFILL_NO_REFRESH", value_parser = BoolishValueParser::new(), conflicts_with = "refresh")]
+    pub no_refresh: bool,
+    /// Keep a completed backfill current again (the default).
+    #[arg(long)]
+    pub refresh: bool,
+    /// How much of each run it gets: high, normal (the default for a new
+    /// backfill) or low; an existing backfill keeps its own unless given.
+    #[arg(long, env = "BACKFILL_PRIORITY", value_name = "LEVEL", value_parser = priority)]
+    pub priority: Option<Priority>,
+    /// OWNER/*: also track forks.
+    #[arg(long, env = "BACKFILL_INCLUDE_FORKS", value_parser = BoolishValueParser::new())]
+    pub include_forks: bool,
+    /// OWNER/*: also track archived repositories.
+    #[arg(long, env = "BACKFILL_INCLUDE_ARCHIVED", value_parser = BoolishValueParser::new())]
+    pub include_archived: bool,
+    /// OWNER/*: skip repositories with fewer pull requests than this.
+    #[arg(long, env = "BACKFILL_MIN_PRS", value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32))]
+    pub min_prs: u32,
 }
 
 #[derive(Debug, Args)]

@@ -12,8 +12,9 @@ use clap::Parser;
 use crate::config::{self, Config};
 use crate::exit::AppError;
 use crate::store::Route;
-pub use commands::{Command, HistoryArgs, RunArgs};
+pub use commands::{AddArgs, Command, HistoryArgs, RunArgs};
 use values::interval;
+pub use values::Target;
 
 #[derive(Debug, Parser)]
 #[command(

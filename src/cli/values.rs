@@ -45,6 +45,53 @@ pub(super) fn owner_name(s: &str) -> Result<String, String> {
     }
 }
 
+/// What `add` is given: one repository, or every repository of an owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Repository {
+        owner: String,
+        name: String,
+    },
+    /// `OWNER/*`.
+    Owner(String),
+}
+
+impl Target {
+    /// The same target in any case: GitHub's names are case-insensitive.
+    pub fn same_as(&self, other: &Target) -> bool {
+        let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        match (self, other) {
+            (Target::Repository { owner: a, name: b }, Target::Repository { owner: c, name: d }) => {
+                same(a, c) && same(b, d)
+            }
+            (Target::Owner(a), Target::Owner(b)) => same(a, b),
+            (Target::Repository { .. }, Target::Owner(_)) | (Target::Owner(_), Target::Repository { .. }) => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Repository { owner, name } => write!(f, "{owner}/{name}"),
+            Target::Owner(login) => write!(f, "{login}/*"),
+        }
+    }
+}
+
+pub(super) fn target(s: &str) -> Result<Target, String> {
+    let what = "must be OWNER/NAME, or OWNER/* for every repository of an owner";
+    let (owner, name) = s.trim().split_once('/').ok_or(what)?;
+    if owner.is_empty() || name.is_empty() || name.contains('/') || owner.contains('*') {
+        return Err(what.to_string());
+    }
+    match name {
+        "*" => Ok(Target::Owner(owner.to_string())),
+        _ if name.contains('*') => Err(format!("{what} ('*' stands alone: OWNER/*)")),
+        _ => Ok(Target::Repository { owner: owner.to_string(), name: name.to_string() }),
+    }
+}
+
 pub(super) fn lease(s: &str) -> Result<Duration, String> {
     let what = "must be a duration from 1s to 10m, such as 30s";
     match human(s, what)? {
@@ -92,6 +139,40 @@ mod tests {
         for (input, ok) in leases {
             assert_eq!(lease(input).is_ok(), ok, "lease {input:?}");
         }
+    }
+
+    #[test]
+    fn add_takes_owner_name_or_a_whole_owner() {
+        let repo = |o: &str, n: &str| Some(Target::Repository { owner: o.into(), name: n.into() });
+        let cases = [
+            ("acme/widgets", repo("acme", "widgets")),
+            (" acme/widgets ", repo("acme", "widgets")),
+            ("acme/*", Some(Target::Owner("acme".into()))),
+            ("Acme-Org/*", Some(Target::Owner("Acme-Org".into()))),
+            ("acme/wid*", None),
+            ("acme/**", None),
+            ("*/widgets", None),
+            ("*/*", None),
+            ("acme", None),
+            ("acme/", None),
+            ("/widgets", None),
+            ("a/b/c", None),
+            ("acme/*/x", None),
+            ("", None),
+        ];
+        for (input, want) in cases {
+            let got = target(input);
+            assert_eq!(got.as_ref().ok(), want.as_ref(), "{input:?}: {got:?}");
+            if let Err(message) = got {
+                assert!(message.contains("OWNER/NAME") && message.contains("OWNER/*"), "{input:?}: {message}");
+            }
+        }
+        let display = [("acme/widgets", "acme/widgets"), ("acme/*", "acme/*")];
+        for (input, shown) in display {
+            assert_eq!(target(input).map(|t| t.to_string()).ok().as_deref(), Some(shown));
+        }
+        assert!(Target::Owner("Acme".into()).same_as(&Target::Owner("acme".into())));
+        assert!(!Target::Owner("acme".into()).same_as(&Target::Repository { owner: "acme".into(), name: "*".into() }));
     }
 
     #[test]

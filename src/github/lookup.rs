@@ -1,10 +1,14 @@
-//! The small questions: what a repository is, and how much budget is left.
+//! The small questions: what a repository is, which repositories an owner
+//! has, and how much budget is left.
 
+use chrono::{DateTime, Utc};
 use graphql_client::GraphQLQuery;
 
 use super::client::{GithubClient, Reply};
 use super::error::GithubError;
-use super::queries::{rate_limit_now, repository_lookup, RateLimitNow, RepositoryLookup};
+use super::queries::{
+    owner_repositories, rate_limit_now, repository_lookup, OwnerRepositories, RateLimitNow, RepositoryLookup,
+};
 use super::wire;
 use crate::budget::Budget;
 
@@ -33,6 +37,78 @@ pub async fn lookup_repository(client: &GithubClient, owner: &str, name: &str) -
         name: repo.name,
         full_name: repo.name_with_owner,
         pull_request_count: repo.pull_requests.total_count,
+    })
+}
+
+/// One repository of an owner's listing, with what `add 'OWNER/*'` filters on.
+#[derive(Debug, Clone)]
+pub struct OwnedRepository {
+    pub info: RepositoryInfo,
+    pub fork: bool,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An owner (organization or user) as GitHub spells it, and every
+/// repository it owns, oldest first.
+#[derive(Debug, Clone)]
+pub struct OwnerListing {
+    pub login: String,
+    pub repositories: Vec<OwnedRepository>,
+}
+
+impl OwnerListing {
+    /// The repositories' GitHub ids, in the listing's order.
+    pub fn ids(&self) -> Vec<i64> {
+        self.repositories.iter().map(|r| r.info.github_id).collect()
+    }
+}
+
+/// Every repository `login` owns, 100 a request (one point each). An owner
+/// GitHub does not have is `NotFound`. A partial answer is asked again.
+pub async fn list_repositories(client: &GithubClient, login: &str) -> Result<OwnerListing, GithubError> {
+    let whole = |reply: &Reply<wire::OwnerRepositoriesData>| match reply.errors.iter().any(|e| e.is_resource_limit()) {
+        true => Err(GithubError::from_api_errors(&reply.errors, None)
+            .unwrap_or_else(|| GithubError::ResourceLimits(format!("the repositories of {login}")))),
+        false => Ok(()),
+    };
+    let mut listing = OwnerListing { login: login.to_string(), repositories: Vec::new() };
+    let mut after = None;
+    loop {
+        let variables = owner_repositories::Variables { login: login.into(), after: after.clone() };
+        let reply = client.query_checked(&OwnerRepositories::build_query(variables), false, &whole).await?;
+        let Some(owner) = reply.data.and_then(|d| d.repository_owner) else {
+            return Err(GithubError::from_api_errors(&reply.errors, None)
+                .unwrap_or_else(|| GithubError::NotFound(format!("owner {login}"))));
+        };
+        listing.login = owner.login;
+        for repo in owner.repositories.nodes.into_iter().flatten() {
+            listing.repositories.push(owned(repo)?);
+        }
+        let page = owner.repositories.page_info;
+        // A cursor that does not move would ask the same page for ever.
+        match page.end_cursor {
+            Some(cursor) if page.has_next_page && after.as_ref() != Some(&cursor) => after = Some(cursor),
+            _ => return Ok(listing),
+        }
+    }
+}
+
+fn owned(repo: wire::OwnedRepository) -> Result<OwnedRepository, GithubError> {
+    let github_id = repo
+        .database_id
+        .ok_or_else(|| GithubError::Other(format!("repository {} has no database id", repo.name_with_owner)))?;
+    Ok(OwnedRepository {
+        info: RepositoryInfo {
+            github_id,
+            owner: repo.owner.login,
+            name: repo.name,
+            full_name: repo.name_with_owner,
+            pull_request_count: repo.pull_requests.total_count,
+        },
+        fork: repo.is_fork,
+        archived: repo.is_archived,
+        created_at: repo.created_at,
     })
 }
 

@@ -29,6 +29,10 @@ pub struct RepositoryLookup;
 )]
 pub struct RateLimitNow;
 
+#[derive(GraphQLQuery)]
+#[graphql(schema_path = "queries/schema.graphql", query_path = "queries/owner.graphql", variables_derives = "Debug")]
+pub struct OwnerRepositories;
+
 /// Never sent as it stands (`round` puts each request together from its
 /// fragments); derived so that the build checks them against the schema.
 #[derive(GraphQLQuery)]

@@ -63,7 +63,7 @@ macro_rules! costed {
         })*
     };
 }
-costed!(RepositoryLookupData, RateLimitData);
+costed!(RepositoryLookupData, RateLimitData, OwnerRepositoriesData);
 
 /// `rateLimit { cost limit remaining used resetAt nodeCount }`: what the
 /// request cost, and the budget it left, decoded straight into `Budget`.
@@ -216,6 +216,34 @@ pub struct Repository {
 pub struct RepositoryLookupData {
     pub rate_limit: Option<RateLimit>,
     pub repository: Option<Repository>,
+}
+
+/// A repository as an owner's listing has it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnedRepository {
+    pub database_id: Option<i64>,
+    pub name: String,
+    pub name_with_owner: String,
+    pub owner: RepositoryOwner,
+    pub is_fork: bool,
+    pub is_archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub pull_requests: Count,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Owner {
+    pub login: String,
+    pub repositories: Connection<OwnedRepository>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerRepositoriesData {
+    pub rate_limit: Option<RateLimit>,
+    pub repository_owner: Option<Owner>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,8 +3,10 @@
 pub mod chunks;
 pub mod claims;
 mod error;
+pub mod fleet;
 pub mod history;
 pub mod metadata;
+pub mod owners;
 pub mod pause;
 pub mod progress;
 pub mod refresh;
@@ -36,6 +38,7 @@ pub const TABLES: &[&str] = &[
     "backfill_claims",
     "backfill_chunk_points",
     "backfill_removals",
+    "backfill_owners",
 ];
 
 /// Parses the URL without echoing it: it may hold a password.

@@ -205,6 +205,13 @@ pub async fn remember(tx: &mut PgConnection, backfill: &Backfill, learned: &Patc
 /// backfill goes on from where it stood, or starts afresh after `--purge`).
 /// Returns the repository id.
 pub async fn add_repository(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Option<i32>) -> StoreResult<Uuid> {
+    track(pool, repo, chunk_size, &Patch::default()).await
+}
+
+/// `add_repository` with more of the backfill's metadata written in the
+/// same transaction (its priority, `no_refresh`, `discovered`), so that a
+/// backfill never runs without what it was added with.
+pub async fn track(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Option<i32>, extra: &Patch) -> StoreResult<Uuid> {
     let mut tx = pool.begin().await?;
     let repository_id: Uuid = unnamed::scalar(
         "INSERT INTO repositories (id, github_id, owner, name, full_name, pull_request_count, first_tracked_at, last_updated_at) \
@@ -225,7 +232,7 @@ pub async fn add_repository(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Op
         .bind(repository_id)
         .execute(&mut *tx)
         .await?;
-    let patch = Patch { chunk_size_override: Change::set_or_keep(chunk_size.map(i64::from)), ..Patch::default() };
+    let patch = Patch { chunk_size_override: Change::set_or_keep(chunk_size.map(i64::from)), ..extra.clone() };
     let sql = format!(
         "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, chunk_size, \
            error_count, consecutive_errors, metadata, created_at, updated_at) \

@@ -1,0 +1,55 @@
+//! What the commands need before their work: the tables, a GitHub client,
+//! and GitHub's failures put as the person at the terminal needs them.
+
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::exit::AppError;
+use crate::github::error::Blame;
+use crate::github::{ClientSettings, Credential, GithubClient, GithubError};
+use crate::report::Reporter;
+use crate::store;
+
+/// `run`, `add` and `status` need the tables; say how to get them.
+pub(super) async fn require_schema(pool: &PgPool) -> Result<(), AppError> {
+    let missing = store::missing_tables(pool).await?;
+    match missing.len() {
+        0 => Ok(()),
+        n if n == store::TABLES.len() => {
+            Err(AppError::usage("the database has no backfill tables yet: run `backfill migrate` first"))
+        }
+        _ => Err(AppError::usage(format!(
+            "the database lacks the table(s) {}: run `backfill migrate` first",
+            missing.join(", ")
+        ))),
+    }
+}
+
+pub(super) fn github_error(e: GithubError, what: &str) -> AppError {
+    match e.meaning().blame {
+        Blame::Credential | Blame::Setting => AppError::usage(e.to_string()),
+        Blame::Repository => AppError::usage(format!("{what} was not found on GitHub, or the token cannot see it")),
+        Blame::Github | Blame::RateLimit { .. } | Blame::Backfill => AppError::failure(e.to_string()),
+    }
+}
+
+/// The GitHub client, with the token or, for a GitHub App, the
+/// installation tokens octocrab obtains with the App's key as they are needed.
+pub(super) async fn github_client(
+    config: &Config,
+    reporter: &Reporter,
+    deadline: Option<tokio::time::Instant>,
+) -> Result<GithubClient, AppError> {
+    let settings = ClientSettings { deadline, ..config.client };
+    let token;
+    let credential = match &config.app {
+        Some(app) => app,
+        None => {
+            token = Credential::Token(config.token()?.to_string());
+            &token
+        }
+    };
+    let client = GithubClient::connect(&config.graphql_url, &config.rest_url, credential, settings)
+        .map_err(|e| AppError::failure(e.to_string()))?;
+    Ok(client.with_notifier(reporter.notifier()))
+}
