@@ -4,12 +4,13 @@
 //! the store layer against COPY, then a small repository clean and under
 //! faults. Prints markdown tables and, with `--readme`, puts them in README.md.
 //!
-//! Usage: backfill-bench --backfill PATH [--prs N] [--heavy-every N] [--big-prs N] [--only faults] [--readme PATH]
+//! Usage: backfill-bench --backfill PATH [--prs N] [--heavy-every N] [--big-prs N] [--only faults|fleet] [--readme PATH]
 //! `--only faults` runs the measure under faults alone and replaces only its
 //! table. Needs DATABASE_URL (a server where it may create databases) and
 //! /usr/bin/time (GNU time) for the CPU and memory figures.
 
 mod faults;
+mod fleet;
 mod projection;
 mod report;
 mod run;
@@ -22,13 +23,20 @@ use sqlx::postgres::PgConnectOptions;
 
 use run::{Bench, Case};
 
+/// A measure run alone, whose table alone is replaced in the README.
+#[derive(Clone, Copy, PartialEq)]
+enum Only {
+    Faults,
+    Fleet,
+}
+
 struct Args {
     backfill: String,
     prs: usize,
     heavy_every: usize,
     big_prs: usize,
-    /// `--only faults`: the measure under faults alone.
-    only_faults: bool,
+    /// `--only faults` or `--only fleet`: that measure alone.
+    only: Option<Only>,
     readme: Option<String>,
 }
 
@@ -44,10 +52,11 @@ fn args() -> Result<Args, String> {
         prs: number("--prs", 20_000)?,
         heavy_every: number("--heavy-every", 400)?,
         big_prs: number("--big-prs", 10_000)?,
-        only_faults: match value("--only").as_deref() {
-            None => false,
-            Some("faults") => true,
-            Some(other) => return Err(format!("--only takes `faults`, not '{other}'")),
+        only: match value("--only").as_deref() {
+            None => None,
+            Some("faults") => Some(Only::Faults),
+            Some("fleet") => Some(Only::Fleet),
+            Some(other) => return Err(format!("--only takes `faults` or `fleet`, not '{other}'")),
         },
         readme: value("--readme"),
     })
@@ -59,24 +68,31 @@ async fn bench(a: &Args) -> Result<String, String> {
     let admin = sqlx::PgPool::connect_with(base.clone()).await.map_err(|e| e.to_string())?;
     let b = Bench { backfill: a.backfill.clone(), admin, base, base_url };
     let mut runs = Vec::new();
-    for (profile, reading) in report::COLUMNS.into_iter().filter(|_| !a.only_faults) {
+    for (profile, reading) in report::COLUMNS.into_iter().filter(|_| a.only.is_none()) {
         let prs = if profile == Profile::Today { a.prs } else { a.big_prs };
         eprintln!("running {profile:?} with {prs} PRs, {reading:?}...");
         runs.push(run::measure(&b, Case { profile, reading, prs, heavy_every: a.heavy_every }).await?);
     }
-    let mut under = Vec::new();
-    for faulty in [false, true] {
-        eprintln!("running {} PRs {}...", faults::PRS, faults::label(faulty));
-        under.push(faults::measure(&b, faulty).await?);
+    let mut tables = Vec::new();
+    if a.only.is_none_or(|o| o == Only::Faults) {
+        let mut under = Vec::new();
+        for faulty in [false, true] {
+            eprintln!("running {} PRs {}...", faults::PRS, faults::label(faulty));
+            under.push(faults::measure(&b, faulty).await?);
+        }
+        tables.push(report::faults_table(&under[0], &under[1]));
+    }
+    if a.only.is_none_or(|o| o == Only::Fleet) {
+        eprintln!("running a fleet of {} repositories...", fleet::REPOSITORIES);
+        tables.push(report::fleet_table(&fleet::measure(&b).await?));
     }
     b.admin.close().await;
-    let faults_table = report::faults_table(&under[0], &under[1]);
-    if a.only_faults {
-        return Ok(faults_table);
+    if a.only.is_some() {
+        return Ok(tables.concat());
     }
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    Ok(format!("{}\n{faults_table}", report::report(&runs, &date, &machine(), cores)?))
+    Ok(format!("{}\n{}", report::report(&runs, &date, &machine(), cores)?, tables.join("\n")))
 }
 
 fn machine() -> String {
@@ -90,18 +106,31 @@ fn machine() -> String {
     format!("{cpu}, {}", std::env::consts::ARCH)
 }
 
-/// Replaces the README's bench section, or with `only_faults` the table
-/// under faults inside it (`tables` then carries its own markers).
-fn update_readme(path: &str, tables: &str, only_faults: bool) -> Result<(), String> {
+/// Replaces the README's bench section, or with `only` that measure's
+/// table inside it (`tables` then carries its own markers; a table the
+/// section does not hold yet goes at its end).
+fn update_readme(path: &str, tables: &str, only: Option<Only>) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let (start, end) =
-        if only_faults { report::FAULTS_MARKERS } else { ("<!-- bench:start -->", "<!-- bench:end -->") };
-    let (head, rest) = text.split_once(start).ok_or(format!("README has no {start} marker"))?;
-    let (_, tail) = rest.split_once(end).ok_or(format!("README has no {end} marker"))?;
-    let text = if only_faults {
-        format!("{head}{}{tail}", tables.trim_end())
-    } else {
-        format!("{head}{start}\n{tables}{end}{tail}")
+    let section = ("<!-- bench:start -->", "<!-- bench:end -->");
+    let (start, end) = match only {
+        None => section,
+        Some(Only::Faults) => report::FAULTS_MARKERS,
+        Some(Only::Fleet) => report::FLEET_MARKERS,
+    };
+    let text = match (only, text.split_once(start)) {
+        (None, Some((head, rest))) => {
+            let (_, tail) = rest.split_once(end).ok_or(format!("README has no {end} marker"))?;
+            format!("{head}{start}\n{tables}{end}{tail}")
+        }
+        (Some(_), Some((head, rest))) => {
+            let (_, tail) = rest.split_once(end).ok_or(format!("README has no {end} marker"))?;
+            format!("{head}{}{tail}", tables.trim_end())
+        }
+        (Some(_), None) => {
+            let (head, tail) = text.split_once(section.1).ok_or(format!("README has no {} marker", section.1))?;
+            format!("{head}\n{}\n{}{tail}", tables.trim_end(), section.1)
+        }
+        (None, None) => return Err(format!("README has no {start} marker")),
     };
     std::fs::write(path, text).map_err(|e| format!("{path}: {e}"))
 }
@@ -111,7 +140,7 @@ async fn main() -> ExitCode {
     let result = match args() {
         Ok(a) => bench(&a).await.and_then(|table| {
             println!("{table}");
-            a.readme.as_deref().map_or(Ok(()), |path| update_readme(path, &table, a.only_faults))
+            a.readme.as_deref().map_or(Ok(()), |path| update_readme(path, &table, a.only))
         }),
         Err(e) => Err(e),
     };

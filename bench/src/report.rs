@@ -150,6 +150,37 @@ pub fn report(runs: &[Measured], date: &str, machine: &str, cores: usize) -> Res
     Ok(md)
 }
 
+/// Around the fleet's table inside the README's bench section.
+pub const FLEET_MARKERS: (&str, &str) = ("<!-- bench:fleet:start -->", "<!-- bench:fleet:end -->");
+
+/// The fleet's table, between its markers.
+pub fn fleet_table(f: &crate::fleet::FleetRun) -> String {
+    use crate::fleet::{CHANGED, CHANGED_PRS, PRS, REPOSITORIES};
+    let mut md = format!(
+        "{}\nA fleet: {REPOSITORIES} repositories of {PRS} PRs under one owner (and one of another owner, not \
+         tracked), tracked by one `add 'OWNER/*'` and backfilled to the end ({} run(s) with a time budget, {:.1} s); \
+         then a run with nothing new anywhere; then one after {CHANGED_PRS} PRs changed in each of {} repositories. \
+         Requests and points as GitHub (the fake) counted them; the data checked after each.\n\n",
+        FLEET_MARKERS.0,
+        f.backfill_runs,
+        f.backfill_wall,
+        CHANGED.len(),
+    );
+    md.push_str("| Fleet | requests | points | per repository |\n|---|---:|---:|---:|\n");
+    let per = |n: usize| format!("{:.2} requests", n as f64 / REPOSITORIES as f64);
+    md.push_str(&format!("| Backfill all | {} | {} | {} |\n", f.backfill_requests, f.backfill_points, per(f.backfill_requests)));
+    md.push_str(&format!("| A run, nothing new | {} | {} | {} |\n", f.idle_requests, f.idle_points, per(f.idle_requests)));
+    md.push_str(&format!(
+        "| A run after changes in {} | {} | {} | {} |\n{}\n",
+        CHANGED.len(),
+        f.changed_requests,
+        f.changed_points,
+        per(f.changed_requests),
+        FLEET_MARKERS.1
+    ));
+    md
+}
+
 /// One row of the table under faults: the figure clean, under faults, and their ratio.
 fn figure(md: &mut String, measure: &str, clean: f64, faulty: f64, cell: impl Fn(f64) -> String) {
     let ratio = if clean > 0.0 { format!("{:.2}", faulty / clean) } else { "-".to_string() };
