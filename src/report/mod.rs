@@ -8,12 +8,14 @@ use std::io::IsTerminal;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 
 pub mod actions;
+mod axis;
 mod chart;
 pub mod eta;
 mod history;
 pub mod html;
 mod lines;
 mod progress;
+pub mod standing;
 mod summary;
 mod svg;
 mod table;
