@@ -16,6 +16,7 @@ pub mod html;
 mod lines;
 mod progress;
 pub mod standing;
+mod step_summary;
 mod summary;
 mod svg;
 mod table;
@@ -149,6 +150,9 @@ impl Reporter {
             }
         }
         self.info(&lines::closing_line(s));
+        for line in lines::fleet_lines(s) {
+            self.info(&line);
+        }
         if let Some(a) = &self.actions {
             a.write_run(s);
         }

@@ -226,6 +226,17 @@ impl Fleet {
         }
     }
 
+    /// `and 197 more, all current`, `and 197 more: 150 in progress, 47
+    /// current`; none when every backfill needs attention.
+    pub fn rest_sentence(&self) -> Option<String> {
+        let words = self.rest_words();
+        match self.rest.len() {
+            0 => None,
+            1 => Some(format!("and {} more, {words}", self.rest_count())),
+            _ => Some(format!("and {} more: {words}", self.rest_count())),
+        }
+    }
+
     pub fn rest_count(&self) -> usize {
         self.total - self.attention.len()
     }
