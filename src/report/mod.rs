@@ -23,7 +23,7 @@ mod table;
 pub use eta::{ChunkPoint, Eta};
 pub use history::{history_header, history_table, HistoryHeader, HistoryRow};
 pub use summary::{BackfillReport, RunSummary, StoredChunk};
-pub use table::{status_table, StatusLine};
+pub use table::{attention_table, stand_all, status_table, StatusLine};
 
 use actions::Actions;
 

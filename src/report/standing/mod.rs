@@ -32,8 +32,7 @@ use crate::text::{count, one_line};
 pub const BEHIND_AFTER: Duration = Duration::hours(24);
 
 /// Where a backfill stands, most urgent first (the order lists sort by).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Standing {
     Failed,
     PausedAfterFailures,
@@ -61,6 +60,22 @@ impl Standing {
         }
     }
 
+    /// As `--json` spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Standing::Failed => "failed",
+            Standing::PausedAfterFailures => "paused_after_failures",
+            Standing::Failing => "failing",
+            Standing::Behind => "behind",
+            Standing::InProgress => "in_progress",
+            Standing::Current => "current",
+            Standing::NotRefreshed => "not_refreshed",
+            Standing::RateLimited => "rate_limited",
+            Standing::PausedByHand => "paused_by_hand",
+            Standing::Removed => "removed",
+        }
+    }
+
     pub fn words(self) -> &'static str {
         match self {
             Standing::Failed => "failed",
@@ -74,6 +89,13 @@ impl Standing {
             Standing::PausedByHand => "paused by hand",
             Standing::Removed => "removed",
         }
+    }
+}
+
+/// In `--json` as `as_str` spells it.
+impl Serialize for Standing {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -161,43 +183,50 @@ fn at(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// Why a backfill needs attention, in a line: its standing and what shows it.
+/// Why a backfill needs attention, in a line: its standing, what shows it
+/// and the error that goes with it.
 pub fn reason(f: &Facts, s: Standing) -> String {
-    let failing = f.failing();
     let chunk_error = f.chunks.iter().rev().find(|c| c.failed).and_then(|c| c.error.as_deref());
-    let error = |first: Option<&str>, second: Option<&str>| {
-        first.or(second).map_or_else(String::new, |e| format!(": {}", one_line(e)))
+    let error = match s {
+        Standing::Failed => f.error.or(chunk_error),
+        Standing::PausedAfterFailures | Standing::Failing => chunk_error.or(f.error),
+        _ => None,
     };
+    let head = headline(f, s);
+    error.map_or(head.clone(), |e| format!("{head}: {}", one_line(e)))
+}
+
+/// The same without the error (the page shows that in a column of its own).
+pub fn headline(f: &Facts, s: Standing) -> String {
     match s {
-        Standing::Failed => format!("failed{}", error(f.error, chunk_error)),
         Standing::PausedAfterFailures => {
-            let until = f.paused_until.map_or_else(String::new, |t| format!(" until {t}"));
-            format!("paused after failures{until}{}", error(chunk_error, f.error))
+            format!("paused after failures{}", f.paused_until.map_or_else(String::new, |t| format!(" until {t}")))
         }
         Standing::Failing => {
+            let failing = f.failing();
             let since = failing.first().map_or_else(String::new, |c| format!(" since {}", at(c.started_at)));
-            let n = count(failing.len(), "failed chunk", "failed chunks");
-            format!("failing: {n} in a row{since}{}", error(chunk_error, f.error))
+            format!("failing: {} in a row{since}", count(failing.len(), "failed chunk", "failed chunks"))
         }
         Standing::Behind => match (f.status, f.current_as_of, f.last_stored()) {
             (Some(BackfillStatus::Completed), Some(t), _) => format!("behind: current as of {} only", at(t)),
             (_, _, Some(t)) => format!("behind: no PRs stored since {}", at(t)),
-            _ => format!(
-                "behind: no PRs stored since it began{}",
-                f.began_at.map_or_else(String::new, |t| format!(" {}", at(t)))
-            ),
+            _ => {
+                let began = f.began_at.map_or_else(String::new, |t| format!(" {}", at(t)));
+                format!("behind: no PRs stored since it began{began}")
+            }
         },
         other => other.words().to_string(),
     }
 }
 
-/// A set of backfills read at once: those that need attention, most
-/// urgent first (in the given order within a standing), and how many of
-/// the rest stand where.
+/// A set of backfills read at once: where each stands, those that need
+/// attention (most urgent first, in the given order within a standing,
+/// with why), and how many of the rest stand where.
 #[derive(Debug, Clone)]
 pub struct Fleet {
-    pub total: usize,
-    /// Index into the given items, standing, reason.
+    /// One per backfill given, in its order.
+    pub standings: Vec<Standing>,
+    /// Index into the given backfills, standing, reason.
     pub attention: Vec<(usize, Standing, String)>,
     pub rest: BTreeMap<Standing, usize>,
 }
@@ -205,16 +234,17 @@ pub struct Fleet {
 impl Fleet {
     pub fn read(facts: &[Facts]) -> Fleet {
         let clock = fleet_clock(facts);
+        let standings: Vec<Standing> = facts.iter().map(|f| standing(f, clock)).collect();
         let mut attention = Vec::new();
         let mut rest = BTreeMap::new();
-        for (i, f) in facts.iter().enumerate() {
-            match standing(f, clock) {
+        for (i, (f, s)) in facts.iter().zip(&standings).enumerate() {
+            match *s {
                 s if s.needs_attention() => attention.push((i, s, reason(f, s))),
                 s => *rest.entry(s).or_insert(0) += 1,
             }
         }
         attention.sort_by_key(|(i, s, _)| (*s, *i));
-        Fleet { total: facts.len(), attention, rest }
+        Fleet { standings, attention, rest }
     }
 
     /// What the backfills that need no attention are doing: `all current`,
@@ -238,7 +268,7 @@ impl Fleet {
     }
 
     pub fn rest_count(&self) -> usize {
-        self.total - self.attention.len()
+        self.standings.len() - self.attention.len()
     }
 }
 

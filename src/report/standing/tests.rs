@@ -156,7 +156,8 @@ fn a_fleet_lists_the_urgent_first_and_counts_the_rest() {
     ]);
     let order: Vec<(usize, Standing)> = fleet.attention.iter().map(|(i, s, _)| (*i, *s)).collect();
     assert_eq!(order, [(2, Standing::Failed), (4, Standing::Failing), (0, Standing::Behind)]);
-    assert_eq!((fleet.total, fleet.rest_count()), (7, 4));
+    assert_eq!((fleet.standings.len(), fleet.rest_count()), (7, 4));
+    assert_eq!(fleet.standings[3], Standing::Current);
     let cases = [
         (fleet.rest_words(), "2 in progress, 1 current, 1 paused by hand"),
         (Fleet::read(&[current.clone(), current.clone()]).rest_words(), "all current"),
