@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::step_summary::summary_markdown;
+pub use super::step_summary::{cell, markdown_text};
 use super::RunSummary;
-use crate::text::one_line;
 
 /// Whether this process has written a run's summary and outputs: an error
 /// after that (an interrupted run) must not write a second, contradicting set.
@@ -86,24 +86,6 @@ pub fn failure_markdown(reason: &str) -> String {
     format!("### backfill run\n\nOutcome: **failed**: {}\n\n", markdown_text(reason))
 }
 
-/// Plain text in markdown, on one line: nothing in it is read as markup or HTML.
-pub fn markdown_text(s: &str) -> String {
-    let mut out = String::new();
-    for c in one_line(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
     std::fs::OpenOptions::new().create(true).append(true).open(path)?.write_all(text.as_bytes())
 }
@@ -112,11 +94,6 @@ fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
 /// would cut the message (or read a second command) at a line break.
 pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
-}
-
-/// A markdown table cell: a `|` or a line break would break the table.
-pub fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 /// `key=value` lines; every value is a single line by construction.

@@ -5,11 +5,11 @@
 //! others, and, folded away, the backfills that stored PRs; so that 500
 //! backfills stay far under GitHub's 1 MiB for a step's summary.
 
-use super::actions::{cell, markdown_text};
 use super::chart::mermaid_progress;
 use super::eta::Eta;
 use super::lines::{fleet_of, need_attention, tally};
 use super::{BackfillReport, RunSummary};
+use crate::text::one_line;
 
 /// Charts in one step summary: a run over many backfills shows the first
 /// this many (of those that stored PRs, for a fleet): each backfill's own
@@ -140,6 +140,29 @@ fn fleet_markdown(s: &RunSummary) -> Option<String> {
 fn capitalized(s: &str) -> String {
     let mut chars = s.chars();
     chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+/// Plain text in markdown, on one line: nothing in it is read as markup or HTML.
+pub fn markdown_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in one_line(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A markdown table cell: a `|` or a line break would break the table.
+pub fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 #[cfg(test)]

@@ -10,15 +10,16 @@
 //! recently active; the page says so when it leaves some out.
 
 mod overview;
+mod parts;
 
 use chrono::{DateTime, Utc};
 
-use super::eta::{ChunkPoint, Eta};
-use super::standing::Standing;
+use super::eta::ChunkPoint;
 use super::svg;
-use super::table::StatusLine;
 use crate::budget::Budget;
 use crate::text::one_line;
+pub use parts::{escape, PageBackfill};
+use parts::{eta_text, standing_of};
 
 /// Failed chunks listed per backfill, newest first.
 pub const MAX_FAILED: usize = 20;
@@ -26,32 +27,6 @@ pub const MAX_FAILED: usize = 20;
 /// Backfills with a section of their own (two charts each, some 50 KB of
 /// SVG): a page of 500 stays a page.
 pub const MAX_SECTIONS: usize = 12;
-
-/// One backfill on the page.
-#[derive(Debug, Clone)]
-pub struct PageBackfill<'a> {
-    /// Its line of `status`, priority included: the page and the table
-    /// show the same values.
-    pub line: &'a StatusLine,
-    /// Its recent chunks, oldest first.
-    pub chunks: &'a [ChunkPoint],
-}
-
-/// Text for HTML, in an element or an attribute.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The budget seen last of all the backfills': the latest window's, and
 /// in it the lowest remaining (each request leaves less).
@@ -91,11 +66,6 @@ pub fn page(backfills: &[PageBackfill], budget: Option<Budget>, now: DateTime<Ut
     h.push_str("<p id=\"rendered\">not rendered</p>\n");
     h.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));
     h
-}
-
-/// Where the caller's reading put it; one it did not read counts as in progress.
-fn standing_of(line: &StatusLine) -> Standing {
-    line.standing.unwrap_or(Standing::InProgress)
 }
 
 /// The backfills that get a section: all of a few; of more, those that need
@@ -148,10 +118,6 @@ fn budget_text(budget: Option<Budget>) -> String {
         }
         None => "No budget seen yet.".to_string(),
     }
-}
-
-fn eta_text(line: &StatusLine) -> String {
-    line.eta.as_ref().map_or_else(|| "-".to_string(), |e| if *e == Eta::Done { "-".into() } else { e.sentence() })
 }
 
 fn section(h: &mut String, b: &PageBackfill) {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{escape, eta_text, standing_of, PageBackfill};
+use super::parts::{escape, eta_text, standing_of, PageBackfill};
 use crate::report::standing::{headline, Standing};
 use crate::report::svg;
 use crate::text::{count, one_line};

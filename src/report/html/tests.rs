@@ -1,8 +1,9 @@
 use uuid::Uuid;
 
 use super::*;
-use crate::report::standing::Fleet;
-use crate::report::table::stand_all;
+use crate::report::eta::ChunkPoint;
+use crate::report::standing::{Fleet, Standing};
+use crate::report::table::{stand_all, StatusLine};
 use crate::status::{BackfillStatus, Priority};
 
 #[test]
