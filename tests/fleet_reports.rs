@@ -1,4 +1,4 @@
-//! A fleet of backfills reads like two: a run over many closes with the
+//! The reports of a fleet read like those of two backfills: a run over many closes with the
 //! ones that need attention and a count of the rest, `status --attention`
 //! lists only those, and the page opens with the whole fleet, the urgent
 //! first, in a real browser.
@@ -32,11 +32,12 @@ async fn old_chunk(h: &Harness, repo: &str, hours: i32) {
 
 #[sqlx::test(migrations = false)]
 async fn a_run_over_many_backfills_names_those_that_need_attention_and_counts_the_rest(pool: PgPool) {
+    // More PRs than a page holds: each begins on its own, in turn.
     let names: Vec<String> = (0..10).map(|i| format!("acme/r{i:02}")).collect();
     let specs: Vec<_> = names
         .iter()
-        .map(|n| spec("acme", &n[5..], 60))
-        .chain([spec("acme", "failing", 60), spec("acme", "stale", 60)])
+        .map(|n| spec("acme", &n[5..], 150))
+        .chain([spec("acme", "failing", 150), spec("acme", "stale", 150)])
         .collect();
     let h = Harness::start(pool, &specs).await;
     h.ok(&["migrate"]).await;
