@@ -9,10 +9,10 @@ mod setup;
 use sqlx::PgPool;
 
 use crate::backfill::{self, RunError, RunOptions};
-use crate::cli::{Cli, Command, HistoryArgs, RunArgs};
+use crate::cli::{Cli, Command, HistoryArgs, RunArgs, StatusArgs};
 use crate::config::Config;
 use crate::exit::{AppError, Exit};
-use crate::report::{html, Reporter};
+use crate::report::{self, html, ChunkPoint, Reporter};
 use crate::shutdown::Shutdown;
 use crate::status::{BackfillStatus, Priority};
 use crate::store::owners::{self, Stop};
@@ -35,9 +35,7 @@ async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
         }
         Command::Add(args) => add::add(config, &pool, &reporter, args).await,
         Command::Run(args) => run(config, &pool, &mut reporter, args).await,
-        Command::Status { repository_id, json, html } => {
-            status(&pool, &reporter, repository_id.as_deref(), json, html.as_deref()).await
-        }
+        Command::Status(args) => status(&pool, &reporter, args).await,
         Command::Pause { id } => set_status(&pool, &reporter, &id, BackfillStatus::Paused).await,
         Command::Resume { id } => set_status(&pool, &reporter, &id, BackfillStatus::Active).await,
         Command::History(args) => show_history(&pool, &reporter, args).await,
@@ -104,28 +102,34 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
     }
 }
 
-async fn status(
-    pool: &PgPool,
-    reporter: &Reporter,
-    ident: Option<&str>,
-    json: bool,
-    html: Option<&std::path::Path>,
-) -> Result<Exit, AppError> {
+async fn status(pool: &PgPool, reporter: &Reporter, args: StatusArgs) -> Result<Exit, AppError> {
     require_schema(pool).await?;
+    let ident = args.repository_id.as_deref();
     let mut rows = state::statuses(pool, ident).await?;
     if let (Some(ident), true) = (ident, rows.is_empty()) {
         return Err(AppError::usage(format!("no backfill for '{ident}': start one with `backfill add OWNER/NAME`")));
     }
     let now = chrono::Utc::now();
-    let mut progress = Vec::new();
-    for row in &mut rows {
-        let p = store::progress::of_repository(pool, row.repository_id).await?;
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.repository_id).collect();
+    let mut read: std::collections::HashMap<uuid::Uuid, store::progress::Progress> =
+        store::progress::of_repositories(pool, &ids).await?.into_iter().map(|p| (p.repository_id, p)).collect();
+    let mut progress: Vec<Option<store::progress::Progress>> =
+        rows.iter().map(|r| read.remove(&r.repository_id)).collect();
+    for (row, p) in rows.iter_mut().zip(&progress) {
         let (chunks, per_pr, budget) =
             p.as_ref().map_or((&[][..], None, None), |p| (&p.chunks[..], p.points_per_pr, p.budget));
         row.set_eta(chunks, per_pr, budget.map(|b| b.limit), now);
-        progress.push(p);
     }
-    if let Some(path) = html {
+    let chunks: Vec<&[ChunkPoint]> = progress.iter().map(|p| p.as_ref().map_or(&[][..], |p| &p.chunks[..])).collect();
+    let fleet = report::stand_all(&mut rows, &chunks);
+    let tracked = rows.len();
+    if args.attention {
+        // Most urgent first, as listed.
+        let mut kept: Vec<_> = rows.into_iter().zip(progress).filter(|(r, _)| r.needs_attention()).collect();
+        kept.sort_by_key(|(r, _)| r.standing);
+        (rows, progress) = kept.into_iter().unzip();
+    }
+    if let Some(path) = &args.html {
         let pages: Vec<html::PageBackfill> = (rows.iter().zip(&progress))
             .map(|(line, p)| html::PageBackfill { line, chunks: p.as_ref().map_or(&[], |p| &p.chunks) })
             .collect();
@@ -134,16 +138,24 @@ async fn status(
             .map_err(|e| AppError::usage(format!("cannot write the HTML page {}: {e}", path.display())))?;
         reporter.info(&format!("wrote {}", path.display()));
     }
-    if json {
+    if args.json {
         let text = serde_json::to_string(&rows).map_err(|e| AppError::failure(e.to_string()))?;
         reporter.result(&text);
         return Ok(Exit::Success);
     }
-    if rows.is_empty() {
-        reporter.info("no backfill is tracked: start one with `backfill add OWNER/NAME`");
-        return Ok(Exit::Success);
+    match (rows.is_empty(), args.attention) {
+        (true, true) if tracked > 0 => {
+            reporter.info(&format!("no backfill needs attention ({tracked} tracked: {})", fleet.rest_words()))
+        }
+        (true, _) => reporter.info("no backfill is tracked: start one with `backfill add OWNER/NAME`"),
+        (false, false) => reporter.result(&report::status_table(&rows)),
+        (false, true) => {
+            reporter.result(&report::attention_table(&rows));
+            if let Some(rest) = fleet.rest_sentence() {
+                reporter.info(&rest);
+            }
+        }
     }
-    reporter.result(&crate::report::status_table(&rows));
     Ok(Exit::Success)
 }
 

@@ -62,6 +62,28 @@ impl fmt::Display for ChunkStatus {
     }
 }
 
+/// Why a backfill is paused (`metadata.pause_kind`): a rate-limit pause and
+/// the cooldown after repeated failures end by themselves at `paused_until`;
+/// a pause by hand waits for `backfill resume`. Here, beside the statuses,
+/// because the reports tell them apart too: only the second needs a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseKind {
+    RateLimit,
+    Errors,
+    Manual,
+}
+
+impl PauseKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PauseKind::RateLimit => "rate_limit",
+            PauseKind::Errors => "errors",
+            PauseKind::Manual => "manual",
+        }
+    }
+}
+
 /// How much of a run a backfill gets (`add --priority`, `backfill priority`):
 /// kept in `metadata.priority` (decoded by `store::metadata`: exactly the
 /// words `as_str` writes), normal when absent.

@@ -168,8 +168,18 @@ pub fn fleet_table(f: &crate::fleet::FleetRun) -> String {
     );
     md.push_str("| Fleet | requests | points | per repository |\n|---|---:|---:|---:|\n");
     let per = |n: usize| format!("{:.2} requests", n as f64 / REPOSITORIES as f64);
-    md.push_str(&format!("| Backfill all | {} | {} | {} |\n", f.backfill_requests, f.backfill_points, per(f.backfill_requests)));
-    md.push_str(&format!("| A run, nothing new | {} | {} | {} |\n", f.idle_requests, f.idle_points, per(f.idle_requests)));
+    md.push_str(&format!(
+        "| Backfill all | {} | {} | {} |\n",
+        f.backfill_requests,
+        f.backfill_points,
+        per(f.backfill_requests)
+    ));
+    md.push_str(&format!(
+        "| A run, nothing new | {} | {} | {} |\n",
+        f.idle_requests,
+        f.idle_points,
+        per(f.idle_requests)
+    ));
     md.push_str(&format!(
         "| A run after changes in {} | {} | {} | {} |\n{}\n",
         CHANGED.len(),

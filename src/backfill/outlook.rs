@@ -1,6 +1,8 @@
 //! What each backfill of a run has ahead of it, for the step summary: its
 //! ETA from its own history (`report::eta`) and its recent chunks (the chart).
 
+use std::collections::HashMap;
+
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -28,11 +30,13 @@ impl Outlook {
         Outlook { ids: run.ids.clone(), per_run }
     }
 
-    /// Each report's ETA and chunks, from the rows as stored at the end.
+    /// Each report's ETA, chunks and pause, from the rows as stored at the end.
     pub(super) async fn add_to(&self, pool: &PgPool, summary: &mut RunSummary) -> Result<(), RunError> {
         let limit = summary.budget.map(|b| b.limit);
+        let mut read: HashMap<Uuid, progress::Progress> =
+            progress::of_backfills(pool, &self.ids).await?.into_iter().map(|p| (p.state_id, p)).collect();
         for (id, report) in self.ids.iter().zip(summary.backfills.iter_mut()) {
-            let Some(p) = progress::of_backfill(pool, *id).await? else { continue };
+            let Some(p) = read.remove(id) else { continue };
             report.eta = Some(eta::estimate(&EtaInput {
                 completed: report.status == Some(BackfillStatus::Completed),
                 prs_left: report.total_prs - report.processed_prs,
@@ -43,6 +47,8 @@ impl Outlook {
                 now: chrono::Utc::now(),
             }));
             report.chunks = p.chunks;
+            report.pause_kind = p.pause_kind;
+            report.began_at = p.began_at;
         }
         Ok(())
     }

@@ -18,17 +18,7 @@ pub enum Command {
     /// Process backfills: by default one chunk each, then exit.
     Run(RunArgs),
     /// One line per backfill.
-    Status {
-        /// A repositories.id UUID or OWNER/NAME.
-        #[arg(long, value_name = "ID")]
-        repository_id: Option<String>,
-        /// One JSON array of all the backfills instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Also write one self-contained HTML page: progress, ETA, charts, failed chunks.
-        #[arg(long, env = "BACKFILL_STATUS_HTML", value_name = "FILE")]
-        html: Option<std::path::PathBuf>,
-    },
+    Status(StatusArgs),
     /// Stop scheduled runs from taking a backfill.
     Pause {
         /// A repositories.id UUID or OWNER/NAME.
@@ -89,6 +79,23 @@ pub struct AddArgs {
     /// OWNER/*: skip repositories with fewer pull requests than this.
     #[arg(long, env = "BACKFILL_MIN_PRS", value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32))]
     pub min_prs: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A repositories.id UUID or OWNER/NAME.
+    #[arg(long, value_name = "ID")]
+    pub repository_id: Option<String>,
+    /// One JSON array of all the backfills instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the backfills that need attention, most urgent first: failed,
+    /// paused after failures, failing, or behind the others by a day.
+    #[arg(long, env = "BACKFILL_STATUS_ATTENTION", value_parser = BoolishValueParser::new())]
+    pub attention: bool,
+    /// Also write one self-contained HTML page: progress, ETA, charts, failed chunks.
+    #[arg(long, env = "BACKFILL_STATUS_HTML", value_name = "FILE")]
+    pub html: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -12,7 +12,7 @@ use clap::Parser;
 use crate::config::{self, Config};
 use crate::exit::AppError;
 use crate::store::Route;
-pub use commands::{AddArgs, Command, HistoryArgs, RunArgs};
+pub use commands::{AddArgs, Command, HistoryArgs, RunArgs, StatusArgs};
 use values::interval;
 pub use values::Target;
 

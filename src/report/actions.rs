@@ -6,13 +6,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::chart::mermaid_progress;
+use super::step_summary::summary_markdown;
+pub use super::step_summary::{cell, markdown_text};
 use super::RunSummary;
-use crate::text::one_line;
-
-/// Charts in one step summary: a run over many backfills shows the first
-/// this many it took (each backfill's own page has them all: `status --html`).
-pub const MAX_CHARTS: usize = 10;
 
 /// Whether this process has written a run's summary and outputs: an error
 /// after that (an interrupted run) must not write a second, contradicting set.
@@ -90,24 +86,6 @@ pub fn failure_markdown(reason: &str) -> String {
     format!("### backfill run\n\nOutcome: **failed**: {}\n\n", markdown_text(reason))
 }
 
-/// Plain text in markdown, on one line: nothing in it is read as markup or HTML.
-pub fn markdown_text(s: &str) -> String {
-    let mut out = String::new();
-    for c in one_line(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
     std::fs::OpenOptions::new().create(true).append(true).open(path)?.write_all(text.as_bytes())
 }
@@ -116,11 +94,6 @@ fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
 /// would cut the message (or read a second command) at a line break.
 pub fn escape_data(s: &str) -> String {
     s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
-}
-
-/// A markdown table cell: a `|` or a line break would break the table.
-pub fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\r', '\n'], " ")
 }
 
 /// `key=value` lines; every value is a single line by construction.
@@ -133,48 +106,6 @@ pub fn outputs(s: &RunSummary) -> String {
         s.failed_chunks,
         s.outcome()
     )
-}
-
-pub fn summary_markdown(s: &RunSummary) -> String {
-    let mut md = String::from("### backfill run\n\n");
-    if s.backfills.is_empty() {
-        md.push_str("No backfill to run.\n\n");
-    } else {
-        md.push_str("| Repository | PRs stored this run | Processed | % | Chunk size | Points used | Points left | Status | ETA |\n");
-        md.push_str("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
-        let left = s.budget.map_or_else(|| "?".to_string(), |b| b.remaining.to_string());
-        for b in &s.backfills {
-            md.push_str(&format!(
-                "| {} | {} | {}/{} | {:.1}% | {} | {} | {left} | {} | {} |\n",
-                cell(&b.repository),
-                b.prs_stored,
-                b.processed_prs,
-                b.total_prs,
-                b.percent(),
-                b.chunk_size.map_or_else(|| "-".to_string(), |n| n.to_string()),
-                b.points,
-                cell(&b.status_text()),
-                b.eta.as_ref().map_or_else(|| "-".to_string(), |e| cell(&e.short())),
-            ));
-        }
-        md.push('\n');
-        for b in s.backfills.iter().filter(|b| b.eta.is_some() || !b.chunks.is_empty()).take(MAX_CHARTS) {
-            if let Some(eta) = b.eta.as_ref().filter(|e| **e != super::eta::Eta::Done) {
-                md.push_str(&format!("**{}**: {}.\n\n", markdown_text(&b.repository), markdown_text(&eta.sentence())));
-            }
-            if let Some(chart) = mermaid_progress(&b.repository, &b.chunks, b.total_prs) {
-                md.push_str(&chart);
-            }
-        }
-    }
-    let reset =
-        s.budget.and_then(|b| b.reset_at).map_or_else(String::new, |t| format!(", resets {}", t.format("%H:%M UTC")));
-    let budget = match s.budget {
-        Some(b) => format!("{} of {} points left{reset}", b.remaining, b.limit),
-        None => "budget not seen".to_string(),
-    };
-    md.push_str(&format!("{}; {budget}. Outcome: **{}**.\n\n", super::lines::tally(s), s.outcome()));
-    md
 }
 
 #[cfg(test)]
@@ -217,16 +148,5 @@ mod tests {
         }
         let md = failure_markdown("no <database>");
         assert!(md.starts_with("### backfill run\n\n") && md.contains("no &lt;database&gt;"), "{md}");
-    }
-
-    #[test]
-    fn the_summary_sentence_counts_in_the_singular_too() {
-        let one =
-            RunSummary { chunks: 1, prs_stored: 1, failed_chunks: 1, requests: 1, points: 1, ..Default::default() };
-        let md = summary_markdown(&one);
-        assert!(md.contains("1 chunk, 1 PR stored, 1 failed chunk, 1 request, 1 point used;"), "{md}");
-        let md =
-            summary_markdown(&RunSummary { chunks: 2, prs_stored: 50, requests: 3, points: 4, ..Default::default() });
-        assert!(md.contains("2 chunks, 50 PRs stored, 0 failed chunks, 3 requests, 4 points used;"), "{md}");
     }
 }

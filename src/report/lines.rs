@@ -1,8 +1,17 @@
 //! The plain lines of a run: one per stored chunk, one at the end.
 
-use super::{RunSummary, StoredChunk};
+use super::standing::{Facts, Fleet};
+use super::{BackfillReport, RunSummary, StoredChunk};
 use crate::budget::Budget;
 use crate::text::count;
+
+/// A run over more backfills than this reads as a fleet: its totals, the
+/// backfills that need attention, and a count of the others. Up to it, the
+/// output is what it always was (the step summary's row per backfill).
+pub const FLEET: usize = 10;
+
+/// Backfills named on the terminal as needing attention; more are counted.
+pub const MAX_NAMED: usize = 20;
 
 /// `4990 points`, or `? points` before GitHub has stated the budget.
 pub fn points_left(budget: Option<Budget>) -> String {
@@ -46,11 +55,51 @@ pub fn tally(s: &RunSummary) -> String {
     )
 }
 
+/// A fleet's reading of the run's backfills, with how many stored PRs: none
+/// for a run over `FLEET` backfills or fewer.
+pub fn fleet_of(s: &RunSummary) -> Option<(Fleet, String)> {
+    if s.backfills.len() <= FLEET {
+        return None;
+    }
+    let facts: Vec<Facts> = s.backfills.iter().map(BackfillReport::facts).collect();
+    let moved = s.backfills.iter().filter(|b| b.prs_stored > 0).count();
+    let head = format!("{} in this run, {moved} of them stored PRs", count(s.backfills.len(), "backfill", "backfills"));
+    Some((Fleet::read(&facts), head))
+}
+
+/// `3 need attention`, `1 needs attention`.
+pub fn need_attention(n: usize) -> String {
+    count(n, "needs attention", "need attention")
+}
+
+/// The lines after the closing line of a run over many backfills: how many
+/// it took, those that need attention (the first `MAX_NAMED`), and what the
+/// others are doing. None for a few backfills: their chunk lines said it.
+pub fn fleet_lines(s: &RunSummary) -> Vec<String> {
+    let Some((fleet, head)) = fleet_of(s) else { return Vec::new() };
+    if fleet.attention.is_empty() {
+        return vec![format!("{head}; none needs attention ({})", fleet.rest_words())];
+    }
+    let mut out = vec![format!("{head}; {}:", need_attention(fleet.attention.len()))];
+    for (i, _, reason) in fleet.attention.iter().take(MAX_NAMED) {
+        out.push(format!("  {}: {reason}", s.backfills[*i].repository));
+    }
+    if let Some(more) = fleet.attention.len().checked_sub(MAX_NAMED).filter(|n| *n > 0) {
+        out.push(format!("  and {more} more that need attention (`backfill status --attention` lists them all)"));
+    }
+    if let Some(rest) = fleet.rest_sentence() {
+        out.push(rest);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::report::eta::ChunkPoint;
+    use crate::status::{BackfillStatus, PauseKind};
 
     fn budget(remaining: i64) -> Option<Budget> {
         Some(Budget { remaining, limit: 5_000, used: None, reset_at: None })
@@ -109,5 +158,93 @@ mod tests {
         for (c, want) in cases {
             assert_eq!(chunk_line(&c), want);
         }
+    }
+
+    /// A backfill after a run: its status, what it stored, its last chunk
+    /// `hours` before 2026-12-01 12:00 (failed, if asked).
+    fn after(name: &str, status: BackfillStatus, stored: u64, hours: i64, failed: bool) -> BackfillReport {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default()
+            - chrono::Duration::hours(hours);
+        let chunk = ChunkPoint {
+            number: 1,
+            started_at: at,
+            completed_at: at,
+            prs: 50,
+            stored_after: 50,
+            points: Some(1),
+            failed,
+            error: failed.then(|| "boom".to_string()),
+        };
+        BackfillReport {
+            repository: name.into(),
+            prs_stored: stored,
+            status: Some(status),
+            current_as_of: (status == BackfillStatus::Completed).then_some(at),
+            chunks: vec![chunk],
+            ..BackfillReport::default()
+        }
+    }
+
+    #[test]
+    fn a_fleet_closes_with_those_that_need_attention_and_a_count_of_the_rest() {
+        use BackfillStatus::{Active, Completed, Failed, Paused};
+        let run = |backfills: Vec<BackfillReport>| RunSummary { backfills, ..RunSummary::default() };
+        let moving = |n: usize| (0..n).map(|i| after(&format!("acme/m{i:03}"), Active, 50, 0, false));
+        let current = |n: usize| (0..n).map(|i| after(&format!("acme/c{i:03}"), Completed, 0, 1, false));
+        let paused = BackfillReport {
+            pause_kind: Some(PauseKind::Errors),
+            needs_attention: true,
+            ..after("acme/flaky", Paused, 0, 0, true)
+        };
+        let failed = BackfillReport { note: Some("repository gone".into()), ..after("acme/gone", Failed, 0, 5, false) };
+        let by_hand =
+            BackfillReport { pause_kind: Some(PauseKind::Manual), ..after("acme/held", Paused, 0, 40, false) };
+        let fleet: Vec<BackfillReport> = moving(150)
+            .chain([after("acme/stale", Active, 0, 30, false), paused, failed, by_hand])
+            .chain(current(45))
+            .chain([after("acme/failing", Active, 0, 0, true)])
+            .collect();
+        let cases: Vec<(RunSummary, Vec<&str>)> = vec![
+            // Two backfills: the chunk lines said it all.
+            (run(vec![after("acme/one", Failed, 0, 0, false), after("acme/two", Active, 50, 0, false)]), vec![]),
+            (run(moving(10).collect()), vec![]),
+            (
+                run(moving(11).collect()),
+                vec!["11 backfills in this run, 11 of them stored PRs; none needs attention (all in progress)"],
+            ),
+            (
+                run(moving(11).chain(current(3)).collect()),
+                vec![
+                    "14 backfills in this run, 11 of them stored PRs; none needs attention (11 in progress, 3 current)",
+                ],
+            ),
+            (
+                run(fleet),
+                vec![
+                    "200 backfills in this run, 150 of them stored PRs; 4 need attention:",
+                    "  acme/gone: failed: repository gone",
+                    "  acme/flaky: paused after failures: boom",
+                    "  acme/failing: failing: 1 failed chunk in a row since 2026-12-01 12:00 UTC: boom",
+                    "  acme/stale: behind: no PRs stored since 2026-11-30 06:00 UTC",
+                    "and 196 more: 150 in progress, 45 current, 1 paused by hand",
+                ],
+            ),
+        ];
+        for (summary, want) in cases {
+            assert_eq!(fleet_lines(&summary), want);
+        }
+    }
+
+    #[test]
+    fn a_fleet_in_trouble_names_the_first_few() {
+        let failing: Vec<BackfillReport> =
+            (0..25).map(|i| after(&format!("acme/f{i:02}"), BackfillStatus::Active, 0, 0, true)).collect();
+        let lines = fleet_lines(&RunSummary { backfills: failing, ..RunSummary::default() });
+        assert_eq!(lines.len(), 1 + MAX_NAMED + 1, "{lines:#?}");
+        assert_eq!(lines[0], "25 backfills in this run, 0 of them stored PRs; 25 need attention:");
+        assert!(lines[1].starts_with("  acme/f00: failing"), "{lines:#?}");
+        assert_eq!(lines[21], "  and 5 more that need attention (`backfill status --attention` lists them all)");
     }
 }

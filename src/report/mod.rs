@@ -2,25 +2,28 @@
 //! terminal, plain lines elsewhere. Results go to stdout; progress, warnings
 //! and errors to stderr.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::IsTerminal;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 
 pub mod actions;
+mod axis;
 mod chart;
 pub mod eta;
 mod history;
 pub mod html;
 mod lines;
 mod progress;
+pub mod standing;
+mod step_summary;
 mod summary;
 mod svg;
 mod table;
 pub use eta::{ChunkPoint, Eta};
 pub use history::{history_header, history_table, HistoryHeader, HistoryRow};
 pub use summary::{BackfillReport, RunSummary, StoredChunk};
-pub use table::{status_table, StatusLine};
+pub use table::{attention_table, stand_all, status_table, StatusLine};
 
 use actions::Actions;
 
@@ -46,6 +49,8 @@ pub struct Reporter {
     verbosity: Verbosity,
     bars: Option<MultiProgress>,
     by_backfill: HashMap<String, ProgressBar>,
+    /// The backfills with a bar, the least recently moved first.
+    shown: VecDeque<String>,
     /// Inside a GitHub Actions workflow: annotations, groups, summary, outputs.
     actions: Option<Actions>,
     in_group: bool,
@@ -56,7 +61,14 @@ impl Reporter {
     pub fn new(verbosity: Verbosity, no_progress: bool) -> Reporter {
         let bars = (verbosity != Verbosity::Quiet && !no_progress && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8)));
-        Reporter { verbosity, bars, by_backfill: HashMap::new(), actions: Actions::from_env(), in_group: false }
+        Reporter {
+            verbosity,
+            bars,
+            by_backfill: HashMap::new(),
+            shown: VecDeque::new(),
+            actions: Actions::from_env(),
+            in_group: false,
+        }
     }
 
     fn line(&self, text: &str) {
@@ -127,6 +139,12 @@ impl Reporter {
 
     pub fn chunk_stored(&mut self, c: &StoredChunk) {
         if let Some(bars) = &self.bars {
+            if let Some(gone) = progress::make_room(&mut self.shown, &c.full_name, progress::MAX_BARS) {
+                if let Some(bar) = self.by_backfill.remove(&gone) {
+                    bar.finish_and_clear();
+                    bars.remove(&bar);
+                }
+            }
             let bar = self.by_backfill.entry(c.full_name.clone()).or_insert_with(|| progress::new_bar(bars, c));
             bar.set_length(c.total_prs.max(c.processed_prs).max(1) as u64);
             bar.set_position(c.processed_prs.max(0) as u64);
@@ -147,6 +165,9 @@ impl Reporter {
             }
         }
         self.info(&lines::closing_line(s));
+        for line in lines::fleet_lines(s) {
+            self.info(&line);
+        }
         if let Some(a) = &self.actions {
             a.write_run(s);
         }

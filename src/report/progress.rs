@@ -2,6 +2,7 @@
 //! alone: indicatif's own `per_sec` and `eta` would count the PRs that
 //! earlier runs stored (the jump to the stored position) as this run's.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressState, ProgressStyle};
@@ -41,6 +42,22 @@ impl Pace {
     pub fn eta_text(&self) -> String {
         self.eta.map_or_else(|| "?".to_string(), human_duration)
     }
+}
+
+/// Bars on a terminal at once: a run over 200 backfills shows the ones
+/// that moved last, and its closing lines tell the rest.
+pub const MAX_BARS: usize = 8;
+
+/// Puts `name` last in `shown` (the backfills with a bar, least recently
+/// moved first); returns the one whose bar goes to make room, if any.
+pub fn make_room(shown: &mut VecDeque<String>, name: &str, most: usize) -> Option<String> {
+    if let Some(i) = shown.iter().position(|n| n == name) {
+        shown.remove(i);
+        shown.push_back(name.to_string());
+        return None;
+    }
+    shown.push_back(name.to_string());
+    (shown.len() > most).then(|| shown.pop_front()).flatten()
 }
 
 /// A new bar for a backfill, made when its first chunk in this run is
@@ -103,5 +120,16 @@ mod tests {
         for (p, rate, eta) in cases {
             assert_eq!((p.rate_text().as_str(), p.eta_text().as_str()), (rate, eta), "{p:?}");
         }
+    }
+
+    #[test]
+    fn the_bars_shown_are_those_that_moved_last() {
+        let mut shown = VecDeque::new();
+        let steps =
+            [("a", None), ("b", None), ("a", None), ("c", Some("b")), ("d", Some("a")), ("d", None), ("c", None)];
+        for (name, gone) in steps {
+            assert_eq!(make_room(&mut shown, name, 2).as_deref(), gone, "{name} after {shown:?}");
+        }
+        assert_eq!(shown, ["d", "c"]);
     }
 }

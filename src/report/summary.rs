@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::standing::Facts;
 use crate::budget::Budget;
-use crate::status::BackfillStatus;
+use crate::status::{BackfillStatus, PauseKind};
 
 #[derive(Debug, Default, Clone)]
 pub struct RunSummary {
@@ -91,11 +92,15 @@ pub struct BackfillReport {
     /// This run paused it for failures or marked it failed: worth telling someone.
     pub needs_attention: bool,
     /// For a completed backfill: the start of its last complete sweep.
-    pub current_as_of: Option<chrono::DateTime<chrono::Utc>>,
+    pub current_as_of: Option<DateTime<Utc>>,
     /// When it will be done, from its own history.
     pub eta: Option<super::eta::Eta>,
     /// Its recent chunks, oldest first: the step summary's chart.
     pub chunks: Vec<super::eta::ChunkPoint>,
+    /// Why it is paused, as stored at the end of the run.
+    pub pause_kind: Option<PauseKind>,
+    /// When the backfill began.
+    pub began_at: Option<DateTime<Utc>>,
 }
 
 impl BackfillReport {
@@ -104,6 +109,21 @@ impl BackfillReport {
             t if t > 0 => 100.0 * self.processed_prs as f64 / t as f64,
             _ if self.status == Some(BackfillStatus::Completed) => 100.0,
             _ => 0.0,
+        }
+    }
+
+    /// What the reading of the fleet (`standing`) needs of it.
+    pub fn facts(&self) -> Facts<'_> {
+        Facts {
+            status: self.status,
+            // A pause this run made for failures, should the row not say so.
+            pause: self.pause_kind.or(self.needs_attention.then_some(PauseKind::Errors)),
+            paused_until: None,
+            no_refresh: false,
+            began_at: self.began_at,
+            current_as_of: self.current_as_of,
+            error: self.note.as_deref(),
+            chunks: &self.chunks,
         }
     }
 

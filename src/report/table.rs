@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::eta::{estimate, ChunkPoint, Eta, EtaInput, PerRun};
-use crate::status::{BackfillStatus, Priority};
+use super::standing::{Facts, Fleet, Standing};
+use crate::status::{BackfillStatus, PauseKind, Priority};
 use crate::text::one_line;
 
 /// One line of `backfill status` (and one JSON object of `--json`).
@@ -35,6 +36,14 @@ pub struct StatusLine {
     pub eta: Option<Eta>,
     /// The same in words: both figures and what bounds them.
     pub eta_text: Option<String>,
+    /// Why it is paused, when it is.
+    pub pause_kind: Option<PauseKind>,
+    /// When the backfill began.
+    pub began_at: Option<DateTime<Utc>>,
+    /// Where it stands among the backfills listed with it (`standing`).
+    pub standing: Option<Standing>,
+    /// Why it needs attention, when it does.
+    pub attention: Option<String>,
 }
 
 impl StatusLine {
@@ -60,6 +69,24 @@ impl StatusLine {
         self.eta = Some(eta);
     }
 
+    /// What the reading of the fleet needs of it, with its recent chunks.
+    pub fn facts<'a>(&'a self, chunks: &'a [ChunkPoint]) -> Facts<'a> {
+        Facts {
+            status: Some(self.status),
+            pause: self.pause_kind,
+            paused_until: self.paused_until.as_deref(),
+            no_refresh: self.no_refresh,
+            began_at: self.began_at,
+            current_as_of: self.current_as_of,
+            error: self.error.as_deref(),
+            chunks,
+        }
+    }
+
+    pub fn needs_attention(&self) -> bool {
+        self.standing.is_some_and(Standing::needs_attention)
+    }
+
     /// How current the copy is, as a person reads it.
     fn currency(&self) -> String {
         if self.no_refresh {
@@ -71,6 +98,20 @@ impl StatusLine {
         }
         out
     }
+}
+
+/// Each line's standing, read against all of them (`chunks`: each line's
+/// recent chunks): the fleet the page and `--attention` show.
+pub fn stand_all(rows: &mut [StatusLine], chunks: &[&[ChunkPoint]]) -> Fleet {
+    let facts: Vec<Facts> = rows.iter().zip(chunks).map(|(r, c)| r.facts(c)).collect();
+    let fleet = Fleet::read(&facts);
+    for (row, s) in rows.iter_mut().zip(&fleet.standings) {
+        row.standing = Some(*s);
+    }
+    for (i, _, reason) in &fleet.attention {
+        rows[*i].attention = Some(reason.clone());
+    }
+    fleet
 }
 
 /// Rows under a header, each column as wide as its widest cell, two
@@ -124,6 +165,25 @@ pub fn status_table(rows: &[StatusLine]) -> String {
                 r.paused_until.clone().unwrap_or_else(|| "-".into()),
                 r.eta.as_ref().map_or_else(|| "-".into(), Eta::short),
                 r.error.as_deref().map_or_else(|| "-".into(), one_line),
+            ]
+        })
+        .collect();
+    columns(header, &body)
+}
+
+/// `backfill status --attention`: what needs doing first, and why.
+pub fn attention_table(rows: &[StatusLine]) -> String {
+    let header = ["REPOSITORY", "ATTENTION", "PRIORITY", "PROCESSED", "PERCENT", "LAST RUN"];
+    let body: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.repository.clone(),
+                r.attention.as_deref().map_or_else(|| "-".into(), one_line),
+                r.priority.to_string(),
+                format!("{}/{}", r.processed_prs, r.total_prs),
+                format!("{:.1}%", r.percent),
+                r.last_run.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
             ]
         })
         .collect();

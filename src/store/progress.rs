@@ -2,13 +2,16 @@
 //! step summary's chart and the `status --html` page: plain values, read
 //! in one short transaction, never locking anything.
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{FromRow, PgPool, Row};
 use uuid::Uuid;
 
 use super::error::StoreResult;
-use super::metadata::Metadata;
+use super::metadata::{Metadata, PauseKind};
 use super::unnamed;
 use crate::budget::Budget;
 use crate::report::ChunkPoint;
@@ -26,81 +29,119 @@ pub struct Progress {
     pub points_per_pr: Option<f64>,
     /// The budget the backfill's last chunk saw.
     pub budget: Option<Budget>,
+    /// Why it is paused, when it is.
+    pub pause_kind: Option<PauseKind>,
+    /// When the backfill began (its state row was made).
+    pub began_at: Option<DateTime<Utc>>,
     /// The most recent chunks, oldest first.
     pub chunks: Vec<ChunkPoint>,
 }
 
-struct Chunk(ChunkPoint);
+/// A chunk row and the backfill it is of.
+struct Chunk(Uuid, ChunkPoint);
 
 impl<'r> FromRow<'r, PgRow> for Chunk {
     fn from_row(row: &'r PgRow) -> Result<Chunk, sqlx::Error> {
         let status: Option<String> = row.try_get("status")?;
-        Ok(Chunk(ChunkPoint {
-            number: row.try_get("chunk_number")?,
-            started_at: row.try_get("started_at")?,
-            completed_at: row.try_get("completed_at")?,
-            prs: row.try_get("prs")?,
-            stored_after: row.try_get("stored_after")?,
-            points: row.try_get::<Option<i32>, _>("points")?.map(i64::from),
-            failed: status.as_deref() == Some(ChunkStatus::Failed.as_str()),
-            error: row.try_get("error")?,
-        }))
+        Ok(Chunk(
+            row.try_get("backfill_state_id")?,
+            ChunkPoint {
+                number: row.try_get("chunk_number")?,
+                started_at: row.try_get("started_at")?,
+                completed_at: row.try_get("completed_at")?,
+                prs: row.try_get("prs")?,
+                stored_after: row.try_get("stored_after")?,
+                points: row.try_get::<Option<i32>, _>("points")?.map(i64::from),
+                failed: status.as_deref() == Some(ChunkStatus::Failed.as_str()),
+                error: row.try_get("error")?,
+            },
+        ))
     }
 }
 
-/// The recent chunks of each backfill, with `stored_after` counting each PR
-/// at the first completed chunk that held it. Rows another tool wrote
-/// without times are left out.
+/// The recent chunks of each of the backfills `$1`, at most `$2` each, with
+/// `stored_after` counting each PR at the first completed chunk that held
+/// it. Rows another tool wrote without times are left out. One statement
+/// for a whole fleet: a page of 500 backfills is one round trip, not 500.
 const CHUNKS: &str = "WITH firsts AS ( \
-       SELECT first_chunk, count(*) AS n FROM ( \
-         SELECT min(c.chunk_number) AS first_chunk FROM backfill_chunks c, unnest(c.pr_numbers) AS pr \
-         WHERE c.backfill_state_id = $1 AND c.status = $3 GROUP BY pr) f \
-       GROUP BY first_chunk), \
+       SELECT backfill_state_id, first_chunk, count(*) AS n FROM ( \
+         SELECT c.backfill_state_id, min(c.chunk_number) AS first_chunk \
+         FROM backfill_chunks c, unnest(c.pr_numbers) AS pr \
+         WHERE c.backfill_state_id = ANY($1) AND c.status = $3 GROUP BY c.backfill_state_id, pr) f \
+       GROUP BY backfill_state_id, first_chunk), \
      numbered AS ( \
-       SELECT c.chunk_number, coalesce(c.started_at, c.completed_at, c.created_at) AS started_at, \
+       SELECT c.backfill_state_id, c.chunk_number, \
+         coalesce(c.started_at, c.completed_at, c.created_at) AS started_at, \
          coalesce(c.completed_at, c.started_at, c.created_at) AS completed_at, \
          coalesce(cardinality(c.pr_numbers), 0)::bigint AS prs, c.status::text AS status, c.error, p.points, \
-         (sum(coalesce(f.n, 0)) OVER (ORDER BY c.chunk_number))::bigint AS stored_after \
+         (sum(coalesce(f.n, 0)) OVER (PARTITION BY c.backfill_state_id ORDER BY c.chunk_number))::bigint AS stored_after \
        FROM backfill_chunks c \
-       LEFT JOIN firsts f ON f.first_chunk = c.chunk_number AND c.status = $3 \
+       LEFT JOIN firsts f ON f.backfill_state_id = c.backfill_state_id AND f.first_chunk = c.chunk_number \
+         AND c.status = $3 \
        LEFT JOIN backfill_chunk_points p ON p.chunk_id = c.id \
-       WHERE c.backfill_state_id = $1 AND c.chunk_number IS NOT NULL) \
-     SELECT * FROM numbered WHERE started_at IS NOT NULL ORDER BY chunk_number DESC LIMIT $2";
+       WHERE c.backfill_state_id = ANY($1) AND c.chunk_number IS NOT NULL), \
+     recent AS ( \
+       SELECT *, row_number() OVER (PARTITION BY backfill_state_id ORDER BY chunk_number DESC) AS newest \
+       FROM numbered WHERE started_at IS NOT NULL) \
+     SELECT * FROM recent WHERE newest <= $2 ORDER BY backfill_state_id, chunk_number";
 
 /// The progress of the backfill with this state id.
 pub async fn of_backfill(pool: &PgPool, state_id: Uuid) -> StoreResult<Option<Progress>> {
-    read(pool, "s.id = $1", state_id).await
+    Ok(read(pool, "s.id = ANY($1)", &[state_id]).await?.pop())
 }
 
 /// The progress of the repository's backfill (what `status` lists by).
 pub async fn of_repository(pool: &PgPool, repository_id: Uuid) -> StoreResult<Option<Progress>> {
-    read(pool, "s.repository_id = $1", repository_id).await
+    Ok(read(pool, "s.repository_id = ANY($1)", &[repository_id]).await?.pop())
 }
 
-async fn read(pool: &PgPool, filter: &str, id: Uuid) -> StoreResult<Option<Progress>> {
+/// The progress of each of these backfills (by state id), in no order.
+pub async fn of_backfills(pool: &PgPool, state_ids: &[Uuid]) -> StoreResult<Vec<Progress>> {
+    read(pool, "s.id = ANY($1)", state_ids).await
+}
+
+/// The progress of each of these repositories' backfills, in no order.
+pub async fn of_repositories(pool: &PgPool, repository_ids: &[Uuid]) -> StoreResult<Vec<Progress>> {
+    read(pool, "s.repository_id = ANY($1)", repository_ids).await
+}
+
+/// The state rows `filter` picks and their recent chunks, in two statements
+/// of one short transaction.
+async fn read(pool: &PgPool, filter: &str, ids: &[Uuid]) -> StoreResult<Vec<Progress>> {
     let sql = format!(
-        "SELECT s.id, s.repository_id, coalesce(s.metadata, '{{}}'::jsonb) AS metadata \
+        "SELECT s.id, s.repository_id, coalesce(s.metadata, '{{}}'::jsonb) AS metadata, s.created_at \
          FROM progressive_backfill_state s WHERE {filter}"
     );
     let mut tx = pool.begin().await?;
-    let state: Option<(Uuid, Uuid, Json<Metadata>)> = unnamed::rows(&sql).bind(id).fetch_optional(&mut *tx).await?;
-    let Some((state_id, repository_id, Json(meta))) = state else {
-        tx.commit().await?;
-        return Ok(None);
+    type State = (Uuid, Uuid, Json<Metadata>, Option<DateTime<Utc>>);
+    let states: Vec<State> = unnamed::rows(&sql).bind(ids).fetch_all(&mut *tx).await?;
+    let state_ids: Vec<Uuid> = states.iter().map(|s| s.0).collect();
+    let chunks: Vec<Chunk> = match state_ids.is_empty() {
+        true => Vec::new(),
+        false => {
+            unnamed::rows(CHUNKS)
+                .bind(&state_ids)
+                .bind(RECENT_CHUNKS)
+                .bind(ChunkStatus::Completed.as_str())
+                .fetch_all(&mut *tx)
+                .await?
+        }
     };
-    let mut chunks: Vec<Chunk> = unnamed::rows(CHUNKS)
-        .bind(state_id)
-        .bind(RECENT_CHUNKS)
-        .bind(ChunkStatus::Completed.as_str())
-        .fetch_all(&mut *tx)
-        .await?;
     tx.commit().await?;
-    chunks.reverse();
-    Ok(Some(Progress {
-        state_id,
-        repository_id,
-        points_per_pr: meta.points_per_pr,
-        budget: meta.rate_limit,
-        chunks: chunks.into_iter().map(|c| c.0).collect(),
-    }))
+    let mut by_state: HashMap<Uuid, Vec<ChunkPoint>> = HashMap::new();
+    for Chunk(state_id, point) in chunks {
+        by_state.entry(state_id).or_default().push(point);
+    }
+    Ok(states
+        .into_iter()
+        .map(|(state_id, repository_id, Json(meta), began_at)| Progress {
+            state_id,
+            repository_id,
+            points_per_pr: meta.points_per_pr,
+            budget: meta.rate_limit,
+            pause_kind: meta.pause_kind,
+            began_at,
+            chunks: by_state.remove(&state_id).unwrap_or_default(),
+        })
+        .collect())
 }

@@ -92,6 +92,10 @@ impl<'r> FromRow<'r, PgRow> for StatusLine {
             priority: meta.priority.unwrap_or_default(),
             eta: None,
             eta_text: None,
+            pause_kind: meta.pause_kind,
+            began_at: row.try_get("began_at")?,
+            standing: None,
+            attention: None,
         })
     }
 }
@@ -329,7 +333,7 @@ pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> StoreResult<Vec<Sta
            (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_completed}') AS chunks_done, \
            (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_failed}') AS chunks_failed, \
            s.last_processed_at AS last_run, s.last_error AS error, s.{paused_until} AS paused_until, \
-           coalesce(s.metadata, '{{}}'::jsonb) AS metadata \
+           coalesce(s.metadata, '{{}}'::jsonb) AS metadata, s.created_at AS began_at \
          FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
          WHERE ($1::text IS NULL OR r.id::text = $1 OR lower(r.full_name) = lower($1)) AND {NOT_REMOVED} \
          ORDER BY r.first_tracked_at DESC NULLS LAST, r.full_name",

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod action_runner;
+pub mod browser;
 pub mod changes;
 pub mod cluster;
 pub mod consistency;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::budget::Budget;
+pub use crate::status::PauseKind;
 use crate::status::{BackfillStatus, Priority};
 pub use change::Change;
 use change::Rendered;
@@ -69,27 +70,6 @@ keys::keys! {
     SweepStartedAt sweep_started_at: DateTime<Utc>;
     /// The cursor of the sweep under way.
     SweepCursor sweep_cursor: String;
-}
-
-/// Why a backfill is paused: a rate-limit pause and the cooldown after
-/// repeated failures end by themselves at `paused_until`; a pause by hand
-/// waits for `backfill resume`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PauseKind {
-    RateLimit,
-    Errors,
-    Manual,
-}
-
-impl PauseKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PauseKind::RateLimit => "rate_limit",
-            PauseKind::Errors => "errors",
-            PauseKind::Manual => "manual",
-        }
-    }
 }
 
 /// What `resume` returns a backfill paused by hand to.

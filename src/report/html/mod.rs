@@ -2,43 +2,31 @@
 //! (styles, charts as inline SVG, one small script), so that it opens from
 //! a workflow's artifact or a mail with nothing fetched. Every text that
 //! came from the database is escaped.
+//!
+//! It opens with the fleet: a sentence of where the backfills stand and a
+//! row each (`overview`), those that need attention first. Sections of
+//! their own, with the full charts and failed chunks, follow for at most
+//! `MAX_SECTIONS` of them: those that need attention, then the most
+//! recently active; the page says so when it leaves some out.
+
+mod overview;
+mod parts;
 
 use chrono::{DateTime, Utc};
 
-use super::eta::{ChunkPoint, Eta};
+use super::eta::ChunkPoint;
 use super::svg;
-use super::table::StatusLine;
 use crate::budget::Budget;
 use crate::text::one_line;
+pub use parts::{escape, PageBackfill};
+use parts::{eta_text, standing_of};
 
 /// Failed chunks listed per backfill, newest first.
 pub const MAX_FAILED: usize = 20;
 
-/// One backfill on the page.
-#[derive(Debug, Clone)]
-pub struct PageBackfill<'a> {
-    /// Its line of `status`, priority included: the page and the table
-    /// show the same values.
-    pub line: &'a StatusLine,
-    /// Its recent chunks, oldest first.
-    pub chunks: &'a [ChunkPoint],
-}
-
-/// Text for HTML, in an element or an attribute.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Backfills with a section of their own (two charts each, some 50 KB of
+/// SVG): a page of 500 stays a page.
+pub const MAX_SECTIONS: usize = 12;
 
 /// The budget seen last of all the backfills': the latest window's, and
 /// in it the lowest remaining (each request leaves less).
@@ -49,11 +37,12 @@ pub fn latest_budget(budgets: impl IntoIterator<Item = Budget>) -> Option<Budget
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}\
 th{background:#f3f3f3}td.n{text-align:right}section{margin-top:2em}svg{max-width:100%;height:auto}\
-.failed td{background:#fff3f3}progress{width:8em}";
+.failed td{background:#fff3f3}progress{width:8em}tr.attention td:first-child{border-left:4px solid #d62728}\
+td.standing{white-space:nowrap}td.last-error{max-width:30em;font-size:90%}svg.spark{vertical-align:middle}";
 
 /// Proves to a reader (and the test's browser) that the page's script ran.
 const SCRIPT: &str = "document.getElementById('rendered').textContent = \
-'rendered: ' + document.querySelectorAll('section.backfill').length + ' backfills';";
+'rendered: ' + document.querySelectorAll('tr.backfill-row').length + ' backfills';";
 
 pub fn page(backfills: &[PageBackfill], budget: Option<Budget>, now: DateTime<Utc>) -> String {
     let mut h = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -62,15 +51,63 @@ pub fn page(backfills: &[PageBackfill], budget: Option<Budget>, now: DateTime<Ut
     h.push_str(&format!("<p>As of {}. {}</p>\n", now.format("%Y-%m-%d %H:%M UTC"), escape(&budget_text(budget))));
     if backfills.is_empty() {
         h.push_str("<p>No backfills yet: start one with <code>backfill add OWNER/NAME</code>.</p>\n");
-    } else {
-        overview(&mut h, backfills);
     }
-    for b in backfills {
+    // Most urgent first; in the order given within a standing.
+    let mut order: Vec<&PageBackfill> = backfills.iter().collect();
+    order.sort_by_key(|b| standing_of(b.line));
+    overview::fleet(&mut h, &order);
+    let (sections, note) = with_sections(&order);
+    if let Some(note) = note {
+        h.push_str(&format!("<p class=\"sections\">{}</p>\n", escape(&note)));
+    }
+    for b in sections {
         section(&mut h, b);
     }
     h.push_str("<p id=\"rendered\">not rendered</p>\n");
     h.push_str(&format!("<script>{SCRIPT}</script>\n</body>\n</html>\n"));
     h
+}
+
+/// The backfills that get a section: all of a few; of more, those that need
+/// attention and then the most recently active, `MAX_SECTIONS` in all, in
+/// the page's order. With a sentence that says so when some are left out.
+fn with_sections<'a>(order: &[&'a PageBackfill<'a>]) -> (Vec<&'a PageBackfill<'a>>, Option<String>) {
+    if order.len() <= MAX_SECTIONS {
+        return (order.to_vec(), None);
+    }
+    let urgent: Vec<usize> = (0..order.len()).filter(|i| order[*i].line.needs_attention()).take(MAX_SECTIONS).collect();
+    let mut active: Vec<usize> = (0..order.len()).filter(|i| !order[*i].line.needs_attention()).collect();
+    active.sort_by_key(|i| {
+        std::cmp::Reverse(order[*i].line.facts(order[*i].chunks).last_moved().or(order[*i].line.last_run))
+    });
+    active.truncate(MAX_SECTIONS - urgent.len());
+    let note = sections_note(
+        urgent.len(),
+        order.iter().filter(|b| b.line.needs_attention()).count(),
+        active.len(),
+        order.len(),
+    );
+    let mut chosen: Vec<usize> = urgent.into_iter().chain(active).collect();
+    chosen.sort_unstable();
+    (chosen.into_iter().map(|i| order[i]).collect(), Some(note))
+}
+
+/// Which backfills have sections, when not all do: `shown` of the `urgent`
+/// that need attention, `active` of the others, of `total`.
+fn sections_note(shown: usize, urgent: usize, active: usize, total: usize) -> String {
+    let which = match (shown, active) {
+        (0, _) => format!("the {active} most recently active (none needs attention)"),
+        (_, 0) if shown < urgent => format!("the first {shown} of the {urgent} that need attention"),
+        (1, 0) => "the 1 that needs attention".to_string(),
+        (_, 0) => format!("the {shown} that need attention"),
+        (1, _) => format!("the 1 that needs attention and the {active} most recently active"),
+        (_, _) => format!("the {shown} that need attention and the {active} most recently active"),
+    };
+    format!(
+        "Sections below for {} of {total} backfills: {which}. `backfill status --repository-id OWNER/NAME \
+         --html FILE` draws any one's, `backfill history OWNER/NAME` lists its chunks.",
+        shown + active
+    )
 }
 
 fn budget_text(budget: Option<Budget>) -> String {
@@ -81,36 +118,6 @@ fn budget_text(budget: Option<Budget>) -> String {
         }
         None => "No budget seen yet.".to_string(),
     }
-}
-
-fn eta_text(line: &StatusLine) -> String {
-    line.eta.as_ref().map_or_else(|| "-".to_string(), |e| if *e == Eta::Done { "-".into() } else { e.sentence() })
-}
-
-fn overview(h: &mut String, backfills: &[PageBackfill]) {
-    h.push_str("<table id=\"backfills\">\n<tr><th>Repository</th><th>Status</th><th>Priority</th><th>Progress</th>");
-    h.push_str("<th>Chunks</th><th>Failed</th><th>Last run</th><th>ETA</th></tr>\n");
-    for b in backfills {
-        let l = b.line;
-        h.push_str(&format!(
-            "<tr class=\"backfill-row\"><td>{}</td><td>{}</td><td>{}</td>\
-             <td><progress value=\"{}\" max=\"{}\"></progress> {}/{} ({:.1}%)</td>\
-             <td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>\n",
-            escape(&l.repository),
-            escape(l.status.as_str()),
-            l.priority.as_str(),
-            l.processed_prs.max(0),
-            l.total_prs.max(l.processed_prs).max(1),
-            l.processed_prs,
-            l.total_prs,
-            l.percent,
-            l.chunks_done,
-            l.chunks_failed,
-            l.last_run.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
-            escape(&eta_text(l)),
-        ));
-    }
-    h.push_str("</table>\n");
 }
 
 fn section(h: &mut String, b: &PageBackfill) {
@@ -134,11 +141,15 @@ fn section(h: &mut String, b: &PageBackfill) {
             crate::text::count(b.chunks.len(), "chunk", "chunks")
         ));
     }
+    let red = match b.chunks.iter().any(|c| c.failed) {
+        true => "<figcaption>Red marks: failed chunks.</figcaption>",
+        false => "",
+    };
     if let Some(chart) = svg::stored_over_time(b.chunks) {
-        h.push_str(&format!("<figure class=\"stored\">{chart}</figure>\n"));
+        h.push_str(&format!("<figure class=\"stored\">{chart}{red}</figure>\n"));
     }
     if let Some(chart) = svg::points_per_chunk(b.chunks) {
-        h.push_str(&format!("<h3>Points per chunk</h3>\n<figure class=\"points\">{chart}</figure>\n"));
+        h.push_str(&format!("<h3>Points per chunk</h3>\n<figure class=\"points\">{chart}{red}</figure>\n"));
     }
     if b.chunks.is_empty() {
         h.push_str("<p>No chunks yet.</p>\n");
@@ -162,32 +173,4 @@ fn section(h: &mut String, b: &PageBackfill) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_text_is_escaped() {
-        let cases = [
-            ("acme/widgets", "acme/widgets"),
-            ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
-            ("a & \"b\" 'c'", "a &amp; &quot;b&quot; &#39;c&#39;"),
-        ];
-        for (given, want) in cases {
-            assert_eq!(escape(given), want);
-        }
-    }
-
-    #[test]
-    fn the_budget_seen_last_is_the_latest_windows_lowest() {
-        let at = |h: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + h * 3_600, 0);
-        let b = |remaining: i64, reset| Budget { limit: 5_000, remaining, used: None, reset_at: reset };
-        let cases = [
-            (vec![b(4_000, at(1)), b(4_900, at(2)), b(4_950, at(2))], Some(b(4_900, at(2)))),
-            (vec![b(10, None), b(20, at(0))], Some(b(20, at(0)))),
-            (vec![], None),
-        ];
-        for (given, want) in cases {
-            assert_eq!(latest_budget(given.clone()), want, "{given:?}");
-        }
-    }
-}
+mod tests;
