@@ -7,6 +7,8 @@
 //! `UPDATED_AT` page by sort value, loosely, as GitHub's do (`order`).
 //! Tests, the demo command and the benchmark all use it.
 
+#[cfg(test)]
+mod accounts_tests;
 pub mod changes;
 #[cfg(test)]
 mod changes_tests;
@@ -64,6 +66,7 @@ impl FakeGithub {
             .route("/repos/{owner}/{name}/issues", axum::routing::get(rest::list_issues).post(rest::create_issue))
             .route("/repos/{owner}/{name}/issues/{number}/comments", axum::routing::post(rest::create_comment))
             .route("/app/installations/{id}/access_tokens", axum::routing::post(rest::installation_token))
+            .route("/repos/{owner}/{name}/installation", axum::routing::get(rest::repository_installation))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;

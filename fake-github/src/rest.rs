@@ -130,7 +130,11 @@ pub async fn create_comment(
 pub struct FakeApp {
     pub app_id: String,
     pub public_key_pem: String,
+    /// The installation a setting names, installed on every owner.
     pub installation_id: u64,
+    /// More installations, each on one owner (an organisation or user), each
+    /// with its own budget (`installation {id}` among the fake's accounts).
+    pub installations: Vec<(u64, String)>,
     /// How long a token works: an hour on GitHub.
     pub token_life: Duration,
     /// How long `expires_at` says it works; `None` tells the truth. Longer
@@ -146,9 +150,26 @@ impl FakeApp {
             app_id: app_id.into(),
             public_key_pem: public_key_pem.into(),
             installation_id,
+            installations: Vec::new(),
             token_life: Duration::from_secs(3600),
             stated_life: None,
         }
+    }
+
+    /// Installed on `owner` too, as installation `id`.
+    pub fn installed_on(mut self, id: u64, owner: &str) -> FakeApp {
+        self.installations.push((id, owner.to_string()));
+        self
+    }
+
+    /// The installation serving `owner`: its own, else the one on every owner.
+    pub fn installation_for(&self, owner: &str) -> Option<u64> {
+        let own = self.installations.iter().find(|(_, o)| o.eq_ignore_ascii_case(owner)).map(|(id, _)| *id);
+        own.or((self.installation_id != 0).then_some(self.installation_id))
+    }
+
+    fn has_installation(&self, id: u64) -> bool {
+        id == self.installation_id || self.installations.iter().any(|(i, _)| *i == id)
     }
 }
 
@@ -156,6 +177,8 @@ impl FakeApp {
 #[derive(Clone, Debug)]
 pub struct IssuedToken {
     pub token: String,
+    /// Whose budget it spends: `installation {id}`.
+    pub account: String,
     pub issued_at: DateTime<Utc>,
     pub dies_at: DateTime<Utc>,
 }
@@ -167,10 +190,10 @@ struct AppClaims {
     iss: serde_json::Value,
 }
 
-/// `POST /app/installations/{id}/access_tokens`, authorized by the App's JWT.
-pub async fn installation_token(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
-    let Some(app) = lock_control(&state).app.clone() else {
-        return json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }));
+/// The App, when the request carries a JWT it signed; else the answer.
+fn app_of(state: &AppState, headers: &HeaderMap) -> Result<FakeApp, Response> {
+    let Some(app) = lock_control(state).app.clone() else {
+        return Err(json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" })));
     };
     let bearer = headers
         .get("authorization")
@@ -178,7 +201,7 @@ pub async fn installation_token(State(state): State<AppState>, headers: HeaderMa
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     let Ok(key) = jsonwebtoken::DecodingKey::from_rsa_pem(app.public_key_pem.as_bytes()) else {
-        return json_of(StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "fake: bad public key" }));
+        return Err(json_of(StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "fake: bad public key" })));
     };
     let mut rules = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     // `iss` may be a number, which the library does not read as a spec claim: checked below.
@@ -187,7 +210,7 @@ pub async fn installation_token(State(state): State<AppState>, headers: HeaderMa
         Ok(data) => data.claims,
         Err(e) => {
             let message = format!("A JSON web token could not be decoded ({e})");
-            return json_of(StatusCode::UNAUTHORIZED, json!({ "message": message }));
+            return Err(json_of(StatusCode::UNAUTHORIZED, json!({ "message": message })));
         }
     };
     let issuer = match &claims.iss {
@@ -195,9 +218,45 @@ pub async fn installation_token(State(state): State<AppState>, headers: HeaderMa
         other => other.to_string(),
     };
     if issuer != app.app_id || claims.exp - claims.iat > 600 {
-        return json_of(StatusCode::UNAUTHORIZED, json!({ "message": "'Issuer' claim ('iss') must be an Integer" }));
+        return Err(json_of(
+            StatusCode::UNAUTHORIZED,
+            json!({ "message": "'Issuer' claim ('iss') must be an Integer" }),
+        ));
     }
-    if id != app.installation_id {
+    Ok(app)
+}
+
+/// `GET /repos/{owner}/{name}/installation`, authorized by the App's JWT:
+/// the installation serving the repository's owner, or 404 where the App is
+/// not installed.
+pub async fn repository_installation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((owner, name)): Path<(String, String)>,
+) -> Response {
+    let app = match app_of(&state, &headers) {
+        Ok(app) => app,
+        Err(answer) => return answer,
+    };
+    let known = lock_control(&state).app.is_some();
+    let _ = name;
+    match app.installation_for(&owner).filter(|_| known) {
+        Some(id) => json_of(
+            StatusCode::OK,
+            json!({ "id": id, "app_id": app.app_id.parse::<u64>().unwrap_or(0), "account": { "login": owner },
+                    "target_type": "Organization", "repository_selection": "all" }),
+        ),
+        None => json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" })),
+    }
+}
+
+/// `POST /app/installations/{id}/access_tokens`, authorized by the App's JWT.
+pub async fn installation_token(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
+    let app = match app_of(&state, &headers) {
+        Ok(app) => app,
+        Err(answer) => return answer,
+    };
+    if !app.has_installation(id) {
         return json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }));
     }
     let now = Utc::now();
@@ -206,7 +265,8 @@ pub async fn installation_token(State(state): State<AppState>, headers: HeaderMa
     let token = format!("ghs_fake{:04}{}", c.app_tokens.len(), "x".repeat(32));
     let dies_at = now + life(app.token_life);
     let expires_at = now + life(app.stated_life.unwrap_or(app.token_life));
-    c.app_tokens.push(IssuedToken { token: token.clone(), issued_at: now, dies_at });
+    let account = if id == app.installation_id { String::new() } else { format!("installation {id}") };
+    c.app_tokens.push(IssuedToken { token: token.clone(), account, issued_at: now, dies_at });
     // GitHub states the expiry to the second.
     let expires_at = expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let permissions = json!({ "metadata": "read", "pull_requests": "read", "issues": "write" });

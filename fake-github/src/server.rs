@@ -88,9 +88,10 @@ impl Drop for InFlight {
 pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let received = Utc::now();
     let in_flight = InFlight::enter(&state);
-    let (latency, timeout_delay, token_ok, fault, pick) = {
+    let (latency, timeout_delay, token_ok, fault, pick, account) = {
         let mut c = lock_control(&state);
         let token_ok = c.accepts(token_of(&headers).as_deref(), received);
+        let account = c.account_of(token_of(&headers).as_deref());
         let fault = if !token_ok {
             Some(Fault::Unauthorized)
         } else if c.too_many_in_flight() {
@@ -99,7 +100,7 @@ pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: By
             c.next_fault()
         };
         let pick = matches!(fault, Some(Fault::Partial { .. })).then(|| c.draw());
-        (c.latency, c.timeout_delay, token_ok, fault, pick)
+        (c.latency, c.timeout_delay, token_ok, fault, pick, account)
     };
     if matches!(fault, Some(Fault::SecondaryLimit { .. })) {
         // Refused at the door: it holds no place among those in flight.
@@ -118,6 +119,7 @@ pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: By
         nodes: c.nodes,
         rate_limited: false,
         fault,
+        account: account.clone(),
     };
     let partial = match &fault {
         Some(Fault::Partial { path }) => Some((path.as_slice(), pick.unwrap_or(0))),
@@ -130,8 +132,13 @@ pub async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: By
         return resp;
     }
     // A cut-off answer is not read, so it would waste an early end.
-    let strike =
-        Strike { partial, may_end_early: fault != Some(Fault::Truncated), time_out: fault == Some(Fault::SlowTimeout) };
+    let token = token_of(&headers);
+    let strike = Strike {
+        partial,
+        may_end_early: fault != Some(Fault::Truncated),
+        time_out: fault == Some(Fault::SlowTimeout),
+        token: token.as_deref(),
+    };
     let out = execute(&state, &body, strike);
     let timed_out = out.fault == Some(Fault::SlowTimeout);
     if timed_out && !timeout_delay.is_zero() {
@@ -190,11 +197,13 @@ struct Strike<'a> {
     partial: Option<(&'a [Value], u64)>,
     may_end_early: bool,
     time_out: bool,
+    /// The request's token: whose budget it spends.
+    token: Option<&'a str>,
 }
 
 /// Parses, costs, charges and runs one request, as `strike` says.
 fn execute(state: &Shared, body: &[u8], strike: Strike<'_>) -> Outcome {
-    let Strike { partial, may_end_early, time_out } = strike;
+    let Strike { partial, may_end_early, time_out, token } = strike;
     let request: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(e) => {
@@ -235,7 +244,7 @@ fn execute(state: &Shared, body: &[u8], strike: Strike<'_>) -> Outcome {
     }
     let cost = walk.cost;
     let points = if crate::cost::is_free(selection) { 0 } else { cost.points() };
-    let rate = match charge(state, cost, points, time_out) {
+    let rate = match charge(state, cost, points, time_out, token) {
         Charged::Yes(snapshot) => snapshot,
         Charged::Refused(resp, fault) => {
             let rate_limited = fault.is_none();
@@ -292,7 +301,7 @@ enum Charged {
 /// Decides, under one lock so concurrent requests cannot both slip in,
 /// whether the limits let a request of this cost run, and charges it; with
 /// `time_out` (or over the chaos thresholds) it is then stopped.
-fn charge(state: &Shared, cost: Cost, points: i64, time_out: bool) -> Charged {
+fn charge(state: &Shared, cost: Cost, points: i64, time_out: bool, token: Option<&str>) -> Charged {
     let mut c = lock_control(state);
     let now = Instant::now();
     // The secondary limit counts the query, not its cost: 1 point each (5
@@ -301,8 +310,7 @@ fn charge(state: &Shared, cost: Cost, points: i64, time_out: bool) -> Charged {
         let fault = Fault::SecondaryLimit { retry_after: Some(secs) };
         return Charged::Refused(fault_response(&fault), Some(fault));
     }
-    c.budget.refresh(Utc::now());
-    let b = &mut c.budget;
+    let b = c.budget_of(token, Utc::now());
     // A free query (`rateLimit` alone) is answered even with nothing left.
     let allowed = b.remaining >= points;
     if allowed {

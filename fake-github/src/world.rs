@@ -133,6 +133,8 @@ pub struct RequestRecord {
     pub fault: Option<Fault>,
     /// Refused for the primary rate limit (`RATE_LIMITED`).
     pub rate_limited: bool,
+    /// The account whose budget it spent (`Control::account_of`; none: the default).
+    pub account: Option<String>,
 }
 
 /// The primary rate-limit window.
@@ -194,7 +196,16 @@ pub struct Control {
     /// The token requests must carry; `None` accepts any, or, once an App
     /// is set, only the App's installation tokens.
     pub token: Option<String>,
+    /// The budget of the default account: the wanted token's, and any token's
+    /// when none is wanted.
     pub budget: Budget,
+    /// More tokens let in (a pool), each of an account: tokens of one
+    /// account share its budget, as GitHub's do.
+    pub tokens: HashMap<String, String>,
+    /// The budgets of accounts other than the default (an App installation's
+    /// is `installation {id}`); one used first gets `account_budget`.
+    pub accounts: HashMap<String, Budget>,
+    pub account_budget: Budget,
     pub latency: Duration,
     /// How long a query that times out runs before its 502 (GitHub: about
     /// 10 s); zero answers at once.
@@ -232,11 +243,38 @@ pub struct Control {
 }
 
 impl Control {
+    /// The account a token spends: its installation's, a pool token's own,
+    /// or (none) the default.
+    pub fn account_of(&self, token: Option<&str>) -> Option<String> {
+        let token = token?;
+        if let Some(sold) = self.app_tokens.iter().find(|t| t.token == token) {
+            // The installation on every owner spends the default budget.
+            return Some(sold.account.clone()).filter(|a| !a.is_empty());
+        }
+        self.tokens.get(token).cloned()
+    }
+
+    /// The budget a request with `token` spends, its window refreshed at `now`.
+    pub fn budget_of(&mut self, token: Option<&str>, now: DateTime<Utc>) -> &mut Budget {
+        let budget = match self.account_of(token) {
+            Some(account) => {
+                let fresh = Budget::new(self.account_budget.limit, self.account_budget.window);
+                self.accounts.entry(account).or_insert(fresh)
+            }
+            None => &mut self.budget,
+        };
+        budget.refresh(now);
+        budget
+    }
+
     /// Whether a request with `token` is let in at `now`: a live
     /// installation token of the App, or the token the fake wants.
     pub fn accepts(&self, token: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> bool {
         if let Some(sold) = self.app_tokens.iter().find(|t| Some(t.token.as_str()) == token) {
             return now < sold.dies_at;
+        }
+        if token.is_some_and(|t| self.tokens.contains_key(t)) {
+            return true;
         }
         match &self.token {
             Some(wanted) => token == Some(wanted.as_str()),
@@ -301,6 +339,9 @@ impl Default for Control {
             token: None,
             app_tokens: Vec::new(),
             budget: Budget::new(5_000, Duration::from_secs(3_600)),
+            tokens: HashMap::new(),
+            accounts: HashMap::new(),
+            account_budget: Budget::new(5_000, Duration::from_secs(3_600)),
             latency: Duration::ZERO,
             timeout_delay: Duration::ZERO,
             faults: VecDeque::new(),
