@@ -191,9 +191,9 @@ struct AppClaims {
 }
 
 /// The App, when the request carries a JWT it signed; else the answer.
-fn app_of(state: &AppState, headers: &HeaderMap) -> Result<FakeApp, Response> {
+fn app_of(state: &AppState, headers: &HeaderMap) -> Result<FakeApp, Box<Response>> {
     let Some(app) = lock_control(state).app.clone() else {
-        return Err(json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" })));
+        return Err(Box::new(json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }))));
     };
     let bearer = headers
         .get("authorization")
@@ -201,7 +201,7 @@ fn app_of(state: &AppState, headers: &HeaderMap) -> Result<FakeApp, Response> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     let Ok(key) = jsonwebtoken::DecodingKey::from_rsa_pem(app.public_key_pem.as_bytes()) else {
-        return Err(json_of(StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "fake: bad public key" })));
+        return Err(Box::new(json_of(StatusCode::INTERNAL_SERVER_ERROR, json!({ "message": "fake: bad public key" }))));
     };
     let mut rules = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     // `iss` may be a number, which the library does not read as a spec claim: checked below.
@@ -210,7 +210,7 @@ fn app_of(state: &AppState, headers: &HeaderMap) -> Result<FakeApp, Response> {
         Ok(data) => data.claims,
         Err(e) => {
             let message = format!("A JSON web token could not be decoded ({e})");
-            return Err(json_of(StatusCode::UNAUTHORIZED, json!({ "message": message })));
+            return Err(Box::new(json_of(StatusCode::UNAUTHORIZED, json!({ "message": message }))));
         }
     };
     let issuer = match &claims.iss {
@@ -218,10 +218,8 @@ fn app_of(state: &AppState, headers: &HeaderMap) -> Result<FakeApp, Response> {
         other => other.to_string(),
     };
     if issuer != app.app_id || claims.exp - claims.iat > 600 {
-        return Err(json_of(
-            StatusCode::UNAUTHORIZED,
-            json!({ "message": "'Issuer' claim ('iss') must be an Integer" }),
-        ));
+        let message = json!({ "message": "'Issuer' claim ('iss') must be an Integer" });
+        return Err(Box::new(json_of(StatusCode::UNAUTHORIZED, message)));
     }
     Ok(app)
 }
@@ -236,7 +234,7 @@ pub async fn repository_installation(
 ) -> Response {
     let app = match app_of(&state, &headers) {
         Ok(app) => app,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let known = lock_control(&state).app.is_some();
     let _ = name;
@@ -254,7 +252,7 @@ pub async fn repository_installation(
 pub async fn installation_token(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<u64>) -> Response {
     let app = match app_of(&state, &headers) {
         Ok(app) => app,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     if !app.has_installation(id) {
         return json_of(StatusCode::NOT_FOUND, json!({ "message": "Not Found" }));
