@@ -17,7 +17,7 @@ use crate::shutdown::Shutdown;
 use crate::status::{BackfillStatus, Priority};
 use crate::store::owners::{self, Stop};
 use crate::store::{self, history, pause, state, tracking, Backfill, StoreError};
-use setup::{github_client, require_schema};
+use setup::{github_clients, require_schema};
 
 pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
     let config = cli.config()?;
@@ -74,7 +74,7 @@ async fn migrate(config: &Config, pool: &PgPool, reporter: &Reporter) -> Result<
 async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunArgs) -> Result<Exit, AppError> {
     // Retries never plan past the time budget.
     let deadline = args.time_budget.map(|b| tokio::time::Instant::now() + b);
-    let client = github_client(config, reporter, deadline).await?;
+    let clients = github_clients(config, reporter, deadline).await?;
     if args.migrate && !store::missing_tables(pool).await?.is_empty() {
         migrate(config, pool, reporter).await?;
     }
@@ -92,7 +92,7 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         lease: args.lease,
     };
     let mut shutdown = Shutdown::listen();
-    let summary = backfill::run(pool, &client, &options, reporter, &mut shutdown).await?;
+    let summary = backfill::run(pool, &clients, &options, reporter, &mut shutdown).await?;
     match summary.interrupted {
         Some(signal) => Err(AppError::failure(format!(
             "interrupted by {signal}: stopped early; what was not committed was rolled back, and the next run continues from the last stored chunk"

@@ -121,12 +121,14 @@ pub fn app_credentials(
     key: Option<&str>,
     installation: Option<&str>,
 ) -> Result<Option<Credential>, AppError> {
+    // Without an installation id, the App serves every owner it is
+    // installed on, each through its own installation.
     let (app_id, key, installation) = match (given(id), given(key), given(installation)) {
         (None, None, None) => return Ok(None),
-        (Some(a), Some(k), Some(i)) => (a, k, i),
+        (Some(a), Some(k), i) => (a, k, i),
         _ => {
             return Err(AppError::usage(
-                "GitHub App authentication needs all of GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID",
+                "GitHub App authentication needs GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY (and, to use one installation only, GITHUB_APP_INSTALLATION_ID)",
             ))
         }
     };
@@ -134,8 +136,9 @@ pub fn app_credentials(
     let app_id = app_id.parse::<u64>().map_err(|_| {
         AppError::usage("GITHUB_APP_ID must be the App's numeric id (its settings page shows it as \"App ID\")")
     })?;
-    let installation_id =
-        installation.parse::<u64>().map_err(|_| AppError::usage("GITHUB_APP_INSTALLATION_ID must be a number"))?;
+    let installation_id = installation
+        .map(|i| i.parse::<u64>().map_err(|_| AppError::usage("GITHUB_APP_INSTALLATION_ID must be a number")))
+        .transpose()?;
     // PEM text (secret stores sometimes keep its line breaks as \n), or a file.
     let private_key = if key.starts_with("-----BEGIN") {
         key.replace("\\n", "\n")

@@ -89,13 +89,15 @@ async fn wrong_app_settings_are_configuration_errors_that_name_the_app(pool: PgP
         env[i].1 = value.to_string();
         env
     };
+    // An App id without its key (the installation id alone may be left
+    // out: the App then serves every owner it is installed on).
     let mut partial = app_env(KEY);
-    partial.truncate(3);
+    partial.remove(2);
     let app = "GitHub App 31337 (installation 77)";
     let cases = [
         (app_env("-----BEGIN RSA PRIVATE KEY-----\nnot base64\n-----END RSA PRIVATE KEY-----"), "not an RSA key"),
         (app_env("/no/such/key.pem"), "cannot read the GitHub App private key file"),
-        (partial, "needs all of"),
+        (partial, "needs GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY"),
         (with(1, "Iv1.0123abcd"), "must be the App's numeric id"),
         (with(3, "78"), "GitHub App 31337 (installation 78) when asked for an installation token (Not Found)"),
         (app_env(STRANGER_KEY), app),

@@ -13,6 +13,7 @@ fn kind(e: &GithubError) -> String {
         GithubError::Timeout(_) => "Timeout".into(),
         GithubError::Hiccup(_) => "Hiccup".into(),
         GithubError::RepeatedHiccup(_) => "RepeatedHiccup".into(),
+        GithubError::NotInstalled { .. } => "NotInstalled".into(),
         GithubError::ServerError(_) => "ServerError".into(),
         GithubError::NotFound(_) => "NotFound".into(),
         GithubError::Forbidden(_) => "Forbidden".into(),

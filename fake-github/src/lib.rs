@@ -67,6 +67,8 @@ impl FakeGithub {
             .route("/repos/{owner}/{name}/issues/{number}/comments", axum::routing::post(rest::create_comment))
             .route("/app/installations/{id}/access_tokens", axum::routing::post(rest::installation_token))
             .route("/repos/{owner}/{name}/installation", axum::routing::get(rest::repository_installation))
+            .route("/orgs/{owner}/installation", axum::routing::get(rest::owner_installation))
+            .route("/users/{owner}/installation", axum::routing::get(rest::owner_installation))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;

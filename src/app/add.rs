@@ -9,13 +9,13 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::setup::{github_client, github_error, require_schema};
+use super::setup::{github_clients, github_error, require_schema};
 use crate::cli::{AddArgs, Target};
 use crate::config::Config;
 use crate::exit::{AppError, Exit};
 use crate::github::error::Blame;
 use crate::github::lookup::{list_repositories, OwnerListing};
-use crate::github::{lookup_repository, GithubClient, GithubError, RepositoryInfo};
+use crate::github::{lookup_repository, Clients, GithubError, RepositoryInfo};
 use crate::report::Reporter;
 use crate::store::fleet::{self, Filters, Owner, Settings, Standing, Verdict};
 use crate::store::{owners, state, tracking};
@@ -37,16 +37,16 @@ pub(super) async fn add(config: &Config, pool: &PgPool, reporter: &Reporter, arg
             targets.push(target);
         }
     }
-    let client = github_client(config, reporter, None).await?;
+    let clients = github_clients(config, reporter, None).await?;
     require_schema(pool).await?;
     if let [Target::Repository { owner, name }] = targets.as_slice() {
-        return one(pool, reporter, &client, (owner, name), &settings).await;
+        return one(pool, reporter, &clients, (owner, name), &settings).await;
     }
     let mut fleet = Fleet { pool, reporter, settings, filters, total: Total::default() };
     for target in &targets {
         let found = match target {
-            Target::Repository { owner, name } => fleet.named(&client, owner, name).await?,
-            Target::Owner(login) => fleet.owner(&client, login).await?,
+            Target::Repository { owner, name } => fleet.named(&clients, owner, name).await?,
+            Target::Owner(login) => fleet.owner(&clients, login).await?,
         };
         if !found {
             // One target that GitHub does not have: as for one repository
@@ -93,13 +93,13 @@ async fn track_named(pool: &PgPool, info: &RepositoryInfo, settings: &Settings) 
 async fn one(
     pool: &PgPool,
     reporter: &Reporter,
-    client: &GithubClient,
+    clients: &Clients,
     (owner, name): (&str, &str),
     settings: &Settings,
 ) -> Result<Exit, AppError> {
-    let info = lookup_repository(client, owner, name)
-        .await
-        .map_err(|e| github_error(e, &format!("repository {owner}/{name}")))?;
+    let what = format!("repository {owner}/{name}");
+    let client = clients.for_repository(owner, name).await.map_err(|e| github_error(e, &what))?;
+    let info = lookup_repository(&client, owner, name).await.map_err(|e| github_error(e, &what))?;
     let (id, before) = track_named(pool, &info, settings).await?;
     let full_name = &info.full_name;
     match before {
@@ -167,10 +167,15 @@ fn absent(e: GithubError, what: &str) -> Result<bool, AppError> {
 impl Fleet<'_> {
     /// OWNER/NAME among others: tracked as by itself, on one line.
     /// Returns false when GitHub does not have it.
-    async fn named(&mut self, client: &GithubClient, owner: &str, name: &str) -> Result<bool, AppError> {
-        let info = match lookup_repository(client, owner, name).await {
+    async fn named(&mut self, clients: &Clients, owner: &str, name: &str) -> Result<bool, AppError> {
+        let what = format!("repository {owner}/{name}");
+        let client = match clients.for_repository(owner, name).await {
+            Ok(client) => client,
+            Err(e) => return absent(e, &what),
+        };
+        let info = match lookup_repository(&client, owner, name).await {
             Ok(info) => info,
-            Err(e) => return absent(e, &format!("repository {owner}/{name}")),
+            Err(e) => return absent(e, &what),
         };
         let (id, before) = track_named(self.pool, &info, &self.settings).await?;
         let what = match before {
@@ -192,8 +197,12 @@ impl Fleet<'_> {
     /// OWNER/*: every repository of the owner's listing, by the filters,
     /// and the owner remembered for `run --discover`. Returns false when
     /// GitHub has no such owner.
-    async fn owner(&mut self, client: &GithubClient, login: &str) -> Result<bool, AppError> {
-        let listing = match list_repositories(client, login).await {
+    async fn owner(&mut self, clients: &Clients, login: &str) -> Result<bool, AppError> {
+        let client = match clients.for_owner(login).await {
+            Ok(client) => client,
+            Err(e) => return absent(e, &format!("owner {login}")),
+        };
+        let listing = match list_repositories(&client, login).await {
             Ok(listing) => listing,
             Err(e) => return absent(e, &format!("owner {login}")),
         };

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use crate::config::Config;
 use crate::exit::AppError;
 use crate::github::error::Blame;
-use crate::github::{ClientSettings, Credential, GithubClient, GithubError};
+use crate::github::{ClientSettings, Clients, Credential, GithubError};
 use crate::report::Reporter;
 use crate::store;
 
@@ -26,6 +26,9 @@ pub(super) async fn require_schema(pool: &PgPool) -> Result<(), AppError> {
 }
 
 pub(super) fn github_error(e: GithubError, what: &str) -> AppError {
+    if let GithubError::NotInstalled { .. } = e {
+        return AppError::usage(e.to_string());
+    }
     match e.meaning().blame {
         Blame::Credential | Blame::Setting => AppError::usage(e.to_string()),
         Blame::Repository => AppError::usage(format!("{what} was not found on GitHub, or the token cannot see it")),
@@ -33,13 +36,14 @@ pub(super) fn github_error(e: GithubError, what: &str) -> AppError {
     }
 }
 
-/// The GitHub client, with the token or, for a GitHub App, the
-/// installation tokens octocrab obtains with the App's key as they are needed.
-pub(super) async fn github_client(
+/// The GitHub clients, with the token or, for a GitHub App, the
+/// installation tokens octocrab obtains with the App's key as they are
+/// needed (an installation per owner when none is named).
+pub(super) async fn github_clients(
     config: &Config,
     reporter: &Reporter,
     deadline: Option<tokio::time::Instant>,
-) -> Result<GithubClient, AppError> {
+) -> Result<Clients, AppError> {
     let settings = ClientSettings { deadline, ..config.client };
     let token;
     let credential = match &config.app {
@@ -49,7 +53,6 @@ pub(super) async fn github_client(
             &token
         }
     };
-    let client = GithubClient::connect(&config.graphql_url, &config.rest_url, credential, settings)
-        .map_err(|e| AppError::failure(e.to_string()))?;
-    Ok(client.with_notifier(reporter.notifier()))
+    Clients::new(&config.graphql_url, &config.rest_url, credential, settings, reporter.notifier())
+        .map_err(|e| AppError::failure(e.to_string()))
 }

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::github::issues::open_or_comment;
-use crate::github::GithubClient;
+use crate::github::Clients;
 use crate::report::actions::cell;
 use crate::report::{Reporter, RunSummary};
 use crate::status::BackfillStatus;
@@ -15,7 +15,7 @@ use crate::store::chunks;
 /// is a warning: the run's own outcome stands.
 pub async fn report_issues(
     pool: &PgPool,
-    github: &GithubClient,
+    clients: &Clients,
     repo: &str,
     ids: &[Uuid],
     summary: &RunSummary,
@@ -42,7 +42,13 @@ pub async fn report_issues(
             t = b.total_prs,
             run = workflow_run().unwrap_or_else(|| "not run from GitHub Actions".to_string()),
         );
-        match open_or_comment(github, repo, &title, &body).await {
+        // The report goes through whoever serves the repository it lands in.
+        let (owner, name) = repo.split_once('/').unwrap_or((repo, ""));
+        let reported = match clients.for_repository(owner, name).await {
+            Ok(github) => open_or_comment(&github, repo, &title, &body).await,
+            Err(e) => Err(e),
+        };
+        match reported {
             Ok(url) => reporter.info(&format!("{}: reported in {url}", b.repository)),
             Err(e) => reporter.warn(&format!("{}: could not report it in {repo}: {e}", b.repository)),
         }

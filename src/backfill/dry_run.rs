@@ -8,22 +8,33 @@ use uuid::Uuid;
 use super::chunk::{plan_input, ChunkSettings};
 use super::plan::{plan_chunk, Plan};
 use super::{RunError, RunOptions};
-use crate::github::GithubClient;
+use crate::github::Clients;
 use crate::report::Reporter;
 use crate::status::BackfillStatus;
 use crate::store::state;
 
 pub async fn print_plans(
     pool: &PgPool,
-    github: &GithubClient,
+    clients: &Clients,
     ids: &[Uuid],
     opts: &RunOptions,
     reporter: &Reporter,
 ) -> Result<(), RunError> {
     let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type };
-    let seen = super::pick::check_credentials(github, reporter).await?;
+    let checked = super::pick::check_credentials(clients.main(), reporter).await?;
     for id in ids {
         let Some(b) = state::get(pool, *id).await? else { continue };
+        // An App serving every owner: each owner's installation has its own budget.
+        let seen = match clients.per_owner() {
+            false => checked,
+            true => match clients.for_repository(&b.owner, &b.name).await {
+                Ok(github) => super::pick::check_credentials(&github, reporter).await?,
+                Err(e) => {
+                    reporter.result(&format!("{}: {e}", b.full_name));
+                    continue;
+                }
+            },
+        };
         if b.total_prs == 0 && b.processed_prs == 0 {
             reporter.result(&format!("{}: the repository has no pull requests yet: nothing to fetch", b.full_name));
             continue;

@@ -9,6 +9,7 @@
 //! page came, and the next run's check (`news`) reaches back to its start.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -24,6 +25,9 @@ use crate::shutdown::Shutdown;
 use crate::status::BackfillStatus;
 use crate::store::claims;
 use crate::store::state::Backfill;
+
+/// Small backfills one client serves: their places in `live`, their pages' sizes.
+type Group = (Arc<GithubClient>, Vec<(usize, i64)>);
 
 /// Fewer small backfills than this are begun one by one, as any other.
 const AT_LEAST: usize = 2;
@@ -46,7 +50,6 @@ impl Run<'_> {
     pub(super) async fn begin_small_ones(
         &mut self,
         pool: &PgPool,
-        github: &GithubClient,
         reporter: &mut Reporter,
         shutdown: &mut Shutdown,
         live: &mut Vec<Turn>,
@@ -62,14 +65,48 @@ impl Run<'_> {
             })
             .take(room)
             .collect();
-        if candidates.len() < AT_LEAST {
-            return Ok(false);
+        // The pages of those one client serves share its requests.
+        let mut groups: Vec<Group> = Vec::new();
+        for (at, size) in candidates {
+            let Some(client) = self.served[live[at].report].clone() else { continue };
+            match groups.iter_mut().find(|(c, _)| Arc::ptr_eq(c, &client)) {
+                Some((_, members)) => members.push((at, size)),
+                None => groups.push((client, vec![(at, size)])),
+            }
         }
+        let mut done = Vec::new();
+        let mut stop = false;
+        for (github, members) in groups.iter().filter(|(_, m)| m.len() >= AT_LEAST) {
+            stop = self.begin_together(pool, github, reporter, shutdown, live, members, &mut done).await?;
+            if stop {
+                break;
+            }
+        }
+        done.sort_unstable();
+        for at in done.into_iter().rev() {
+            live.remove(at);
+        }
+        Ok(stop)
+    }
+
+    /// Begins `candidates` (their places in `live`, their page sizes),
+    /// served by `github`, together; those stored go in `done`.
+    #[allow(clippy::too_many_arguments)]
+    async fn begin_together(
+        &mut self,
+        pool: &PgPool,
+        github: &GithubClient,
+        reporter: &mut Reporter,
+        shutdown: &mut Shutdown,
+        live: &mut [Turn],
+        candidates: &[(usize, i64)],
+        done: &mut Vec<usize>,
+    ) -> Result<bool, RunError> {
         // Claimed now, as `process_chunk` claims one: a backfill another run
         // holds is left to it.
         let mut claimed: HashMap<usize, (Backfill, Start)> = HashMap::new();
         let mut pages = Vec::new();
-        for &(at, size) in &candidates {
+        for &(at, size) in candidates {
             let turn = live[at];
             if let Some(b) = claims::take(pool, turn.id, &self.holder).await? {
                 pages.push(FirstPage { key: at, owner: b.owner.clone(), name: b.name.clone(), size });
@@ -79,7 +116,6 @@ impl Run<'_> {
         reporter.info(&format!("beginning {} small backfill(s) together", claimed.len()));
         let ids: Vec<Uuid> = claimed.values().map(|(b, _)| b.id).collect();
         let mut fleet = Pipeline::fleet(pages);
-        let mut done = Vec::new();
         let stop = loop {
             if self.out_of_time() {
                 reporter.info("time budget reached; the next run continues from here");
@@ -127,7 +163,7 @@ impl Run<'_> {
                 Err(e) => chunk.record_error(e, size).await,
             };
             let outcome = outcome.inspect_err(|_| reporter.end_backfill())?;
-            self.served[turn.report] = true;
+            self.turned[turn.report] = true;
             let completed = matches!(&outcome, ChunkOutcome::Stored(c) if c.completed);
             let flow = self.record(turn, outcome, reporter);
             reporter.end_backfill();
@@ -145,10 +181,6 @@ impl Run<'_> {
         // The claims of chunks not stored (failed, or never handed out) go
         // back, for the turns or the next run.
         let _ = claims::release_all(pool, &self.holder).await;
-        done.sort_unstable();
-        for at in done.into_iter().rev() {
-            live.remove(at);
-        }
         Ok(stop)
     }
 }

@@ -17,6 +17,7 @@ mod outlook;
 mod pick;
 pub mod plan;
 pub mod priority;
+mod serving;
 mod sweep;
 mod tally;
 mod turns;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::github::GithubClient;
+use crate::github::{Clients, GithubError};
 use crate::report::{BackfillReport, Reporter, RunSummary};
 use crate::shutdown::Shutdown;
 use crate::store::claims::{self, Holder};
@@ -44,13 +45,13 @@ const FIRST_CHUNK_ESTIMATE: Duration = Duration::from_secs(20);
 
 pub async fn run(
     pool: &PgPool,
-    github: &GithubClient,
+    clients: &Clients,
     opts: &RunOptions,
     reporter: &mut Reporter,
     shutdown: &mut Shutdown,
 ) -> Result<RunSummary, RunError> {
     if opts.discover {
-        pick::discover(pool, github, opts, reporter).await?;
+        pick::discover(pool, clients, opts, reporter).await?;
     }
     let picked = pick::backfills(pool, opts, reporter).await?;
     let ids: Vec<Uuid> = picked.iter().map(|r| r.id).collect();
@@ -58,31 +59,36 @@ pub async fn run(
         // Nothing else would show a rejected token or a wrong URL; one free
         // request does, on every run: `rateLimit` alone costs nothing, and
         // GitHub refuses a bad token before it looks at any rate limit.
-        pick::check_credentials(github, reporter).await?;
+        pick::check_credentials(clients.main(), reporter).await?;
         reporter.info("no backfill to run");
         let summary = RunSummary::default();
         reporter.finish(&summary);
         return Ok(summary);
     }
     if opts.dry_run {
-        dry_run::print_plans(pool, github, &ids, opts, reporter).await?;
+        dry_run::print_plans(pool, clients, &ids, opts, reporter).await?;
         return Ok(RunSummary::default());
     }
-    let mut run = Run::start(pool, opts, &picked).await?;
-    let turnouts = news::check(pool, github, &run.backfills, reporter).await?;
-    run.take_chunks(pool, github, reporter, shutdown, &turnouts).await?;
+    let (mut run, unserved) = Run::start(pool, clients, opts, &picked).await?;
+    let turnouts = news::check(pool, &run, reporter).await?;
+    run.take_chunks(pool, clients, reporter, shutdown, &turnouts, unserved).await?;
     let outlook = outlook::Outlook::of(&run);
-    let mut summary = run.settle(pool, github).await?;
+    let mut summary = run.settle(pool, clients).await?;
     outlook.add_to(pool, &mut summary).await?;
     if let Some(repo) = &opts.report_issue {
-        alarm::report_issues(pool, github, repo, &ids, &summary, reporter).await;
+        alarm::report_issues(pool, clients, repo, &ids, &summary, reporter).await;
     }
     reporter.finish(&summary);
     Ok(summary)
 }
 
 impl<'a> Run<'a> {
-    async fn start(pool: &PgPool, opts: &'a RunOptions, picked: &[Ranked]) -> Result<Run<'a>, RunError> {
+    async fn start(
+        pool: &PgPool,
+        clients: &Clients,
+        opts: &'a RunOptions,
+        picked: &[Ranked],
+    ) -> Result<(Run<'a>, Vec<(usize, GithubError)>), RunError> {
         // With a time budget the chunk count is unlimited unless given; without
         // one, a run takes one chunk per backfill, as the schedule expects.
         let max_chunks = match (opts.time_budget, opts.max_chunks) {
@@ -98,22 +104,25 @@ impl<'a> Run<'a> {
             summary.backfills.push(BackfillReport { repository: name, ..BackfillReport::default() });
             backfills.push(backfill);
         }
-        Ok(Run {
+        let (served, unserved) = serving::clients_of(clients, &backfills).await?;
+        let run = Run {
             opts,
             ids: picked.iter().map(|r| r.id).collect(),
             backfills,
+            served,
+            one_client: !clients.per_owner(),
             weights: picked.iter().map(|r| r.weight).collect(),
-            served: vec![false; picked.len()],
+            turned: vec![false; picked.len()],
             settings: ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type },
             max_chunks,
             started: Instant::now(),
             slowest: Duration::ZERO,
-            budget: None,
             holder: Holder::new(opts.lease),
             fetchers: HashMap::new(),
             last_wrote: false,
             summary,
-        })
+        };
+        Ok((run, unserved))
     }
 
     /// Takes chunks from the backfills in turn, the fewest turns for its
@@ -121,17 +130,28 @@ impl<'a> Run<'a> {
     async fn take_chunks(
         &mut self,
         pool: &PgPool,
-        github: &GithubClient,
+        clients: &Clients,
         reporter: &mut Reporter,
         shutdown: &mut Shutdown,
         turnouts: &[Option<news::Turnout>],
+        unserved: Vec<(usize, GithubError)>,
     ) -> Result<(), RunError> {
+        for (report, error) in unserved {
+            let (id, main) = (self.ids[report], clients.main());
+            let turn = Turn { id, report, taken: 0, turns: 0, sweeping: false, sweep_after: false };
+            self.turned[report] = true;
+            let outcome = serving::record_unserved(pool, main, id, &self.settings, &self.holder, &error).await?;
+            self.record(turn, outcome, reporter);
+        }
         let mut live: Vec<Turn> = Vec::with_capacity(self.ids.len());
         for (report, id) in self.ids.iter().enumerate() {
+            if self.served[report].is_none() {
+                continue;
+            }
             match turnouts.get(report).copied().flatten().unwrap_or(news::USUAL) {
                 news::Turnout::Current => {
                     // Checked with the others: that was its turn.
-                    self.served[report] = true;
+                    self.turned[report] = true;
                     self.summary.backfills[report].note = Some("nothing new".into());
                 }
                 news::Turnout::Turn { sweep_first, sweep_after } => {
@@ -139,7 +159,7 @@ impl<'a> Run<'a> {
                 }
             }
         }
-        if self.begin_small_ones(pool, github, reporter, shutdown, &mut live).await? {
+        if self.begin_small_ones(pool, reporter, shutdown, &mut live).await? {
             return Ok(());
         }
         loop {
@@ -158,9 +178,13 @@ impl<'a> Run<'a> {
                 reporter.info(&format!("--max-chunks-total {limit} reached; the next run continues from here"));
                 return Ok(());
             }
-            self.served[turn.report] = true;
+            let Some(github) = self.served[turn.report].clone() else {
+                live.remove(i);
+                continue;
+            };
+            self.turned[turn.report] = true;
             // A budget whose window has passed says nothing about the new one.
-            let known = self.budget.filter(|b| b.current_at(chrono::Utc::now()));
+            let known = github.budget_seen().filter(|b| b.current_at(chrono::Utc::now()));
             reporter.begin_backfill(&self.summary.backfills[turn.report].repository);
             let ahead = self.chunks_after(turn);
             let fetcher = self.fetchers.entry(turn.id).or_default();
@@ -176,7 +200,7 @@ impl<'a> Run<'a> {
                     let _ = claims::release_all(pool, &self.holder).await;
                     return Ok(());
                 }
-                outcome = process_chunk(pool, github, turn.id, &self.settings, known, &self.holder, fetcher) => outcome,
+                outcome = process_chunk(pool, &github, turn.id, &self.settings, known, &self.holder, fetcher) => outcome,
             };
             let outcome = outcome.inspect_err(|_| reporter.end_backfill())?;
             let flow = self.record(turn, outcome, reporter);
@@ -188,7 +212,12 @@ impl<'a> Run<'a> {
                 Flow::Done => {
                     live.remove(i);
                 }
-                Flow::StopRun => return Ok(()),
+                // The budget is spent: of every backfill with one client, or
+                // of the installation serving this one's owner.
+                Flow::StopRun if self.one_client => return Ok(()),
+                Flow::StopRun => {
+                    live.retain(|t| self.served[t.report].as_ref().is_none_or(|c| !std::sync::Arc::ptr_eq(c, &github)))
+                }
             }
         }
     }
@@ -230,13 +259,14 @@ impl<'a> Run<'a> {
     }
 
     /// The run's summary, with each backfill's state as stored at the end.
-    async fn settle(mut self, pool: &PgPool, github: &GithubClient) -> Result<RunSummary, RunError> {
-        let (served, passed): (Vec<_>, Vec<_>) = self.ids.iter().zip(&self.served).partition(|(_, s)| **s);
+    async fn settle(mut self, pool: &PgPool, clients: &Clients) -> Result<RunSummary, RunError> {
+        let (served, passed): (Vec<_>, Vec<_>) = self.ids.iter().zip(&self.turned).partition(|(_, s)| **s);
         let ids = |v: Vec<(&Uuid, &bool)>| v.into_iter().map(|(id, _)| *id).collect::<Vec<Uuid>>();
         tracking::record_turns(pool, &ids(served), &ids(passed)).await?;
-        self.summary.requests = github.requests_sent();
+        self.summary.requests = clients.requests_sent();
         // The budget as GitHub last stated it, also when no chunk was stored.
-        self.summary.budget = github.budget_seen().or(self.summary.budget);
+        let seen = clients.all().iter().find_map(|c| c.budget_seen());
+        self.summary.budget = seen.or(self.summary.budget);
         for (id, report) in self.ids.iter().zip(self.summary.backfills.iter_mut()) {
             if let Some(b) = state::get(pool, *id).await? {
                 report.processed_prs = i64::from(b.processed_prs);

@@ -12,8 +12,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+use super::serving::by_client;
 use super::sweep::{next_watermark, watermark};
-use super::RunError;
+use super::{Run, RunError};
 use crate::github::error::Blame;
 use crate::github::news::{news, News, NewsAsk};
 use crate::github::GithubClient;
@@ -61,18 +62,26 @@ fn checkable(b: &Backfill) -> bool {
 /// Each backfill's turnout (`None`: not checked, the usual turn). A check
 /// GitHub could not answer leaves every backfill to its usual turn; a
 /// rejected credential or a wrong URL stops the run.
-pub(super) async fn check(
+pub(super) async fn check(pool: &PgPool, run: &Run<'_>, reporter: &Reporter) -> Result<Vec<Option<Turnout>>, RunError> {
+    let mut out = vec![None; run.backfills.len()];
+    let checkable = run.backfills.iter().enumerate().filter(|(_, b)| b.as_ref().is_some_and(checkable)).map(|(i, _)| i);
+    // Each client asks about the repositories it serves.
+    for (github, places) in by_client(&run.served, checkable.collect::<Vec<_>>()) {
+        let checked: Vec<(usize, &Backfill)> =
+            places.iter().filter_map(|&i| run.backfills[i].as_ref().map(|b| (i, b))).collect();
+        check_with(pool, &github, &checked, reporter, &mut out).await?;
+    }
+    Ok(out)
+}
+
+/// Checks `checked` with one client, filling in their turnouts.
+async fn check_with(
     pool: &PgPool,
     github: &GithubClient,
-    backfills: &[Option<Backfill>],
+    checked: &[(usize, &Backfill)],
     reporter: &Reporter,
-) -> Result<Vec<Option<Turnout>>, RunError> {
-    let checked: Vec<(usize, &Backfill)> =
-        backfills.iter().enumerate().filter_map(|(i, b)| b.as_ref().filter(|b| checkable(b)).map(|b| (i, b))).collect();
-    let mut out = vec![None; backfills.len()];
-    if checked.is_empty() {
-        return Ok(out);
-    }
+    out: &mut [Option<Turnout>],
+) -> Result<(), RunError> {
     let asks: Vec<NewsAsk<'_>> = checked
         .iter()
         .map(|(_, b)| NewsAsk { owner: &b.owner, name: &b.name, after: b.last_processed_cursor.as_deref() })
@@ -85,7 +94,7 @@ pub(super) async fn check(
             Blame::Setting => return Err(RunError::Config(e.to_string())),
             Blame::Github | Blame::RateLimit { .. } | Blame::Repository | Blame::Backfill => {
                 reporter.warn(&format!("could not check the backfills kept current together ({e}): each in turn"));
-                return Ok(out);
+                return Ok(());
             }
         },
     };
@@ -103,7 +112,7 @@ pub(super) async fn check(
         "checked {} backfill(s) kept current together: {news_count} with news, {marked} current",
         checked.len()
     ));
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

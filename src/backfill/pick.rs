@@ -10,7 +10,7 @@ use super::{RunError, RunOptions};
 use crate::budget::Budget;
 use crate::github::error::Blame;
 use crate::github::lookup::list_repositories;
-use crate::github::{rate_limit, GithubClient, RepositoryInfo};
+use crate::github::{rate_limit, Clients, GithubClient, RepositoryInfo};
 use crate::report::Reporter;
 use crate::status::BackfillStatus;
 use crate::store::fleet::{self, Owner, Verdict};
@@ -21,12 +21,12 @@ use crate::store::{owners, state};
 /// backfill get one, and so do tracked repositories without a backfill.
 pub async fn discover(
     pool: &PgPool,
-    github: &GithubClient,
+    clients: &Clients,
     opts: &RunOptions,
     reporter: &Reporter,
 ) -> Result<(), RunError> {
     for owner in owners::followed(pool).await? {
-        discover_owner(pool, github, &owner, opts.dry_run, reporter).await?;
+        discover_owner(pool, clients, &owner, opts.dry_run, reporter).await?;
     }
     let found = state::discover(pool, !opts.dry_run).await?;
     let verb = if opts.dry_run { "would start" } else { "started" };
@@ -43,13 +43,17 @@ pub async fn discover(
 /// no longer shows, or a listing GitHub fails, is a warning: the run goes on.
 async fn discover_owner(
     pool: &PgPool,
-    github: &GithubClient,
+    clients: &Clients,
     owner: &Owner,
     dry_run: bool,
     reporter: &Reporter,
 ) -> Result<(), RunError> {
     let login = &owner.login;
-    let listing = match list_repositories(github, login).await {
+    let listed = match clients.for_owner(login).await {
+        Ok(github) => list_repositories(&github, login).await,
+        Err(e) => Err(e),
+    };
+    let listing = match listed {
         Ok(listing) => listing,
         Err(e) => {
             return match e.meaning().blame {

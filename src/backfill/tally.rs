@@ -21,7 +21,6 @@ impl Run<'_> {
                 report.points += c.points;
                 report.chunk_size = Some(c.chunk_size);
                 report.elapsed += c.elapsed;
-                self.budget = c.budget.or(self.budget);
                 reporter.chunk_stored(&c);
                 // Only chunks that stored PRs count against `--max-chunks`:
                 // a look for new PRs that finds none is not a chunk.

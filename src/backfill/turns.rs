@@ -11,10 +11,11 @@ use uuid::Uuid;
 use super::chunk::ChunkSettings;
 use super::fetcher::Fetcher;
 use super::RunOptions;
-use crate::budget::Budget;
+use crate::github::GithubClient;
 use crate::report::RunSummary;
 use crate::store::claims::Holder;
 use crate::store::state::Backfill;
+use std::sync::Arc;
 
 /// A backfill's place in the run: its state id, its report, chunks taken.
 #[derive(Clone, Copy)]
@@ -46,16 +47,19 @@ pub(super) struct Run<'a> {
     pub(super) ids: Vec<Uuid>,
     /// Each backfill as read when the run began (none: gone since it was picked).
     pub(super) backfills: Vec<Option<Backfill>>,
+    /// The client serving each backfill (`serving`; none: not served).
+    pub(super) served: Vec<Option<Arc<GithubClient>>>,
+    /// Whether one client serves every backfill (a spent budget then stops the run).
+    pub(super) one_client: bool,
     /// Each backfill's share of the run (`priority::weight`).
     pub(super) weights: Vec<u32>,
     /// Whether it had a turn: the others count a run passed over.
-    pub(super) served: Vec<bool>,
+    pub(super) turned: Vec<bool>,
     pub(super) settings: ChunkSettings,
     /// Chunks per backfill; none with a time budget and no `--max-chunks`.
     pub(super) max_chunks: Option<u32>,
     pub(super) started: Instant,
     pub(super) slowest: Duration,
-    pub(super) budget: Option<Budget>,
     /// This run, as the holder of its claims.
     pub(super) holder: Holder,
     /// Each backfill's fetch, with the pages fetched ahead of its next chunk.

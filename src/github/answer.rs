@@ -125,6 +125,7 @@ mod tests {
             GithubError::Timeout(_) => "timeout",
             GithubError::Hiccup(_) => "hiccup",
             GithubError::RepeatedHiccup(_) => "hiccup again",
+            GithubError::NotInstalled { .. } => "not installed",
             GithubError::ResourceLimits(_) => "partial",
             GithubError::TooLarge(_) => "too large",
             GithubError::NotFound(_) => "not found",

@@ -10,18 +10,21 @@ pub enum Credential {
     App(AppCredentials),
 }
 
+#[derive(Clone)]
 pub struct AppCredentials {
     /// The App's numeric id: octocrab signs the JWT with it as the issuer.
     pub app_id: u64,
     pub key: EncodingKey,
-    pub installation_id: u64,
+    /// The installation whose tokens do the work; none: the App itself (its
+    /// JWT), which finds the installation serving each owner.
+    pub installation_id: Option<u64>,
 }
 
 /// Which credential failed, for error messages: no secret in it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialName {
     Token,
-    App { app_id: u64, installation_id: u64 },
+    App { app_id: u64, installation_id: Option<u64> },
 }
 
 impl Credential {
@@ -37,9 +40,10 @@ impl std::fmt::Display for CredentialName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CredentialName::Token => write!(f, "the token"),
-            CredentialName::App { app_id, installation_id } => {
+            CredentialName::App { app_id, installation_id: Some(installation_id) } => {
                 write!(f, "the GitHub App {app_id} (installation {installation_id})")
             }
+            CredentialName::App { app_id, installation_id: None } => write!(f, "the GitHub App {app_id}"),
         }
     }
 }
@@ -49,7 +53,10 @@ impl CredentialName {
     pub fn settings(&self) -> &'static str {
         match self {
             CredentialName::Token => "GITHUB_TOKEN",
-            CredentialName::App { .. } => "GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID",
+            CredentialName::App { installation_id: Some(_), .. } => {
+                "GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY and GITHUB_APP_INSTALLATION_ID"
+            }
+            CredentialName::App { installation_id: None, .. } => "GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY",
         }
     }
 }
@@ -86,9 +93,12 @@ mod tests {
         assert_eq!(token.name().to_string(), "the token");
         assert_eq!(token.name().settings(), "GITHUB_TOKEN");
         assert!(!format!("{token:?}").contains("ghp_secret"));
-        let app = CredentialName::App { app_id: 31337, installation_id: 77 };
+        let app = CredentialName::App { app_id: 31337, installation_id: Some(77) };
         assert_eq!(app.to_string(), "the GitHub App 31337 (installation 77)");
         assert!(app.settings().contains("GITHUB_APP_INSTALLATION_ID"));
+        let every_owner = CredentialName::App { app_id: 31337, installation_id: None };
+        assert_eq!(every_owner.to_string(), "the GitHub App 31337");
+        assert!(!every_owner.settings().contains("INSTALLATION"));
         assert!(app_key("not a key").is_none());
     }
 }

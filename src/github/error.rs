@@ -67,6 +67,11 @@ pub enum GithubError {
     #[error("GitHub refused the query as too large: {0}")]
     TooLarge(String),
 
+    /// The GitHub App (serving every owner it is installed on) is not
+    /// installed on the repository's owner: that backfill's trouble alone.
+    #[error("the GitHub App {app_id} is not installed on {owner}: install it there (or set GITHUB_APP_INSTALLATION_ID to the one installation to use)")]
+    NotInstalled { app_id: u64, owner: String },
+
     #[error("cannot reach GitHub: {0}")]
     Unreachable(String),
 
@@ -152,7 +157,7 @@ impl GithubError {
             E::Hiccup(_) => (R::Again, B::Github, false),
             E::RepeatedHiccup(_) => (R::SmallerThisOnce, B::Github, false),
             E::ServerError(_) => (R::Again, B::Github, true),
-            E::NotFound(_) | E::Forbidden(_) => (R::GiveUp, B::Repository, false),
+            E::NotFound(_) | E::Forbidden(_) | E::NotInstalled { .. } => (R::GiveUp, B::Repository, false),
             E::BadCredentials(_) | E::AppRejected { .. } => (R::GiveUp, B::Credential, false),
             E::ResourceLimits(_) => (R::Smaller, B::Github, false),
             E::TooLarge(_) => (R::SmallerAtOnce, B::Backfill, false),
@@ -193,6 +198,7 @@ impl GithubError {
             | E::BadCredentials(_)
             | E::AppRejected { .. }
             | E::Unreachable(_)
+            | E::NotInstalled { .. }
             | E::WrongEndpoint
             | E::Other(_)) => e,
         }
@@ -255,7 +261,7 @@ mod tests {
             (E::Forbidden(text()), R::GiveUp, B::Repository, false),
             (E::BadCredentials(CredentialName::Token), R::GiveUp, B::Credential, false),
             (
-                E::AppRejected { app: CredentialName::App { app_id: 1, installation_id: 2 }, reason: text() },
+                E::AppRejected { app: CredentialName::App { app_id: 1, installation_id: Some(2) }, reason: text() },
                 R::GiveUp,
                 B::Credential,
                 false,
@@ -263,6 +269,7 @@ mod tests {
             (E::ResourceLimits(text()), R::Smaller, B::Github, false),
             (E::TooLarge(text()), R::SmallerAtOnce, B::Backfill, false),
             (E::Unreachable(text()), R::Again, B::Github, false),
+            (E::NotInstalled { app_id: 1, owner: text() }, R::GiveUp, B::Repository, false),
             (E::WrongEndpoint, R::GiveUp, B::Setting, false),
             (E::Other(text()), R::GiveUp, B::Backfill, false),
         ];
@@ -284,9 +291,10 @@ mod tests {
                 E::Other(_) => 12,
                 E::Hiccup(_) => 13,
                 E::RepeatedHiccup(_) => 14,
+                E::NotInstalled { .. } => 15,
             });
             assert_eq!(error.meaning(), Meaning { retry, blame, charged }, "{error:?}");
         }
-        assert_eq!(seen.len(), 15, "a row for every variant");
+        assert_eq!(seen.len(), 16, "a row for every variant");
     }
 }

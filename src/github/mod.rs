@@ -5,6 +5,7 @@
 
 mod answer;
 pub mod client;
+pub mod clients;
 pub mod credential;
 pub mod error;
 pub mod issues;
@@ -19,6 +20,7 @@ mod transport;
 pub mod wire;
 
 pub use client::{ClientSettings, GithubClient};
+pub use clients::Clients;
 pub use credential::{AppCredentials, Credential, CredentialName};
 pub use error::GithubError;
 pub use lookup::{lookup_repository, rate_limit, RepositoryInfo};

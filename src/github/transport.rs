@@ -23,7 +23,7 @@ use octocrab::{AuthState, OctoBody, Octocrab, OctocrabBuilder};
 use tower::util::MapRequestLayer;
 
 use super::answer::transport_error;
-use super::credential::{Credential, CredentialName};
+use super::credential::{AppCredentials, Credential, CredentialName};
 use super::error::GithubError;
 use crate::text::one_line;
 
@@ -76,9 +76,9 @@ impl Transport {
             .build()
             .map_err(|e| GithubError::Other(format!("cannot set up the GitHub client: {e}")))?;
         let crab = match credential {
-            Credential::Token(_) => crab,
-            Credential::App(app) => crab
-                .installation(InstallationId(app.installation_id))
+            Credential::Token(_) | Credential::App(AppCredentials { installation_id: None, .. }) => crab,
+            Credential::App(AppCredentials { installation_id: Some(id), .. }) => crab
+                .installation(InstallationId(*id))
                 .map_err(|e| GithubError::Other(format!("cannot set up the GitHub App client: {e}")))?,
         };
         Ok(Transport { crab, credential: credential.name() })
