@@ -110,6 +110,8 @@ pub struct Exec<'w> {
     pub(crate) early_end: crate::paging::EarlyEnd,
     /// Connections and nullable objects answered, for partial answers.
     pub(crate) sites: Vec<Site>,
+    /// The one owner the token can see (an App installation's), if any.
+    pub(crate) reach: Option<&'w str>,
 }
 
 pub fn fragments<'a>(doc: &'a Doc<'a>) -> HashMap<&'a str, &'a FragmentDefinition<'a, String>> {
@@ -217,8 +219,14 @@ impl<'w> Exec<'w> {
         idx.and_then(|i| self.world.actors.get(i)).map(Obj::Actor)
     }
 
+    /// Whether the token can see this owner's repositories.
+    pub(crate) fn sees(&self, owner: &str) -> bool {
+        self.reach.is_none_or(|reach| reach.eq_ignore_ascii_case(owner))
+    }
+
     fn lookup(&mut self, id: &str, path: &[Value]) -> Option<Obj<'w>> {
-        let found = self.world.node(id).map(|r| match r {
+        let visible = self.world.owner_of(id).is_some_and(|owner| self.sees(owner));
+        let found = self.world.node(id).filter(|_| visible).map(|r| match r {
             NodeRef::Repo(r) => Obj::Repo(r),
             NodeRef::Pr(p) => Obj::Pr(p),
             NodeRef::Review(r) => Obj::Review(r),
@@ -245,7 +253,7 @@ impl<'w> Exec<'w> {
                 "rateLimit" => self.sub(Some(Obj::RateLimit), f, path),
                 "repository" => {
                     let (owner, repo) = (arg("owner"), arg("name"));
-                    let found = self.world.repos.iter().find(|r| {
+                    let found = self.world.repos.iter().filter(|r| self.sees(&r.owner)).find(|r| {
                         Some(r.owner.to_lowercase()) == owner.as_str().map(str::to_lowercase)
                             && Some(r.name.to_lowercase()) == repo.as_str().map(str::to_lowercase)
                     });

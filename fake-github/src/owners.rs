@@ -15,7 +15,7 @@ impl<'w> Exec<'w> {
     pub(crate) fn repository_owner(&mut self, f: &'w Field<'w, String>, path: &[Value]) -> Value {
         let login = field_arg(f, "login", self.vars);
         let login = login.as_str().unwrap_or("");
-        let found = self.world.repos.iter().find(|r| r.owner.eq_ignore_ascii_case(login));
+        let found = self.world.repos.iter().find(|r| r.owner.eq_ignore_ascii_case(login) && self.sees(&r.owner));
         if found.is_none() {
             let mut e =
                 GqlError::new(Some("NOT_FOUND"), format!("Could not resolve to a User with the login of '{login}'."));

@@ -234,9 +234,9 @@ fn execute(state: &Shared, body: &[u8], strike: Strike<'_>) -> Outcome {
         let e = GqlError::new(None, "No query operation with that name in the document");
         return Outcome::uncharged(json_response(StatusCode::OK, error_body(&[e]), None), op_name, Cost::default());
     };
-    let (reading, updated_slack) = {
+    let (reading, updated_slack, reach) = {
         let c = lock_control(state);
-        (c.cost_reading, c.updated_order_slack)
+        (c.cost_reading, c.updated_order_slack, c.reach_of(token))
     };
     let mut walk = CostWalk { vars, fragments: &frags, reading, cost: Cost::default() };
     if let Err(e) = walk.walk(selection, 1, 1, 0) {
@@ -265,6 +265,7 @@ fn execute(state: &Shared, body: &[u8], strike: Strike<'_>) -> Outcome {
         errors: Vec::new(),
         sites: Vec::new(),
         updated_slack,
+        reach: reach.as_deref(),
         early_end: if early_end { EarlyEnd::Armed } else { EarlyEnd::Off },
     };
     let mut data = exec.run(selection);

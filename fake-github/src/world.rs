@@ -101,6 +101,18 @@ impl World {
         self.repos.iter().find(|r| r.owner == owner && r.name == name)
     }
 
+    /// The login owning the repository a node belongs to.
+    pub fn owner_of(&self, id: &str) -> Option<&str> {
+        let repo = match *self.index.get(id)? {
+            Loc::Repo(a)
+            | Loc::Pr(a, _)
+            | Loc::Review(a, ..)
+            | Loc::ReviewComment(a, ..)
+            | Loc::IssueComment(a, ..) => a,
+        };
+        self.repos.get(repo).map(|r| r.owner.as_str())
+    }
+
     pub fn node(&self, id: &str) -> Option<NodeRef<'_>> {
         // An index left stale by a hand-made change answers null, not a panic.
         let pr = |a: usize, b: usize| self.repos.get(a)?.pull_requests.get(b);
@@ -252,6 +264,16 @@ impl Control {
             return Some(sold.account.clone()).filter(|a| !a.is_empty());
         }
         self.tokens.get(token).cloned()
+    }
+
+    /// The one owner a token can see, for an App installation on one owner:
+    /// its token answers nothing of another owner's repositories, as
+    /// GitHub's does not. `None`: every owner.
+    pub fn reach_of(&self, token: Option<&str>) -> Option<String> {
+        let token = token?;
+        let sold = self.app_tokens.iter().find(|t| t.token == token)?;
+        let app = self.app.as_ref()?;
+        app.installations.iter().find(|(id, _)| sold.account == format!("installation {id}")).map(|(_, o)| o.clone())
     }
 
     /// The budget a request with `token` spends, its window refreshed at `now`.

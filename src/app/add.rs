@@ -48,24 +48,38 @@ pub(super) async fn add(config: &Config, pool: &PgPool, reporter: &Reporter, arg
             Target::Repository { owner, name } => fleet.named(&clients, owner, name).await?,
             Target::Owner(login) => fleet.owner(&clients, login).await?,
         };
-        if !found {
-            // One target that GitHub does not have: as for one repository
-            // since ever, a usage error, and nothing was written.
-            if targets.len() == 1 {
-                return Err(AppError::usage(format!("{target} was not found on GitHub, or the token cannot see it")));
+        // One target that cannot be tracked: as for one repository since
+        // ever, a usage error, and nothing was written.
+        let alone = targets.len() == 1;
+        match found {
+            Found::Yes => {}
+            Found::Missing if alone => {
+                return Err(AppError::usage(format!("{target} was not found on GitHub, or the token cannot see it")))
             }
-            reporter.result(&format!("{target}: not found on GitHub, or the token cannot see it"));
-            fleet.total.missing.push(target.to_string());
+            Found::NotInstalled(e) if alone => return Err(AppError::usage(e.to_string())),
+            Found::Missing => {
+                reporter.result(&format!("{target}: not found on GitHub, or the token cannot see it"));
+                fleet.total.missing.push(target.to_string());
+            }
+            Found::NotInstalled(e) => {
+                reporter.result(&format!("{target}: {e}"));
+                fleet.total.uninstalled.push(target.to_string());
+            }
         }
     }
     reporter.result(&fleet.total.line());
-    match fleet.total.missing.as_slice() {
-        [] => Ok(Exit::Success),
-        missing => Err(AppError::failure(format!(
-            "not found on GitHub, or the token cannot see it: {}; the others are tracked",
-            missing.join(", ")
-        ))),
+    let total = &fleet.total;
+    if total.missing.is_empty() && total.uninstalled.is_empty() {
+        return Ok(Exit::Success);
     }
+    let mut left_out = Vec::new();
+    if !total.missing.is_empty() {
+        left_out.push(format!("not found on GitHub, or the token cannot see it: {}", total.missing.join(", ")));
+    }
+    if !total.uninstalled.is_empty() {
+        left_out.push(format!("the GitHub App is not installed on: {}", total.uninstalled.join(", ")));
+    }
+    Err(AppError::failure(format!("{}; the others are tracked", left_out.join("; "))))
 }
 
 /// What the database knew of a named repository before `add` tracked it.
@@ -130,14 +144,18 @@ struct Total {
     already: usize,
     skipped: usize,
     missing: Vec<String>,
+    uninstalled: Vec<String>,
 }
 
 impl Total {
     fn line(&self) -> String {
-        let missing = match self.missing.len() {
+        let mut missing = match self.missing.len() {
             0 => String::new(),
             n => format!(", {n} not found"),
         };
+        if !self.uninstalled.is_empty() {
+            missing += &format!(", {} where the App is not installed", self.uninstalled.len());
+        }
         format!(
             "total: {} tracked now, {} already tracked, {} skipped{missing}",
             self.tracked, self.already, self.skipped
@@ -153,11 +171,24 @@ struct Fleet<'a> {
     total: Total,
 }
 
-/// Whether a failure means GitHub has no such repository or owner (or
-/// hides it from the token): false; any other failure stops the add.
-fn absent(e: GithubError, what: &str) -> Result<bool, AppError> {
+/// Whether a target of several could be looked up.
+enum Found {
+    Yes,
+    /// GitHub has no such repository or owner, or hides it from the token.
+    Missing,
+    /// The App serving each owner by its installation is not installed on
+    /// this one.
+    NotInstalled(GithubError),
+}
+
+/// A failure that concerns the target alone leaves it out (the others are
+/// still tracked); any other failure stops the add.
+fn absent(e: GithubError, what: &str) -> Result<Found, AppError> {
+    if let GithubError::NotInstalled { .. } = e {
+        return Ok(Found::NotInstalled(e));
+    }
     match e.meaning().blame {
-        Blame::Repository => Ok(false),
+        Blame::Repository => Ok(Found::Missing),
         Blame::Credential | Blame::Setting | Blame::Github | Blame::RateLimit { .. } | Blame::Backfill => {
             Err(github_error(e, what))
         }
@@ -166,8 +197,7 @@ fn absent(e: GithubError, what: &str) -> Result<bool, AppError> {
 
 impl Fleet<'_> {
     /// OWNER/NAME among others: tracked as by itself, on one line.
-    /// Returns false when GitHub does not have it.
-    async fn named(&mut self, clients: &Clients, owner: &str, name: &str) -> Result<bool, AppError> {
+    async fn named(&mut self, clients: &Clients, owner: &str, name: &str) -> Result<Found, AppError> {
         let what = format!("repository {owner}/{name}");
         let client = match clients.for_repository(owner, name).await {
             Ok(client) => client,
@@ -191,13 +221,12 @@ impl Fleet<'_> {
             Before::New | Before::Removed { .. } => self.total.tracked += 1,
         }
         self.reporter.result(&format!("{}: {what} (id {id})", info.full_name));
-        Ok(true)
+        Ok(Found::Yes)
     }
 
     /// OWNER/*: every repository of the owner's listing, by the filters,
-    /// and the owner remembered for `run --discover`. Returns false when
-    /// GitHub has no such owner.
-    async fn owner(&mut self, clients: &Clients, login: &str) -> Result<bool, AppError> {
+    /// and the owner remembered for `run --discover`.
+    async fn owner(&mut self, clients: &Clients, login: &str) -> Result<Found, AppError> {
         let client = match clients.for_owner(login).await {
             Ok(client) => client,
             Err(e) => return absent(e, &format!("owner {login}")),
@@ -215,7 +244,7 @@ impl Fleet<'_> {
         let owner = Owner { login: listing.login.clone(), filters: self.filters, settings: self.settings };
         owners::follow(self.pool, &owner).await?;
         self.reporter.info(&summary(&listing, &verdicts));
-        Ok(true)
+        Ok(Found::Yes)
     }
 
     /// Writes one verdict of an owner's listing; its line.
