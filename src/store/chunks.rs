@@ -65,7 +65,7 @@ pub async fn insert_chunk(
          p AS (INSERT INTO backfill_chunk_points (chunk_id, points) SELECT id, $11 FROM c) \
          SELECT chunk_number FROM c",
     )
-    .bind(Uuid::new_v4())
+    .bind(super::new_id())
     .bind(backfill.repository_id)
     .bind(backfill.id)
     .bind(&record.pr_numbers)

@@ -224,7 +224,7 @@ pub async fn track(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Option<i32>
            pull_request_count = EXCLUDED.pull_request_count, last_updated_at = now() \
          RETURNING id",
     )
-    .bind(Uuid::new_v4())
+    .bind(super::new_id())
     .bind(repo.github_id)
     .bind(&repo.owner)
     .bind(&repo.name)
@@ -247,7 +247,7 @@ pub async fn track(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Option<i32>
         sql::apply_on("progressive_backfill_state.metadata", 6)
     );
     unnamed::statement(&sql)
-        .bind(Uuid::new_v4())
+        .bind(super::new_id())
         .bind(repository_id)
         .bind(repo.pull_request_count as i32)
         .bind(chunk_size)
@@ -274,17 +274,21 @@ const UNDISCOVERED: &str = "FROM repositories r \
 pub async fn discover(pool: &PgPool, write: bool) -> StoreResult<Vec<String>> {
     let mut tx = pool.begin().await?;
     let names = if write {
-        let sql = format!(
-            "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, \
+        // The ids are made here (`new_id`): one per repository found.
+        let repositories: Vec<Uuid> = unnamed::scalar(&format!("SELECT r.id {UNDISCOVERED}")).fetch_all(&mut *tx).await?;
+        let ids: Vec<Uuid> = repositories.iter().map(|_| super::new_id()).collect();
+        let sql = "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, \
                error_count, consecutive_errors, metadata, created_at, updated_at) \
-             SELECT gen_random_uuid(), r.id, r.pull_request_count, \
-               (SELECT count(*) FROM pull_requests p WHERE p.repository_id = r.id), $1, 0, 0, \
-               $2::jsonb, now(), now() {UNDISCOVERED} \
+             SELECT i.id, r.id, r.pull_request_count, \
+               (SELECT count(*) FROM pull_requests p WHERE p.repository_id = r.id), $3, 0, 0, \
+               $4::jsonb, now(), now() \
+             FROM unnest($1::uuid[], $2::uuid[]) AS i(id, repository_id) JOIN repositories r ON r.id = i.repository_id \
              ON CONFLICT (repository_id) DO NOTHING \
-             RETURNING (SELECT coalesce(r.full_name, r.owner || '/' || r.name) FROM repositories r WHERE r.id = repository_id)"
-        );
+             RETURNING (SELECT coalesce(r.full_name, r.owner || '/' || r.name) FROM repositories r WHERE r.id = repository_id)";
         let metadata = Patch { discovered: Change::Set(true), ..Patch::default() };
-        unnamed::scalar(&sql)
+        unnamed::scalar(sql)
+            .bind(&ids)
+            .bind(&repositories)
             .bind(BackfillStatus::Active.as_str())
             .bind(metadata.set_object())
             .fetch_all(&mut *tx)

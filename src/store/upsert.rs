@@ -66,7 +66,7 @@ async fn upsert_contributors(tx: &mut PgConnection, people: &[&Person]) -> Store
            avatar_url = EXCLUDED.avatar_url, is_bot = EXCLUDED.is_bot, last_updated_at = now() \
          RETURNING id, github_id",
     )
-    .bind(people.iter().map(|_| Uuid::new_v4()).collect::<Vec<_>>())
+    .bind(people.iter().map(|_| super::new_id()).collect::<Vec<_>>())
     .bind(&ids)
     .bind(&logins)
     .bind(people.iter().map(|p| p.name.as_deref()).collect::<Vec<_>>())
@@ -118,7 +118,7 @@ async fn upsert_pull_requests(
            commits = EXCLUDED.commits, html_url = EXCLUDED.html_url \
          RETURNING id, github_id",
     )
-    .bind(prs.iter().map(|_| Uuid::new_v4()).collect::<Vec<_>>())
+    .bind(prs.iter().map(|_| super::new_id()).collect::<Vec<_>>())
     .bind(prs.iter().map(|p| p.github_id).collect::<Vec<_>>())
     .bind(ints(|p| p.number))
     .bind(texts(|p| &p.title))
@@ -166,7 +166,7 @@ async fn upsert_reviews(
            reviewer_id = EXCLUDED.reviewer_id, state = EXCLUDED.state, body = EXCLUDED.body, \
            submitted_at = EXCLUDED.submitted_at, commit_id = EXCLUDED.commit_id",
     )
-    .bind(reviews.iter().map(|_| Uuid::new_v4()).collect::<Vec<_>>())
+    .bind(reviews.iter().map(|_| super::new_id()).collect::<Vec<_>>())
     .bind(reviews.iter().map(|(_, r)| r.github_id).collect::<Vec<_>>())
     .bind(&pr_uuids)
     .bind(&reviewers)
@@ -202,7 +202,7 @@ async fn upsert_comments(
            original_position = EXCLUDED.original_position, diff_hunk = EXCLUDED.diff_hunk, path = EXCLUDED.path, \
            commit_id = EXCLUDED.commit_id",
     )
-    .bind(comments.iter().map(|_| Uuid::new_v4()).collect::<Vec<_>>())
+    .bind(comments.iter().map(|_| super::new_id()).collect::<Vec<_>>())
     .bind(comments.iter().map(|(_, c)| c.github_id).collect::<Vec<_>>())
     .bind(&pr_uuids)
     .bind(&authors)
