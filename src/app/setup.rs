@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use crate::config::Config;
 use crate::exit::AppError;
 use crate::github::error::Blame;
-use crate::github::{ClientSettings, Credential, GithubClient, GithubError};
+use crate::github::{ClientSettings, GithubClient, GithubError};
 use crate::report::Reporter;
 use crate::store;
 
@@ -33,23 +33,20 @@ pub(super) fn github_error(e: GithubError, what: &str) -> AppError {
     }
 }
 
-/// The GitHub client, with the token or, for a GitHub App, the
-/// installation tokens octocrab obtains with the App's key as they are needed.
+/// The GitHub client, with the tokens (one, or a pool spent one after
+/// another) or, for a GitHub App, the installation tokens octocrab obtains
+/// with the App's key as they are needed.
 pub(super) async fn github_client(
     config: &Config,
     reporter: &Reporter,
     deadline: Option<tokio::time::Instant>,
 ) -> Result<GithubClient, AppError> {
     let settings = ClientSettings { deadline, ..config.client };
-    let token;
-    let credential = match &config.app {
-        Some(app) => app,
-        None => {
-            token = Credential::Token(config.token()?.to_string());
-            &token
-        }
+    let credentials = match &config.app {
+        Some(app) => std::slice::from_ref(app),
+        None => config.tokens()?,
     };
-    let client = GithubClient::connect(&config.graphql_url, &config.rest_url, credential, settings)
+    let client = GithubClient::connect_pool(&config.graphql_url, &config.rest_url, credentials, settings)
         .map_err(|e| AppError::failure(e.to_string()))?;
     Ok(client.with_notifier(reporter.notifier()))
 }

@@ -1,5 +1,6 @@
 //! `run --dry-run`: what a run would do, from the budget GitHub reports now.
-//! It asks GitHub for `rateLimit` alone (no repository data) and writes nothing.
+//! It asks GitHub for `rateLimit` alone (no repository data, of each
+//! credential) and writes nothing but the credentials' budgets it saw.
 
 use chrono::Utc;
 use sqlx::PgPool;
@@ -9,7 +10,7 @@ use super::chunk::{plan_input, ChunkSettings};
 use super::plan::{plan_chunk, Plan};
 use super::{RunError, RunOptions};
 use crate::github::GithubClient;
-use crate::report::Reporter;
+use crate::report::{credential_text, Reporter};
 use crate::status::BackfillStatus;
 use crate::store::state;
 
@@ -22,6 +23,9 @@ pub async fn print_plans(
 ) -> Result<(), RunError> {
     let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type };
     let seen = super::pick::check_credentials(github, reporter).await?;
+    for line in credential_lines(github) {
+        reporter.result(&line);
+    }
     for id in ids {
         let Some(b) = state::get(pool, *id).await? else { continue };
         if b.total_prs == 0 && b.processed_prs == 0 {
@@ -29,9 +33,9 @@ pub async fn print_plans(
             continue;
         }
         // Without an answer from GitHub, what the last run saw.
-        let budget = seen.or_else(|| b.metadata.budget_seen(Utc::now()));
         let completed = b.status == BackfillStatus::Completed;
-        let mut input = plan_input(&b, &settings, budget);
+        let mut input = plan_input(&b, &settings, github, seen);
+        let budget = input.budget;
         if completed {
             input.prs_left = None;
         }
@@ -66,4 +70,18 @@ pub async fn print_plans(
         reporter.result(&format!("{line}{budget_text}"));
     }
     Ok(())
+}
+
+/// A line per credential, by name, with its budget as GitHub states it now,
+/// and the reserve the run would keep of each.
+fn credential_lines(github: &GithubClient) -> Vec<String> {
+    let now = Utc::now();
+    let mut lines: Vec<String> =
+        github.credentials().iter().map(|c| format!("credential {}", credential_text(c, now))).collect();
+    let reserve = match github.reserve() {
+        0 => "reserve: none (--reserve N keeps N points of each credential's hour for its other users)".to_string(),
+        n => format!("reserve: {n} points of each credential's hour left unspent for its other users"),
+    };
+    lines.push(reserve);
+    lines
 }
