@@ -6,7 +6,7 @@ use chrono::Utc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::chunk::{plan_input, ChunkSettings};
+use super::chunk::ChunkSettings;
 use super::plan::{plan_chunk, Plan};
 use super::{RunError, RunOptions};
 use crate::github::GithubClient;
@@ -34,7 +34,7 @@ pub async fn print_plans(
         }
         // Without an answer from GitHub, what the last run saw.
         let completed = b.status == BackfillStatus::Completed;
-        let mut input = plan_input(&b, &settings, github, seen);
+        let mut input = settings.plan_input(&b, github, seen);
         let budget = input.budget;
         if completed {
             input.prs_left = None;

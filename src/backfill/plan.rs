@@ -57,6 +57,16 @@ pub enum Plan {
     },
 }
 
+/// Why a backfill waits for the reset, saying when the reserve is what held.
+pub fn wait_reason(expected_cost: i64, remaining: i64, reserve: i64) -> String {
+    let held = match reserve {
+        0 => String::new(),
+        r if remaining <= r => format!(", all kept in reserve: the reserve of {r} points held"),
+        r => format!(", {r} of them kept in reserve: the reserve held"),
+    };
+    format!("GitHub rate limit too low for the next chunk ({expected_cost} points needed, {remaining} left{held})")
+}
+
 pub fn expected_cost(size: i64, points_per_pr: f64) -> i64 {
     ((size as f64 * points_per_pr).ceil() as i64).max(1)
 }
@@ -133,6 +143,19 @@ mod tests {
         ];
         for (ceiling, used, shrunk, want) in cases {
             assert_eq!(next_ceiling(ceiling, used, shrunk), want, "{ceiling:?} {used} {shrunk}");
+        }
+    }
+
+    #[test]
+    fn a_wait_says_whether_the_reserve_held() {
+        let cases = [
+            (2, 1, 0, "(2 points needed, 1 left)"),
+            (2, 21, 20, "(2 points needed, 21 left, 20 of them kept in reserve: the reserve held)"),
+            (1, 20, 20, "(1 points needed, 20 left, all kept in reserve: the reserve of 20 points held)"),
+        ];
+        for (cost, remaining, reserve, want) in cases {
+            let said = wait_reason(cost, remaining, reserve);
+            assert!(said.starts_with("GitHub rate limit too low for the next chunk") && said.ends_with(want), "{said}");
         }
     }
 

@@ -20,7 +20,7 @@ use super::answer::{budget_from_headers, parse, status_error};
 use super::credential::Credential;
 use super::error::{Blame, GithubError};
 use super::lanes::Lanes;
-use super::pacing::{rest_points, QUERY_POINTS};
+use super::pacing::{rest_points, Pacer, QUERY_POINTS};
 use super::retry::{next_step, Next, RetryPolicy};
 use super::transport::Route;
 use super::wire::Costed;
@@ -131,7 +131,9 @@ impl GithubClient {
         settings: ClientSettings,
     ) -> Result<GithubClient, GithubError> {
         Ok(GithubClient {
-            lanes: Lanes::new(url, rest_url, credentials, &settings)?,
+            lanes: Lanes::new(url, rest_url, credentials, settings.reserve, || {
+                Pacer::new(settings.request_interval, settings.points_per_minute, settings.shared_token)
+            })?,
             url: url.to_string(),
             sent: AtomicU32::new(0),
             spent: AtomicI64::new(0),

@@ -7,9 +7,10 @@
 //! - Requests stay on the credential in use until it is spent, then move to
 //!   the next not spent, in the order given (`choose`): each window starts
 //!   at its first request, so moving sooner would only start more clocks.
-//! - Two tokens of one account share its budget: the next token's first
-//!   answer then shows the spent one's window, its use carried on
-//!   (`same_account`); both are spent until that reset.
+//! - Two tokens of one account share its budget: when requests move from a
+//!   spent token, the next one's first answer then shows the spent one's
+//!   window, its use carried on (`same_account`); both are spent until that
+//!   reset.
 //! - A chunk may span the pool, so it is planned on the whole pool's
 //!   budget (`headroom`); a request goes out on one credential, so it may
 //!   cost no more than that one's (`spendable`).
@@ -19,7 +20,6 @@ use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 
-use super::client::ClientSettings;
 use super::credential::{Credential, CredentialName};
 use super::error::GithubError;
 use super::pacing::Pacer;
@@ -46,6 +46,8 @@ pub(super) struct Lanes {
     lanes: Vec<Lane>,
     reserve: i64,
     in_use: AtomicUsize,
+    /// The last move (from, to) whose first answer is not in yet.
+    moved: Mutex<Option<(usize, usize)>>,
     /// Lanes found to share one account's budget, each pair said once.
     twins: Mutex<Vec<(usize, usize)>>,
 }
@@ -129,11 +131,13 @@ fn headroom(budgets: &[Option<Budget>], reserve: i64, now: DateTime<Utc>) -> Opt
 }
 
 impl Lanes {
+    /// A lane per credential, each paced by a `pacer()` of its own.
     pub(super) fn new(
         graphql_url: &str,
         rest_url: &str,
         credentials: &[Credential],
-        settings: &ClientSettings,
+        reserve: i64,
+        pacer: impl Fn() -> Pacer,
     ) -> Result<Lanes, GithubError> {
         if credentials.is_empty() {
             return Err(GithubError::Other("no credential to send requests with".into()));
@@ -144,15 +148,16 @@ impl Lanes {
                 Ok(Lane {
                     name: c.name(),
                     transport: Transport::new(graphql_url, rest_url, c)?,
-                    pacer: Pacer::new(settings.request_interval, settings.points_per_minute, settings.shared_token),
+                    pacer: pacer(),
                     seen: Mutex::new(Seen::default()),
                 })
             })
             .collect::<Result<Vec<Lane>, GithubError>>()?;
         Ok(Lanes {
             lanes,
-            reserve: settings.reserve.max(0),
+            reserve: reserve.max(0),
             in_use: AtomicUsize::new(0),
+            moved: Mutex::new(None),
             twins: Mutex::new(Vec::new()),
         })
     }
@@ -190,7 +195,11 @@ impl Lanes {
     pub(super) fn pick(&self, now: DateTime<Utc>) -> Result<Pick, AllSpent> {
         let lane = choose(&self.budgets(), self.in_use(), self.reserve, now)?;
         let before = self.in_use.swap(lane, Ordering::Relaxed);
-        Ok(Pick { lane, left: (before != lane).then_some(before) })
+        let left = (before != lane).then_some(before);
+        if let Some(from) = left {
+            *self.moved.lock().unwrap_or_else(|e| e.into_inner()) = Some((from, lane));
+        }
+        Ok(Pick { lane, left })
     }
 
     pub(super) fn spent_until(&self, i: usize, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -199,9 +208,10 @@ impl Lanes {
 
     /// Takes in the budget an answer on lane `i` stated. Returns the drop
     /// in `remaining` since the lane's last answer of the window (what the
-    /// request cost; none for a window's first answer), and, when this
-    /// first answer shows the lane shares a spent lane's account, that
-    /// lane (once per pair): both are then spent until its reset.
+    /// request cost; none for a window's first answer), and, when this is
+    /// the first answer since requests moved to the lane from a spent one
+    /// and shows the two share an account, that one (once per pair): both
+    /// are then spent until its reset.
     pub(super) fn record(&self, i: usize, budget: Budget, now: DateTime<Utc>) -> (Option<i64>, Option<usize>) {
         let prev = {
             let mut seen = self.seen(i);
@@ -210,14 +220,15 @@ impl Lanes {
             prev
         };
         let drop = prev.map(|p| (p.remaining - budget.remaining).max(0));
-        if prev.is_some() {
-            return (drop, None);
-        }
-        let twin = (0..self.len()).find(|j| {
-            let spent = self.budget_of(*j).filter(|_| self.spent_until(*j, now).is_some());
-            *j != i && spent.is_some_and(|s| same_account(s, budget))
-        });
-        let Some(j) = twin else { return (drop, None) };
+        let from = {
+            let mut moved = self.moved.lock().unwrap_or_else(|e| e.into_inner());
+            match *moved {
+                Some((from, to)) if to == i => moved.take().map(|_| from),
+                _ => None,
+            }
+        };
+        let spent = from.and_then(|j| self.budget_of(j).filter(|_| self.spent_until(j, now).is_some()));
+        let (Some(j), true) = (from, spent.is_some_and(|s| same_account(s, budget))) else { return (drop, None) };
         self.mark_spent(i, budget.reset_at, now);
         let mut twins = self.twins.lock().unwrap_or_else(|e| e.into_inner());
         let pair = (i.min(j), i.max(j));
@@ -279,107 +290,4 @@ impl Lanes {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(now: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
-        Some(now + chrono::Duration::seconds(secs))
-    }
-
-    /// A budget of `limit` with `remaining` left and `used` used, resetting in `reset_in` seconds.
-    fn b(now: DateTime<Utc>, limit: i64, remaining: i64, used: i64, reset_in: i64) -> Option<Budget> {
-        Some(Budget { limit, remaining, used: Some(used), reset_at: at(now, reset_in) })
-    }
-
-    #[test]
-    fn requests_stay_on_a_credential_until_it_is_spent() {
-        let now = Utc::now();
-        let held = |reset_in: i64, reserve_held: bool| {
-            Err(AllSpent { reset_at: now + chrono::Duration::seconds(reset_in), reserve_held })
-        };
-        // (budgets, the lane in use, reserve, the lane chosen)
-        type Case = (Vec<Option<Budget>>, usize, i64, Result<usize, AllSpent>);
-        let cases: Vec<Case> = vec![
-            (vec![None], 0, 0, Ok(0)),
-            (vec![b(now, 20, 5, 15, 60), None, None], 0, 0, Ok(0)),
-            (vec![b(now, 20, 0, 20, 60), None, None], 0, 0, Ok(1)),
-            (vec![b(now, 20, 0, 20, 60), b(now, 20, 0, 20, 90), None], 1, 0, Ok(2)),
-            // a window that passed is a whole budget again, but the lane in use goes on
-            (vec![b(now, 20, 0, 20, -1), b(now, 20, 0, 20, 90), b(now, 20, 3, 17, 90)], 2, 0, Ok(2)),
-            (vec![b(now, 20, 0, 20, -1), b(now, 20, 0, 20, 90), b(now, 20, 0, 20, 90)], 2, 0, Ok(0)),
-            // all spent: the earliest reset
-            (vec![b(now, 20, 0, 20, 90), b(now, 20, 0, 20, 30)], 1, 0, held(30, false)),
-            // the reserve counts as spent
-            (vec![b(now, 40, 20, 20, 60)], 0, 20, held(60, true)),
-            (vec![b(now, 40, 21, 19, 60)], 0, 20, Ok(0)),
-            (vec![b(now, 40, 20, 20, 60), b(now, 40, 35, 5, 60)], 0, 20, Ok(1)),
-            // a spent budget without a reset says nothing about when
-            (vec![Some(Budget { limit: 5, remaining: 0, used: None, reset_at: None })], 0, 0, Ok(0)),
-        ];
-        for (i, (budgets, from, reserve, want)) in cases.into_iter().enumerate() {
-            assert_eq!(choose(&budgets, from, reserve, now), want, "case {i}: {budgets:?}");
-        }
-    }
-
-    #[test]
-    fn one_account_is_told_by_its_window_and_its_use() {
-        let now = Utc::now();
-        let spent = b(now, 20, 0, 20, 60).unwrap_or_else(|| unreachable!());
-        // (the next token's first answer, the same account)
-        let cases = [
-            (b(now, 20, 0, 20, 60), true),
-            (b(now, 20, 0, 21, 60), true),
-            // a fresh account whose window began in the same second
-            (b(now, 20, 19, 1, 60), false),
-            (b(now, 20, 0, 20, 61), false),
-            (b(now, 5_000, 0, 5_000, 60), false),
-            (Some(Budget { used: None, ..spent }), false),
-        ];
-        for (first, want) in cases {
-            let first = first.unwrap_or_else(|| unreachable!());
-            assert_eq!(same_account(spent, first), want, "{first:?}");
-        }
-    }
-
-    #[test]
-    fn a_chunk_is_planned_on_the_whole_pools_budget() {
-        let now = Utc::now();
-        let whole = |limit: i64, remaining: i64, reset_in: Option<i64>, reserve: i64| {
-            Some(Headroom {
-                budget: Budget { limit, remaining, used: None, reset_at: reset_in.and_then(|s| at(now, s)) },
-                reserve,
-            })
-        };
-        // (budgets, reserve, headroom)
-        let cases: Vec<(Vec<Option<Budget>>, i64, Option<Headroom>)> = vec![
-            (vec![None, None], 0, None),
-            // one credential: its own budget, `used` and all
-            (
-                vec![b(now, 5_000, 4_000, 1_000, 60)],
-                0,
-                Some(Headroom {
-                    budget: b(now, 5_000, 4_000, 1_000, 60).unwrap_or_else(|| unreachable!()),
-                    reserve: 0,
-                }),
-            ),
-            // a spent one counts nothing; one not seen yet, a whole hour like the others
-            (vec![b(now, 20, 0, 20, 60), b(now, 20, 12, 8, 90), None], 0, whole(40, 32, Some(60), 0)),
-            // a window that passed: whole again
-            (vec![b(now, 20, 0, 20, -5), b(now, 20, 0, 20, 90)], 0, whole(20, 20, Some(90), 0)),
-            // all spent: theirs, nothing spendable, the earliest reset
-            (vec![b(now, 20, 0, 20, 60), b(now, 20, 0, 20, 30)], 0, whole(40, 0, Some(30), 0)),
-            // a reserve per credential counted
-            (vec![b(now, 40, 30, 10, 60), b(now, 40, 35, 5, 60)], 20, whole(80, 65, Some(60), 40)),
-            (
-                vec![b(now, 40, 30, 10, 60), b(now, 40, 20, 20, 60)],
-                20,
-                whole(40, 30, Some(60), 20).map(|h| Headroom { budget: Budget { used: Some(10), ..h.budget }, ..h }),
-            ),
-        ];
-        for (i, (budgets, reserve, want)) in cases.into_iter().enumerate() {
-            assert_eq!(headroom(&budgets, reserve, now), want, "case {i}: {budgets:?}");
-        }
-        assert_eq!(whole(40, 30, None, 20).map(|h| h.spendable()), Some(10));
-        assert_eq!(whole(40, 10, None, 20).map(|h| h.spendable()), Some(0));
-    }
-}
+mod tests;
