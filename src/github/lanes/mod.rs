@@ -242,9 +242,10 @@ impl Lanes {
     }
 
     /// GitHub refused a request on lane `i` for the primary limit: nothing
-    /// more goes out on it until the reset (an hour, if GitHub did not say).
+    /// more goes out on it until the reset (an hour, if GitHub did not say;
+    /// a second at least, should our clock be ahead of GitHub's).
     pub(super) fn mark_spent(&self, i: usize, reset_at: Option<DateTime<Utc>>, now: DateTime<Utc>) {
-        let reset_at = reset_at.unwrap_or(now + chrono::Duration::hours(1));
+        let reset_at = reset_at.unwrap_or(now + chrono::Duration::hours(1)).max(now + chrono::Duration::seconds(1));
         let mut seen = self.seen(i);
         let known = seen.budget.unwrap_or(Budget { limit: 0, remaining: 0, used: None, reset_at: None });
         seen.budget = Some(Budget { remaining: 0, reset_at: Some(reset_at), ..known });
