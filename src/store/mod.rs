@@ -2,6 +2,7 @@
 
 pub mod chunks;
 pub mod claims;
+pub mod credentials;
 mod error;
 pub mod fleet;
 pub mod history;
@@ -39,6 +40,7 @@ pub const TABLES: &[&str] = &[
     "backfill_chunk_points",
     "backfill_removals",
     "backfill_owners",
+    "backfill_credentials",
 ];
 
 /// An id for a row the tool inserts: UUID version 7, which begins with the
