@@ -2,15 +2,19 @@
 
 pub mod chunks;
 pub mod claims;
+pub mod counts;
 pub mod credentials;
 mod error;
 pub mod fleet;
 pub mod history;
+mod ids;
+pub mod indexes;
 pub mod metadata;
 pub mod owners;
 pub mod pause;
 pub mod progress;
 pub mod refresh;
+pub mod repair;
 pub mod state;
 pub mod tracking;
 mod unnamed;
@@ -41,15 +45,8 @@ pub const TABLES: &[&str] = &[
     "backfill_removals",
     "backfill_owners",
     "backfill_credentials",
+    "backfill_chunk_counts",
 ];
-
-/// An id for a row the tool inserts: UUID version 7, which begins with the
-/// time, so the rows a chunk writes land together on the last pages of each
-/// primary-key index (a random id puts every insert on a random page, and
-/// writes slow down as the tables grow past memory).
-pub(crate) fn new_id() -> uuid::Uuid {
-    uuid::Uuid::now_v7()
-}
 
 /// Parses the URL without echoing it: it may hold a password.
 pub fn parse_url(url: &str) -> Result<PgConnectOptions, String> {
@@ -139,15 +136,28 @@ fn connect_cause(e: &sqlx::Error) -> String {
     format!("{hint} ({text})")
 }
 
-/// Applies the migrations the database lacks; returns how many it applied.
-pub async fn migrate(pool: &PgPool, route: Route) -> StoreResult<usize> {
+/// What `migrate` did beyond the migrations it applied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Migrated {
+    pub applied: usize,
+    /// The tool's indexes an interrupted build had left invalid, rebuilt.
+    pub rebuilt: Vec<String>,
+}
+
+/// Applies the migrations the database lacks, rebuilds the tool's indexes
+/// an interrupted build left invalid (`indexes`), and counts the chunks of
+/// backfills that have no counts yet (`counts::fill_missing`).
+pub async fn migrate(pool: &PgPool, route: Route) -> StoreResult<Migrated> {
     let before = applied_migrations(pool).await?;
     let mut migrator = sqlx::migrate!("./migrations");
     // The advisory lock is a session lock: through a transaction pooler it
     // could be taken on one server connection and released on another.
     migrator.set_locking(route == Route::Direct);
     migrator.run(pool).await?;
-    Ok(applied_migrations(pool).await?.saturating_sub(before))
+    let applied = applied_migrations(pool).await?.saturating_sub(before);
+    let rebuilt = indexes::rebuild_invalid(pool).await?;
+    counts::fill_missing(pool).await?;
+    Ok(Migrated { applied, rebuilt })
 }
 
 /// Migrations recorded as applied (none before the first `migrate`).
