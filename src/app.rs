@@ -30,7 +30,7 @@ async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
     let pool = store::connect(config.database.clone(), config.route).await?;
     match command {
         Command::Migrate => {
-            migrate(config, &pool, &reporter).await?;
+            migrate_and_recount(config, &pool, &reporter).await?;
             Ok(Exit::Success)
         }
         Command::Add(args) => add::add(config, &pool, &reporter, args).await,
@@ -63,10 +63,25 @@ impl From<RunError> for AppError {
 }
 
 async fn migrate(config: &Config, pool: &PgPool, reporter: &Reporter) -> Result<(), AppError> {
-    match store::migrate(pool, config.route).await? {
+    let migrated = store::migrate(pool, config.route).await?;
+    for name in &migrated.rebuilt {
+        reporter.info(&format!("rebuilt the index {name}, which an interrupted build had left invalid"));
+    }
+    match migrated.applied {
         0 => reporter.info("the database schema was already up to date"),
         1 => reporter.info("applied 1 migration: the database schema is up to date"),
         n => reporter.info(&format!("applied {n} migrations: the database schema is up to date")),
+    }
+    Ok(())
+}
+
+/// `backfill migrate`, the command: the migrations, then the figures the
+/// commits keep by arithmetic recounted once (`store::repair`), each one
+/// that was wrong named.
+async fn migrate_and_recount(config: &Config, pool: &PgPool, reporter: &Reporter) -> Result<(), AppError> {
+    migrate(config, pool, reporter).await?;
+    for fix in store::repair::recount_all(pool).await? {
+        reporter.info(&fix.to_string());
     }
     Ok(())
 }

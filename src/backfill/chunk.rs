@@ -394,8 +394,8 @@ async fn write_chunk(
     record: &ChunkRecord,
     points: i64,
 ) -> Result<(Option<i32>, i32, bool), StoreError> {
-    upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
-    let chunk_number = chunks::insert_completed(tx, backfill, record).await?;
+    let new_prs = upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
+    let chunk_number = chunks::insert_completed(tx, backfill, record, new_prs).await?;
     let advance = Advance {
         cursor: page.end_cursor.clone(),
         last_pr_number: record.pr_numbers.last().copied(),
@@ -405,7 +405,7 @@ async fn write_chunk(
         chunk_size: page.size as i32,
         learned: learn::from_stored(&backfill.metadata, page, points),
     };
-    let (processed, completed) = chunks::advance(tx, backfill, &advance).await?;
+    let (processed, completed) = chunks::advance(tx, backfill, &advance, new_prs).await?;
     Ok((chunk_number, processed, completed))
 }
 

@@ -53,9 +53,9 @@ pub(super) async fn write_page(
     record: &ChunkRecord,
     points: i64,
 ) -> Result<(Option<i32>, i32, bool), StoreError> {
-    upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
+    let new_prs = upsert::store_pull_requests(tx, backfill.repository_id, &page.prs).await?;
     refresh::delete_vanished(tx, backfill.repository_id, &page.prs).await?;
-    let chunk_number = chunks::insert_completed(tx, backfill, record).await?;
+    let chunk_number = chunks::insert_completed(tx, backfill, record, new_prs).await?;
     let meta = &backfill.metadata;
     let started_at = meta.sweep_started_at.unwrap_or(record.started_at);
     let done = sweep_done(page.prs.len());
@@ -69,7 +69,7 @@ pub(super) async fn write_page(
         total_prs: page.total_count as i32,
         learned,
     };
-    let processed = refresh::advance_sweep(tx, backfill, &next).await?;
+    let processed = refresh::advance_sweep(tx, backfill, &next, new_prs).await?;
     Ok((chunk_number, processed, done))
 }
 

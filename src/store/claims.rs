@@ -42,7 +42,7 @@ impl Holder {
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "unknown host".to_string());
-        Holder { id: super::new_id(), name: format!("pid {} on {host}", std::process::id()), lease }
+        Holder { id: super::ids::new_id(), name: format!("pid {} on {host}", std::process::id()), lease }
     }
 
     /// How often a holder renews: three times a lease, so that one slow or

@@ -31,7 +31,10 @@ impl<'r> FromRow<'r, PgRow> for HistoryRow {
 }
 
 /// The backfill's chunks, newest first, at most `limit`; only the failed
-/// ones with `failed_only`.
+/// ones with `failed_only`. Each a probe of an index: the newest through
+/// the contract's on (backfill_state_id, chunk_number), the failed ones and
+/// the last stored PR before a failure through
+/// `backfill_chunks_by_backfill_status_number_idx`.
 pub async fn chunks(
     pool: &PgPool,
     state_id: uuid::Uuid,
@@ -44,7 +47,7 @@ pub async fn chunks(
            coalesce(cardinality(c.pr_numbers), 0)::int AS pr_count, \
            CASE WHEN coalesce(cardinality(c.pr_numbers), 0) = 0 THEN \
              (SELECT p.pr_numbers[array_upper(p.pr_numbers, 1)] FROM backfill_chunks p \
-              WHERE p.backfill_state_id = c.backfill_state_id AND p.chunk_number < c.chunk_number \
+              WHERE p.backfill_state_id = c.backfill_state_id AND p.status = $5 AND p.chunk_number < c.chunk_number \
                 AND cardinality(p.pr_numbers) > 0 ORDER BY p.chunk_number DESC LIMIT 1) END AS after_pr, \
            c.started_at, c.processing_time_ms AS duration_ms, pts.points, c.api_calls_made AS requests, \
            c.retry_count, c.status::text AS status, c.error \
@@ -56,30 +59,26 @@ pub async fn chunks(
     .bind(failed_only)
     .bind(ChunkStatus::Failed.as_str())
     .bind(i64::from(limit))
+    .bind(ChunkStatus::Completed.as_str())
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(rows)
 }
 
-/// Failed chunks since the last stored one: how many, and when the first began.
-const FAILING: &str = "FROM backfill_chunks f WHERE f.backfill_state_id = s.id AND f.status = $2 \
-     AND f.chunk_number > coalesce((SELECT max(g.chunk_number) FROM backfill_chunks g \
-       WHERE g.backfill_state_id = s.id AND g.status = $3), 0)";
-
 /// What the line above the table says of the backfill.
 pub async fn header(pool: &PgPool, backfill: &Backfill) -> StoreResult<HistoryHeader> {
+    // Failed chunks since the last stored one, and when the first began:
+    // from the counts kept on write (`store::counts`).
     let sql = format!(
-        "SELECT (SELECT count(*) {FAILING}) AS failing_chunks, (SELECT min(f.started_at) {FAILING}) AS failing_since, \
-           s.last_error FROM progressive_backfill_state s WHERE s.id = $1"
+        "SELECT m.failing, m.failing_since, s.last_error FROM progressive_backfill_state s {} \
+           CROSS JOIN LATERAL (SELECT {}) m WHERE s.id = $1",
+        super::counts::join(),
+        super::counts::COLUMNS
     );
     let mut tx = pool.begin().await?;
-    let found: Option<(i64, Option<DateTime<Utc>>, Option<String>)> = unnamed::rows(&sql)
-        .bind(backfill.id)
-        .bind(ChunkStatus::Failed.as_str())
-        .bind(ChunkStatus::Completed.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
+    let found: Option<(i64, Option<DateTime<Utc>>, Option<String>)> =
+        unnamed::rows(&sql).bind(backfill.id).fetch_optional(&mut *tx).await?;
     tx.commit().await?;
     let (failing_chunks, failing_since, last_error) = found.unwrap_or((0, None, None));
     let meta = &backfill.metadata;

@@ -10,6 +10,7 @@ use sqlx::types::Json;
 use sqlx::{FromRow, PgPool, Row};
 use uuid::Uuid;
 
+use super::counts;
 use super::error::StoreResult;
 use super::metadata::{Metadata, PauseKind};
 use super::unnamed;
@@ -59,31 +60,38 @@ impl<'r> FromRow<'r, PgRow> for Chunk {
     }
 }
 
-/// The recent chunks of each of the backfills `$1`, at most `$2` each, with
-/// `stored_after` counting each PR at the first completed chunk that held
-/// it. Rows another tool wrote without times are left out. One statement
-/// for a whole fleet: a page of 500 backfills is one round trip, not 500.
-const CHUNKS: &str = "WITH firsts AS ( \
-       SELECT backfill_state_id, first_chunk, count(*) AS n FROM ( \
-         SELECT c.backfill_state_id, min(c.chunk_number) AS first_chunk \
-         FROM backfill_chunks c, unnest(c.pr_numbers) AS pr \
-         WHERE c.backfill_state_id = ANY($1) AND c.status = $3 GROUP BY c.backfill_state_id, pr) f \
-       GROUP BY backfill_state_id, first_chunk), \
-     numbered AS ( \
-       SELECT c.backfill_state_id, c.chunk_number, \
-         coalesce(c.started_at, c.completed_at, c.created_at) AS started_at, \
-         coalesce(c.completed_at, c.started_at, c.created_at) AS completed_at, \
-         coalesce(cardinality(c.pr_numbers), 0)::bigint AS prs, c.status::text AS status, c.error, p.points, \
-         (sum(coalesce(f.n, 0)) OVER (PARTITION BY c.backfill_state_id ORDER BY c.chunk_number))::bigint AS stored_after \
-       FROM backfill_chunks c \
-       LEFT JOIN firsts f ON f.backfill_state_id = c.backfill_state_id AND f.first_chunk = c.chunk_number \
-         AND c.status = $3 \
-       LEFT JOIN backfill_chunk_points p ON p.chunk_id = c.id \
-       WHERE c.backfill_state_id = ANY($1) AND c.chunk_number IS NOT NULL), \
-     recent AS ( \
-       SELECT *, row_number() OVER (PARTITION BY backfill_state_id ORDER BY chunk_number DESC) AS newest \
-       FROM numbered WHERE started_at IS NOT NULL) \
-     SELECT * FROM recent WHERE newest <= $2 ORDER BY backfill_state_id, chunk_number";
+/// The recent chunks of each of the backfills `$1`, at most `$2` each
+/// (the newest, through the contract's index on (backfill_state_id,
+/// chunk_number)), with `stored_after`: the PRs the backfill's completed
+/// chunks had stored by then, each PR once. It is worked back from the
+/// total kept in the counts (`store::counts`), less the PRs each newer
+/// chunk of the window stored that were not stored before
+/// (`backfill_chunk_points.new_prs`; all of a row's PRs for a row another
+/// tool wrote). Rows without times (another tool's) are left out. One
+/// statement for a whole fleet, whose work grows with the backfills and
+/// the window, never with the history.
+fn chunks_sql() -> String {
+    format!(
+        "SELECT * FROM ( \
+           SELECT s.id AS backfill_state_id, w.chunk_number, w.started_at, w.completed_at, w.prs, w.status, w.error, \
+             w.points, greatest(m.stored_prs - coalesce(sum(w.new_prs) OVER (PARTITION BY s.id ORDER BY w.chunk_number DESC \
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0)::bigint AS stored_after \
+           FROM progressive_backfill_state s {join} \
+           CROSS JOIN LATERAL (SELECT {columns}) m \
+           CROSS JOIN LATERAL ( \
+             SELECT c.chunk_number, coalesce(c.started_at, c.completed_at, c.created_at) AS started_at, \
+               coalesce(c.completed_at, c.started_at, c.created_at) AS completed_at, \
+               coalesce(cardinality(c.pr_numbers), 0)::bigint AS prs, c.status::text AS status, c.error, p.points, \
+               CASE WHEN c.status = $3 THEN coalesce(p.new_prs, cardinality(c.pr_numbers), 0) ELSE 0 END AS new_prs \
+             FROM backfill_chunks c LEFT JOIN backfill_chunk_points p ON p.chunk_id = c.id \
+             WHERE c.backfill_state_id = s.id AND c.chunk_number IS NOT NULL \
+             ORDER BY c.chunk_number DESC LIMIT $2) w \
+           WHERE s.id = ANY($1)) recent \
+         WHERE started_at IS NOT NULL ORDER BY backfill_state_id, chunk_number",
+        join = counts::join(),
+        columns = counts::COLUMNS,
+    )
+}
 
 /// The progress of the backfill with this state id.
 pub async fn of_backfill(pool: &PgPool, state_id: Uuid) -> StoreResult<Option<Progress>> {
@@ -119,7 +127,7 @@ async fn read(pool: &PgPool, filter: &str, ids: &[Uuid]) -> StoreResult<Vec<Prog
     let chunks: Vec<Chunk> = match state_ids.is_empty() {
         true => Vec::new(),
         false => {
-            unnamed::rows(CHUNKS)
+            unnamed::rows(&chunks_sql())
                 .bind(&state_ids)
                 .bind(RECENT_CHUNKS)
                 .bind(ChunkStatus::Completed.as_str())

@@ -63,8 +63,14 @@ pub async fn delete_vanished(tx: &mut PgConnection, repository_id: Uuid, prs: &[
 }
 
 /// Moves the sweep on (or ends it, setting the watermark and "current as
-/// of"), with `processed_prs` counted from the rows. Returns it.
-pub async fn advance_sweep(tx: &mut PgConnection, backfill: &Backfill, next: &SweepAdvance) -> StoreResult<i32> {
+/// of"), with `processed_prs` moved by the page's PRs that were not stored
+/// before (as `chunks::advance`). Returns it.
+pub async fn advance_sweep(
+    tx: &mut PgConnection,
+    backfill: &Backfill,
+    next: &SweepAdvance,
+    new_prs: i32,
+) -> StoreResult<i32> {
     let sweep = match next.done {
         Some(watermark) => Patch {
             refresh_from: Change::Set(watermark),
@@ -83,7 +89,7 @@ pub async fn advance_sweep(tx: &mut PgConnection, backfill: &Backfill, next: &Sw
     let cleared = Patch::clear_pause().and(kept.clone());
     let sql = format!(
         "UPDATE progressive_backfill_state SET \
-           processed_prs = (SELECT count(*) FROM pull_requests WHERE repository_id = $2), \
+           processed_prs = coalesce(processed_prs, 0) + $2, \
            total_prs = greatest(total_prs, $3), last_processed_at = now(), \
            consecutive_errors = 0, last_error = NULL, last_error_at = NULL, \
            metadata = CASE WHEN {by_hand} THEN {kept} ELSE {cleared} END, \
@@ -95,7 +101,7 @@ pub async fn advance_sweep(tx: &mut PgConnection, backfill: &Backfill, next: &Sw
     );
     Ok(unnamed::scalar(&sql)
         .bind(backfill.id)
-        .bind(backfill.repository_id)
+        .bind(new_prs.max(0))
         .bind(next.total_prs)
         .bind(kept.removed_keys())
         .bind(kept.set_object())

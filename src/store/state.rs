@@ -224,7 +224,7 @@ pub async fn track(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Option<i32>
            pull_request_count = EXCLUDED.pull_request_count, last_updated_at = now() \
          RETURNING id",
     )
-    .bind(super::new_id())
+    .bind(super::ids::new_id())
     .bind(repo.github_id)
     .bind(&repo.owner)
     .bind(&repo.name)
@@ -247,7 +247,7 @@ pub async fn track(pool: &PgPool, repo: &RepositoryInfo, chunk_size: Option<i32>
         sql::apply_on("progressive_backfill_state.metadata", 6)
     );
     unnamed::statement(&sql)
-        .bind(super::new_id())
+        .bind(super::ids::new_id())
         .bind(repository_id)
         .bind(repo.pull_request_count as i32)
         .bind(chunk_size)
@@ -275,8 +275,9 @@ pub async fn discover(pool: &PgPool, write: bool) -> StoreResult<Vec<String>> {
     let mut tx = pool.begin().await?;
     let names = if write {
         // The ids are made here (`new_id`): one per repository found.
-        let repositories: Vec<Uuid> = unnamed::scalar(&format!("SELECT r.id {UNDISCOVERED}")).fetch_all(&mut *tx).await?;
-        let ids: Vec<Uuid> = repositories.iter().map(|_| super::new_id()).collect();
+        let repositories: Vec<Uuid> =
+            unnamed::scalar(&format!("SELECT r.id {UNDISCOVERED}")).fetch_all(&mut *tx).await?;
+        let ids: Vec<Uuid> = repositories.iter().map(|_| super::ids::new_id()).collect();
         let sql = "INSERT INTO progressive_backfill_state (id, repository_id, total_prs, processed_prs, status, \
                error_count, consecutive_errors, metadata, created_at, updated_at) \
              SELECT i.id, r.id, r.pull_request_count, \
@@ -327,23 +328,25 @@ pub(super) async fn write_patch(pool: &PgPool, repository_id: Uuid, patch: &Patc
     Ok(())
 }
 
-/// One line per backfill for `backfill status`.
+/// One line per backfill for `backfill status`, in one statement: the
+/// chunks done and failed come from the counts kept on write
+/// (`store::counts`), not from a count of each backfill's history.
 pub async fn statuses(pool: &PgPool, ident: Option<&str>) -> StoreResult<Vec<StatusLine>> {
     let sql = format!(
         "SELECT r.id AS repository_id, coalesce(r.full_name, r.owner || '/' || r.name) AS repository, \
            s.status::text AS status, coalesce(s.processed_prs, 0) AS processed_prs, s.total_prs, \
            CASE WHEN s.total_prs > 0 THEN round(100.0 * coalesce(s.processed_prs, 0) / s.total_prs, 1)::float8 \
                 ELSE CASE WHEN s.status = '{completed}' THEN 100.0 ELSE 0.0 END END AS percent, \
-           (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_completed}') AS chunks_done, \
-           (SELECT count(*) FROM backfill_chunks c WHERE c.backfill_state_id = s.id AND c.status = '{chunk_failed}') AS chunks_failed, \
+           m.completed AS chunks_done, m.failed AS chunks_failed, \
            s.last_processed_at AS last_run, s.last_error AS error, s.{paused_until} AS paused_until, \
            coalesce(s.metadata, '{{}}'::jsonb) AS metadata, s.created_at AS began_at \
-         FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+         FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id {counts} \
+           CROSS JOIN LATERAL (SELECT {columns}) m \
          WHERE ($1::text IS NULL OR r.id::text = $1 OR lower(r.full_name) = lower($1)) AND {NOT_REMOVED} \
          ORDER BY r.first_tracked_at DESC NULLS LAST, r.full_name",
         completed = BackfillStatus::Completed,
-        chunk_completed = crate::status::ChunkStatus::Completed,
-        chunk_failed = crate::status::ChunkStatus::Failed,
+        counts = super::counts::join(),
+        columns = super::counts::COLUMNS,
         paused_until = sql::text(Key::PausedUntil),
     );
     let mut tx = pool.begin().await?;

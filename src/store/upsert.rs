@@ -32,15 +32,18 @@ fn people(prs: &[PullRequest]) -> Vec<&Person> {
     people
 }
 
-pub async fn store_pull_requests(tx: &mut PgConnection, repository_id: Uuid, prs: &[PullRequest]) -> StoreResult<()> {
+/// Upserts the page; returns how many of its PRs were not stored before
+/// (PostgreSQL says which rows an upsert inserted), by which the chunk's
+/// commit moves `processed_prs` instead of counting the repository's PRs.
+pub async fn store_pull_requests(tx: &mut PgConnection, repository_id: Uuid, prs: &[PullRequest]) -> StoreResult<i32> {
     if prs.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let people_ids = upsert_contributors(tx, &people(prs)).await?;
-    let pr_ids = upsert_pull_requests(tx, repository_id, prs, &people_ids).await?;
+    let (pr_ids, new_prs) = upsert_pull_requests(tx, repository_id, prs, &people_ids).await?;
     upsert_reviews(tx, prs, &pr_ids, &people_ids).await?;
     upsert_comments(tx, prs, &pr_ids, &people_ids).await?;
-    Ok(())
+    Ok(new_prs)
 }
 
 async fn upsert_contributors(tx: &mut PgConnection, people: &[&Person]) -> StoreResult<HashMap<i64, Uuid>> {
@@ -66,7 +69,7 @@ async fn upsert_contributors(tx: &mut PgConnection, people: &[&Person]) -> Store
            avatar_url = EXCLUDED.avatar_url, is_bot = EXCLUDED.is_bot, last_updated_at = now() \
          RETURNING id, github_id",
     )
-    .bind(people.iter().map(|_| super::new_id()).collect::<Vec<_>>())
+    .bind(people.iter().map(|_| super::ids::new_id()).collect::<Vec<_>>())
     .bind(&ids)
     .bind(&logins)
     .bind(people.iter().map(|p| p.name.as_deref()).collect::<Vec<_>>())
@@ -88,7 +91,7 @@ async fn upsert_pull_requests(
     repository_id: Uuid,
     prs: &[PullRequest],
     people: &HashMap<i64, Uuid>,
-) -> StoreResult<HashMap<i64, Uuid>> {
+) -> StoreResult<(HashMap<i64, Uuid>, i32)> {
     let authors = prs.iter().map(|p| uuid_of(people, p.author.github_id)).collect::<Result<Vec<_>, _>>()?;
     let mergers = prs
         .iter()
@@ -97,7 +100,9 @@ async fn upsert_pull_requests(
     let times = |f: fn(&PullRequest) -> Option<DateTime<Utc>>| prs.iter().map(f).collect::<Vec<_>>();
     let ints = |f: fn(&PullRequest) -> i32| prs.iter().map(f).collect::<Vec<_>>();
     let texts = |f: fn(&PullRequest) -> &str| prs.iter().map(f).collect::<Vec<_>>();
-    let rows: Vec<(Uuid, i64)> = unnamed::rows(
+    // `xmax` is 0 in a row version an INSERT made, and the updating
+    // transaction's id in one ON CONFLICT DO UPDATE made.
+    let rows: Vec<(Uuid, i64, bool)> = unnamed::rows(
         "INSERT INTO pull_requests (id, github_id, number, title, body, state, repository_id, author_id, base_branch, \
            head_branch, draft, merged, merged_by_id, created_at, updated_at, merged_at, closed_at, additions, deletions, \
            changed_files, commits, html_url) \
@@ -116,9 +121,9 @@ async fn upsert_pull_requests(
            updated_at = EXCLUDED.updated_at, merged_at = EXCLUDED.merged_at, closed_at = EXCLUDED.closed_at, \
            additions = EXCLUDED.additions, deletions = EXCLUDED.deletions, changed_files = EXCLUDED.changed_files, \
            commits = EXCLUDED.commits, html_url = EXCLUDED.html_url \
-         RETURNING id, github_id",
+         RETURNING id, github_id, xmax = 0",
     )
-    .bind(prs.iter().map(|_| super::new_id()).collect::<Vec<_>>())
+    .bind(prs.iter().map(|_| super::ids::new_id()).collect::<Vec<_>>())
     .bind(prs.iter().map(|p| p.github_id).collect::<Vec<_>>())
     .bind(ints(|p| p.number))
     .bind(texts(|p| &p.title))
@@ -142,7 +147,8 @@ async fn upsert_pull_requests(
     .bind(repository_id)
     .fetch_all(&mut *tx)
     .await?;
-    Ok(rows.into_iter().map(|(id, gh)| (gh, id)).collect())
+    let new_prs = rows.iter().filter(|r| r.2).count();
+    Ok((rows.into_iter().map(|(id, gh, _)| (gh, id)).collect(), i32::try_from(new_prs).unwrap_or(i32::MAX)))
 }
 
 async fn upsert_reviews(
@@ -166,7 +172,7 @@ async fn upsert_reviews(
            reviewer_id = EXCLUDED.reviewer_id, state = EXCLUDED.state, body = EXCLUDED.body, \
            submitted_at = EXCLUDED.submitted_at, commit_id = EXCLUDED.commit_id",
     )
-    .bind(reviews.iter().map(|_| super::new_id()).collect::<Vec<_>>())
+    .bind(reviews.iter().map(|_| super::ids::new_id()).collect::<Vec<_>>())
     .bind(reviews.iter().map(|(_, r)| r.github_id).collect::<Vec<_>>())
     .bind(&pr_uuids)
     .bind(&reviewers)
@@ -202,7 +208,7 @@ async fn upsert_comments(
            original_position = EXCLUDED.original_position, diff_hunk = EXCLUDED.diff_hunk, path = EXCLUDED.path, \
            commit_id = EXCLUDED.commit_id",
     )
-    .bind(comments.iter().map(|_| super::new_id()).collect::<Vec<_>>())
+    .bind(comments.iter().map(|_| super::ids::new_id()).collect::<Vec<_>>())
     .bind(comments.iter().map(|(_, c)| c.github_id).collect::<Vec<_>>())
     .bind(&pr_uuids)
     .bind(&authors)

@@ -273,4 +273,8 @@ pub async fn assert_complete(h: &super::Harness, owner: &str, name: &str) {
     assert_same("comments", &want.comments, &got.comments);
     let missing: Vec<_> = want.contributors.difference(&got.contributors).take(5).collect();
     assert!(missing.is_empty(), "contributors missing: {missing:?}");
+    // The count the commits keep by arithmetic equals the rows.
+    let full_name = format!("{owner}/{name}");
+    let counted = h.processed_prs(&full_name).await;
+    assert_eq!(i64::from(counted), got.pull_requests.len() as i64, "{full_name}: processed_prs against the rows");
 }
