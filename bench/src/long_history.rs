@@ -27,9 +27,17 @@ pub struct Reads {
     pub prs: usize,
     /// Seconds the history took to write, migrate and analyze.
     pub fill: f64,
-    pub status: f64,
-    pub history: f64,
-    pub html: f64,
+    pub status: Read,
+    pub history: Read,
+    pub html: Read,
+}
+
+/// One read's seconds, the median of `TIMES` runs each: wall time, and the
+/// CPU time of the binary (the rest is mostly PostgreSQL's).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Read {
+    pub wall: f64,
+    pub cpu: f64,
 }
 
 /// Chunks of the history that failed, and PRs in the rest (as the SQL makes them).
@@ -43,16 +51,17 @@ pub fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// The median wall time of `backfill <cmd>` over `TIMES` runs.
-async fn timed(b: &Bench, url: &str, cmd: &[&str]) -> Result<f64, String> {
-    let mut walls = Vec::new();
+/// `backfill <cmd>` run `TIMES` times: the median wall and CPU seconds.
+async fn timed(b: &Bench, url: &str, cmd: &[&str]) -> Result<Read, String> {
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
     for _ in 0..TIMES {
         let started = Instant::now();
         // The reads ask GitHub nothing: no fake is needed behind the URL.
-        run_backfill(b, url, "http://127.0.0.1:9/graphql", cmd, &[]).await?;
+        let usage = run_backfill(b, url, "http://127.0.0.1:9/graphql", cmd, &[]).await?;
         walls.push(started.elapsed().as_secs_f64());
+        cpus.push(usage.cpu);
     }
-    Ok(median(walls))
+    Ok(Read { wall: median(walls), cpu: median(cpus) })
 }
 
 pub async fn measure(b: &Bench, chunks: usize) -> Result<Reads, String> {

@@ -8,7 +8,8 @@
 //!
 //! Usage: backfill-bench --backfill PATH [--prs N] [--heavy-every N] [--big-prs N]
 //!   [--growth-prs N] [--growth-chunks N] [--only faults|fleet|growth] [--readme PATH]
-//! `--only NAME` runs that measure alone and replaces only its table. Needs DATABASE_URL (a server where it may create databases, with
+//! `--only NAME` runs that measure alone and replaces only its table. Needs
+//! DATABASE_URL (a server where it may create databases, with
 //! pg_stat_statements preloaded for growth) and /usr/bin/time (GNU time) for
 //! the CPU and memory figures.
 
