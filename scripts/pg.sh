@@ -1,6 +1,7 @@
 # Sourced by the other scripts: starts a throwaway PostgreSQL cluster from the
 # system's binaries (installing them with apt when missing), exports
 # DATABASE_URL, and removes the cluster when the calling script exits.
+# PG_SETTINGS, when set, adds server options (`-c name=value ...`).
 
 pg_bindir() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
@@ -65,7 +66,7 @@ start_throwaway_postgres() {
   for attempt in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 30000))
     if as_postgres "$bin/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/server.log" -w -t 30 \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_TMP -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_TMP -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${PG_SETTINGS:-}" \
         start >/dev/null; then
       export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
       PG_BIN="$bin"

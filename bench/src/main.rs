@@ -2,15 +2,22 @@
 //! large synthetic repositories (today's profile and a big one shaped like
 //! pytorch/pytorch), each under both readings of `nodes(ids:)` costs, then
 //! the store layer against COPY, then a small repository clean and under
-//! faults. Prints markdown tables and, with `--readme`, puts them in README.md.
+//! faults, a fleet, and growth (writes into a pre-filled database, reads
+//! over a long history). Prints markdown tables and, with `--readme`, puts
+//! them in README.md.
 //!
-//! Usage: backfill-bench --backfill PATH [--prs N] [--heavy-every N] [--big-prs N] [--only faults|fleet] [--readme PATH]
-//! `--only faults` runs the measure under faults alone and replaces only its
-//! table. Needs DATABASE_URL (a server where it may create databases) and
-//! /usr/bin/time (GNU time) for the CPU and memory figures.
+//! Usage: backfill-bench --backfill PATH [--prs N] [--heavy-every N] [--big-prs N]
+//!   [--growth-prs N] [--growth-chunks N] [--only faults|fleet|growth] [--readme PATH]
+//! `--only NAME` runs that measure alone and replaces only its table. Needs
+//! DATABASE_URL (a server where it may create databases, with
+//! pg_stat_statements preloaded for growth) and /usr/bin/time (GNU time) for
+//! the CPU and memory figures.
 
 mod faults;
 mod fleet;
+mod growth;
+mod growth_table;
+mod long_history;
 mod projection;
 mod report;
 mod run;
@@ -28,6 +35,7 @@ use run::{Bench, Case};
 enum Only {
     Faults,
     Fleet,
+    Growth,
 }
 
 struct Args {
@@ -35,7 +43,11 @@ struct Args {
     prs: usize,
     heavy_every: usize,
     big_prs: usize,
-    /// `--only faults` or `--only fleet`: that measure alone.
+    /// The PRs of the repository the growth measure pre-fills a database with.
+    growth_prs: usize,
+    /// The chunk rows of the growth measure's long history.
+    growth_chunks: usize,
+    /// `--only faults`, `fleet` or `growth`: that measure alone.
     only: Option<Only>,
     readme: Option<String>,
 }
@@ -52,11 +64,14 @@ fn args() -> Result<Args, String> {
         prs: number("--prs", 20_000)?,
         heavy_every: number("--heavy-every", 400)?,
         big_prs: number("--big-prs", 10_000)?,
+        growth_prs: number("--growth-prs", 1_000_000)?,
+        growth_chunks: number("--growth-chunks", long_history::CHUNKS)?,
         only: match value("--only").as_deref() {
             None => None,
             Some("faults") => Some(Only::Faults),
             Some("fleet") => Some(Only::Fleet),
-            Some(other) => return Err(format!("--only takes `faults` or `fleet`, not '{other}'")),
+            Some("growth") => Some(Only::Growth),
+            Some(other) => return Err(format!("--only takes `faults`, `fleet` or `growth`, not '{other}'")),
         },
         readme: value("--readme"),
     })
@@ -86,13 +101,19 @@ async fn bench(a: &Args) -> Result<String, String> {
         eprintln!("running a fleet of {} repositories...", fleet::REPOSITORIES);
         tables.push(report::fleet_table(&fleet::measure(&b).await?));
     }
+    let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let machine = machine();
+    if a.only.is_none_or(|o| o == Only::Growth) {
+        let growth = growth::measure(&b, a.growth_prs, a.heavy_every, a.growth_chunks).await?;
+        let place = growth_table::Place { date: &date, machine: &machine, cores };
+        tables.push(growth_table::growth_table(&growth, &place));
+    }
     b.admin.close().await;
     if a.only.is_some() {
         return Ok(tables.concat());
     }
-    let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    Ok(format!("{}\n{}", report::report(&runs, &date, &machine(), cores)?, tables.join("\n")))
+    Ok(format!("{}\n{}", report::report(&runs, &date, &machine, cores)?, tables.join("\n")))
 }
 
 fn machine() -> String {
@@ -116,6 +137,7 @@ fn update_readme(path: &str, tables: &str, only: Option<Only>) -> Result<(), Str
         None => section,
         Some(Only::Faults) => report::FAULTS_MARKERS,
         Some(Only::Fleet) => report::FLEET_MARKERS,
+        Some(Only::Growth) => growth_table::GROWTH_MARKERS,
     };
     let text = match (only, text.split_once(start)) {
         (None, Some((head, rest))) => {

@@ -67,11 +67,23 @@ pub fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// The URL of the database `name` on the bench's server.
+pub fn database_url(b: &Bench, name: &str) -> String {
+    b.base_url.rsplit_once('/').map_or(b.base_url.clone(), |(h, _)| format!("{h}/{name}"))
+}
+
+/// Drops and creates the database `name`; a pool on it.
+pub async fn create_database(b: &Bench, name: &str) -> Result<PgPool, String> {
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&b.admin).await.map_err(text)?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&b.admin).await.map_err(text)?;
+    PgPool::connect_with(b.base.clone().database(name)).await.map_err(text)
+}
+
 /// Drops and creates the run's database; its URL.
 pub async fn fresh_run_database(b: &Bench) -> Result<String, String> {
     sqlx::query(&format!("DROP DATABASE IF EXISTS {RUN_DB}")).execute(&b.admin).await.map_err(text)?;
     sqlx::query(&format!("CREATE DATABASE {RUN_DB}")).execute(&b.admin).await.map_err(text)?;
-    Ok(b.base_url.rsplit_once('/').map_or(b.base_url.clone(), |(h, _)| format!("{h}/{RUN_DB}")))
+    Ok(database_url(b, RUN_DB))
 }
 
 /// Runs the binary under GNU time; `env` is added to the bench's own settings.
