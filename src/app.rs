@@ -79,6 +79,7 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         migrate(config, pool, reporter).await?;
     }
     require_schema(pool).await?;
+    clients.seed(&store::credentials::kept(pool).await?);
     let options = RunOptions {
         repository: args.repository_id,
         chunk_size: args.chunk_size,
@@ -92,7 +93,14 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         lease: args.lease,
     };
     let mut shutdown = Shutdown::listen();
-    let summary = backfill::run(pool, &clients, &options, reporter, &mut shutdown).await?;
+    let summary = backfill::run(pool, &clients, &options, reporter, &mut shutdown).await;
+    // What each credential has left, whatever became of the run: the next
+    // run starts from it.
+    let credentials = clients.credentials();
+    let kept = store::credentials::keep(pool, &credentials).await;
+    let summary = summary?;
+    kept?;
+    reporter.credentials(&credentials, clients.reserve());
     match summary.interrupted {
         Some(signal) => Err(AppError::failure(format!(
             "interrupted by {signal}: stopped early; what was not committed was rolled back, and the next run continues from the last stored chunk"
@@ -129,11 +137,13 @@ async fn status(pool: &PgPool, reporter: &Reporter, args: StatusArgs) -> Result<
         kept.sort_by_key(|(r, _)| r.standing);
         (rows, progress) = kept.into_iter().unzip();
     }
+    let credentials = store::credentials::kept(pool).await?;
     if let Some(path) = &args.html {
         let pages: Vec<html::PageBackfill> = (rows.iter().zip(&progress))
             .map(|(line, p)| html::PageBackfill { line, chunks: p.as_ref().map_or(&[], |p| &p.chunks) })
             .collect();
-        let page = html::page(&pages, html::latest_budget(progress.iter().flatten().filter_map(|p| p.budget)), now);
+        let budget = html::latest_budget(progress.iter().flatten().filter_map(|p| p.budget));
+        let page = html::page(&pages, budget, &credentials, now);
         std::fs::write(path, page)
             .map_err(|e| AppError::usage(format!("cannot write the HTML page {}: {e}", path.display())))?;
         reporter.info(&format!("wrote {}", path.display()));
@@ -148,7 +158,12 @@ async fn status(pool: &PgPool, reporter: &Reporter, args: StatusArgs) -> Result<
             reporter.info(&format!("no backfill needs attention ({tracked} tracked: {})", fleet.rest_words()))
         }
         (true, _) => reporter.info("no backfill is tracked: start one with `backfill add OWNER/NAME`"),
-        (false, false) => reporter.result(&report::status_table(&rows)),
+        (false, false) => {
+            reporter.result(&report::status_table(&rows));
+            for c in &credentials {
+                reporter.info(&format!("credential {}", report::credential_text(c, now)));
+            }
+        }
         (false, true) => {
             reporter.result(&report::attention_table(&rows));
             if let Some(rest) = fleet.rest_sentence() {

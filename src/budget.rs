@@ -1,6 +1,9 @@
 //! The primary rate-limit budget, in one shape from GitHub's answer (the
 //! `rateLimit` field or the `x-ratelimit-*` headers) through pacing and the
-//! planner to what the run reports and remembers in the backfill's metadata.
+//! planner to what the run reports and remembers in the backfill's metadata;
+//! what a pool of credentials may still spend of it (`Headroom`); and each
+//! credential's budget under its name (`CredentialBudget`), as the reports
+//! show it and `backfill_credentials` keeps it.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,6 +31,32 @@ impl Budget {
         let reset_at = self.reset_at.filter(|r| *r > now)?;
         (self.remaining <= 0).then_some(reset_at)
     }
+}
+
+/// What the run may still spend in the current window, for planning a
+/// chunk: the budget of the credentials not spent (summed over a pool), and
+/// the points of it that stay unspent for the credentials' other users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Headroom {
+    pub budget: Budget,
+    pub reserve: i64,
+}
+
+impl Headroom {
+    /// The points that may be spent: what is left, less the reserve.
+    pub fn spendable(&self) -> i64 {
+        (self.budget.remaining - self.reserve).max(0)
+    }
+}
+
+/// A credential's budget as GitHub last stated it, under the credential's
+/// name (`token …a1b2 (3f9c)`, `App 12 installation 34 (acme)`): never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialBudget {
+    pub name: String,
+    pub budget: Option<Budget>,
+    /// When GitHub stated it.
+    pub seen_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ pub struct Config {
     pub database: PgConnectOptions,
     /// Kept only to scrub it from error messages.
     pub database_url: String,
-    pub github_token: Option<String>,
-    /// A GitHub App (`Credential::App`), used instead of the token when given.
+    /// The tokens, in the order they are spent (`tokens`).
+    pub tokens: Vec<Credential>,
+    /// A GitHub App (`Credential::App`), used instead of the tokens when given.
     pub app: Option<Credential>,
     pub graphql_url: String,
     pub verbosity: Verbosity,
@@ -39,11 +40,38 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    pub fn token(&self) -> Result<&str, AppError> {
-        self.github_token.as_deref().ok_or_else(|| {
-            AppError::usage("no GitHub token: set GITHUB_TOKEN (or the GITHUB_APP_* settings) or pass --github-token")
-        })
+    pub fn tokens(&self) -> Result<&[Credential], AppError> {
+        match self.tokens.is_empty() {
+            true => Err(AppError::usage(
+                "no GitHub token: set GITHUB_TOKEN (or GITHUB_TOKENS, or the GITHUB_APP_* settings) or pass --github-token",
+            )),
+            false => Ok(&self.tokens),
+        }
     }
+}
+
+/// The tokens requests are sent with, in the order they are spent: every
+/// `--github-token` given on the command line, then every token of
+/// `GITHUB_TOKENS` (separated by commas, spaces or newlines, as a secret may
+/// hold them one a line); `GITHUB_TOKEN` (`from_env`) only without
+/// `GITHUB_TOKENS`, so that a workflow's own token never joins a pool by
+/// accident. One token given as `GITHUB_TOKEN` or `--github-token` is "the
+/// token" of every message, as ever; the tokens of a pool are named each.
+pub fn tokens(flags: &[String], from_env: bool, pool: Option<&str>) -> Vec<Credential> {
+    let listed: Vec<&str> = pool.unwrap_or("").split(|c: char| c == ',' || c.is_whitespace()).collect();
+    let listed: Vec<&str> = listed.into_iter().filter(|t| !t.is_empty()).collect();
+    let flags = match from_env && !listed.is_empty() {
+        true => &[][..],
+        false => flags,
+    };
+    let mut all: Vec<String> = Vec::new();
+    for token in flags.iter().filter_map(|t| given(Some(t))).chain(listed.iter().map(|t| t.to_string())) {
+        if !all.contains(&token) {
+            all.push(token);
+        }
+    }
+    let pooled = all.len() > 1 || !listed.is_empty();
+    all.into_iter().map(|secret| Credential::Token { secret, pooled }).collect()
 }
 
 /// A value given but blank counts as not given (an unset workflow input is "").
@@ -104,6 +132,7 @@ pub fn client_settings(
     points_per_minute: u32,
     runners_per_token: u32,
     github_timeout: Duration,
+    reserve: u32,
 ) -> ClientSettings {
     ClientSettings {
         request_interval,
@@ -112,6 +141,7 @@ pub fn client_settings(
         points_per_minute: (points_per_minute / runners_per_token.max(1)).max(1),
         shared_token: runners_per_token > 1,
         github_timeout,
+        reserve: i64::from(reserve),
     }
 }
 
@@ -148,12 +178,41 @@ pub fn app_credentials(
     };
     let key = app_key(&private_key)
         .ok_or_else(|| AppError::usage("the GitHub App private key is not an RSA key in PEM form"))?;
-    Ok(Some(Credential::App(AppCredentials { app_id, key, installation_id })))
+    Ok(Some(Credential::App(AppCredentials { app_id, key, installation_id, owner: None })))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_come_alone_or_as_a_pool() {
+        let flags = |f: &[&str]| f.iter().map(|t| t.to_string()).collect::<Vec<String>>();
+        type Case<'a> = (Vec<String>, bool, Option<&'a str>, &'a [&'a str], bool);
+        // (--github-token values, whether they came from GITHUB_TOKEN, GITHUB_TOKENS, the tokens, pooled)
+        let cases: [Case; 8] = [
+            (flags(&["a"]), true, None, &["a"], false),
+            (flags(&["a"]), false, None, &["a"], false),
+            (flags(&[" "]), true, None, &[], false),
+            (flags(&[]), false, Some("a\nb\n"), &["a", "b"], true),
+            (flags(&[]), false, Some(" a, b\r\n c,,a "), &["a", "b", "c"], true),
+            // a workflow's GITHUB_TOKEN stays out of a pool
+            (flags(&["w"]), true, Some("a\nb"), &["a", "b"], true),
+            (flags(&["x", "y"]), false, Some("a"), &["x", "y", "a"], true),
+            (flags(&["a"]), false, Some(""), &["a"], false),
+        ];
+        for (given, from_env, pool, want, pooled) in cases {
+            let got = tokens(&given, from_env, pool);
+            let secrets: Vec<&str> = got
+                .iter()
+                .filter_map(|c| match c {
+                    Credential::Token { secret, pooled: p } if *p == pooled => Some(secret.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(secrets, want, "{given:?} {from_env} {pool:?}");
+        }
+    }
 
     #[test]
     fn the_rest_root_is_actions_own_else_the_graphql_urls() {

@@ -148,9 +148,11 @@ async fn dry_run_reads_the_budget_only_and_writes_nothing(pool: PgPool) {
     let h = Harness::start(pool.clone(), &[spec("acme", "widgets", 120)]).await;
     h.add("acme/widgets").await;
     h.ok(&["run"]).await;
-    // Every row of every table, as text: the database byte for byte.
+    // Every row of every table, as text: the database byte for byte. Only
+    // the credentials' budgets, which the check reads from GitHub, are kept.
     let dump_sql: Vec<String> = backfill::store::TABLES
         .iter()
+        .filter(|t| **t != "backfill_credentials")
         .map(|t| format!("(SELECT coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '') FROM {t} x)"))
         .collect();
     let dump = format!("SELECT {}", dump_sql.join(" || E'\\n--\\n' || "));
@@ -164,6 +166,14 @@ async fn dry_run_reads_the_budget_only_and_writes_nothing(pool: PgPool) {
     assert_eq!(before, after, "the database is unchanged");
     let asked: Vec<Option<String>> = h.fake.requests()[sent..].iter().map(|r| r.operation.clone()).collect();
     assert_eq!(asked, vec![Some("RateLimitNow".to_string())], "only the budget was asked for");
+    let kept: Vec<(String, i32)> = sqlx::query_as("SELECT name, points_left FROM backfill_credentials")
+        .fetch_all(&pool)
+        .await
+        .expect("credentials");
+    let left = h.fake.with_control(|c| c.budget.remaining) as i32;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].0.starts_with("token …cdef (") && kept[0].1 == left, "the check's budget, by name: {kept:?}");
+    assert!(said.contains(&format!("credential {}: {left} of 5000 points left", kept[0].0)), "{said}");
 }
 
 /// GitHub no longer has one repository: that backfill fails, the others go on.

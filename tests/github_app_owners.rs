@@ -94,6 +94,19 @@ async fn each_owner_is_served_by_its_installation(pool: PgPool) {
     // Each installation's token saw only its owner's repositories: the
     // fake answers nothing across owners, so completion above proves it.
     assert_no_secret(&h, &out);
+
+    // Each installation is a credential of its own, named with its owner:
+    // said after the run, kept for the next, shown by status.
+    for name in ["App 31337 installation 5 (acme)", "App 31337 installation 6 (globex)"] {
+        assert!(said.contains(&format!("credential {name}: ")), "{name} said:\n{said}");
+    }
+    let kept: Vec<String> = sqlx::query_scalar("SELECT name FROM backfill_credentials ORDER BY name")
+        .fetch_all(&h.pool)
+        .await
+        .expect("kept credentials");
+    assert_eq!(kept, ["App 31337 installation 5 (acme)", "App 31337 installation 6 (globex)"]);
+    let status = text(&h.ok(&["status"]).await);
+    assert!(status.contains("credential App 31337 installation 6 (globex): "), "{status}");
 }
 
 #[sqlx::test(migrations = false)]

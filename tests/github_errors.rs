@@ -9,6 +9,7 @@ use fake_github::{FakeGithub, Fault, RepoSpec, World};
 fn kind(e: &GithubError) -> String {
     match e {
         GithubError::RateLimited { reset_at } => format!("RateLimited(reset known: {})", reset_at.is_some()),
+        GithubError::ReserveHeld { reserve, .. } => format!("ReserveHeld({reserve})"),
         GithubError::SecondaryLimit { retry_after, .. } => format!("SecondaryLimit({retry_after:?})"),
         GithubError::Timeout(_) => "Timeout".into(),
         GithubError::Hiccup(_) => "Hiccup".into(),

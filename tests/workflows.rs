@@ -134,7 +134,47 @@ fn the_workflows_parse_and_keep_expressions_out_of_scripts() {
     assert!(matrix["on"]["schedule"].is_badvalue(), "backfill-matrix.yml has no schedule");
     assert!(!matrix["on"]["workflow_dispatch"].is_badvalue());
     let runners = matrix["jobs"]["backfill"]["strategy"]["matrix"]["runner"].as_vec().map_or(0, Vec::len);
-    let step = &matrix["jobs"]["backfill"]["steps"][1];
+    let steps = matrix["jobs"]["backfill"]["steps"].as_vec().cloned().unwrap_or_default();
+    let step = steps.iter().find(|s| s["uses"].as_str() == Some("./")).expect("the backfill step");
+    assert_no_expressions_in_scripts("backfill-matrix.yml", &matrix["jobs"]["backfill"]["steps"]);
+    // Each runner's own token: line N of one secret, masked, then the action's.
+    let pick = steps.iter().position(|s| s["name"].as_str() == Some("Pick this runner's token"));
+    let backfill = steps.iter().position(|s| s["uses"].as_str() == Some("./"));
+    assert!(pick.is_some() && pick < backfill, "the token is picked before the backfill step");
+    let pick = &steps[pick.unwrap_or_default()];
+    assert_eq!(pick["env"]["TOKENS"].as_str(), Some("${{ secrets.BACKFILL_TOKENS }}"));
+    assert_eq!(pick["env"]["RUNNER"].as_str(), Some("${{ matrix.runner }}"));
+    assert!(step["with"]["github-token"].as_str().is_some_and(|t| t.starts_with("${{ env.BACKFILL_RUNNER_TOKEN || ")));
+    let script = pick["run"].as_str().unwrap_or_default();
+    // (the secret, the runner, what it exports and masks)
+    let cases = [
+        ("ghp_one\nghp_two\nghp_three\n", "2", Some("ghp_two")),
+        ("ghp_one\r\n\n  ghp_two \r\n", "2", Some("ghp_two")),
+        ("ghp_one\n", "3", None),
+        ("", "1", None),
+    ];
+    for (tokens, runner, want) in cases {
+        let dir = common::cluster::scratch_dir("matrix-token");
+        let env_file = dir.join("env");
+        let out = std::process::Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
+            .env("TOKENS", tokens)
+            .env("RUNNER", runner)
+            .env("GITHUB_ENV", &env_file)
+            .output()
+            .expect("bash runs");
+        assert!(out.status.success(), "{tokens:?} {runner}: {}", String::from_utf8_lossy(&out.stderr));
+        let exported = std::fs::read_to_string(&env_file).unwrap_or_default();
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        match want {
+            Some(token) => {
+                assert_eq!(exported, format!("BACKFILL_RUNNER_TOKEN={token}\n"), "{tokens:?} {runner}");
+                assert!(said.starts_with(&format!("::add-mask::{token}\n")), "masked first: {said}");
+            }
+            None => assert!(exported.is_empty() && said.contains("shared token"), "{tokens:?} {runner}: {said}"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     assert_eq!(
         step["env"]["BACKFILL_RUNNERS_PER_TOKEN"].as_str(),
         Some(format!("${{{{ vars.BACKFILL_RUNNERS_PER_TOKEN || '{runners}' }}}}").as_str()),
@@ -143,7 +183,13 @@ fn the_workflows_parse_and_keep_expressions_out_of_scripts() {
     let header: String =
         matrix_text.lines().take_while(|l| l.starts_with('#')).map(|l| l.trim_start_matches('#')).collect();
     let header = header.split_whitespace().collect::<Vec<_>>().join(" ");
-    for want in ["of its own", "BACKFILL_RUNNERS_PER_TOKEN", "shared token", &format!("({runners}, the default")] {
+    for want in [
+        "of its own",
+        "BACKFILL_RUNNERS_PER_TOKEN",
+        "shared token",
+        &format!("({runners}, the default"),
+        "BACKFILL_TOKENS",
+    ] {
         assert!(header.contains(want), "the header says {want:?}: {header}");
     }
 

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use crate::config::Config;
 use crate::exit::AppError;
 use crate::github::error::Blame;
-use crate::github::{ClientSettings, Clients, Credential, GithubError};
+use crate::github::{ClientSettings, Clients, GithubError};
 use crate::report::Reporter;
 use crate::store;
 
@@ -36,23 +36,20 @@ pub(super) fn github_error(e: GithubError, what: &str) -> AppError {
     }
 }
 
-/// The GitHub clients, with the token or, for a GitHub App, the
-/// installation tokens octocrab obtains with the App's key as they are
-/// needed (an installation per owner when none is named).
+/// The GitHub clients, with the tokens (one, or a pool spent one after
+/// another) or, for a GitHub App, the installation tokens octocrab obtains
+/// with the App's key as they are needed (an installation per owner when
+/// none is named).
 pub(super) async fn github_clients(
     config: &Config,
     reporter: &Reporter,
     deadline: Option<tokio::time::Instant>,
 ) -> Result<Clients, AppError> {
     let settings = ClientSettings { deadline, ..config.client };
-    let token;
-    let credential = match &config.app {
-        Some(app) => app,
-        None => {
-            token = Credential::Token(config.token()?.to_string());
-            &token
-        }
+    let credentials = match &config.app {
+        Some(app) => std::slice::from_ref(app),
+        None => config.tokens()?,
     };
-    Clients::new(&config.graphql_url, &config.rest_url, credential, settings, reporter.notifier())
+    Clients::new(&config.graphql_url, &config.rest_url, credentials, settings, reporter.notifier())
         .map_err(|e| AppError::failure(e.to_string()))
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::fetcher::{fetch, Fetcher};
 use super::learn::{self, CutOff};
-use super::plan::{plan_chunk, Plan, PlanInput};
+use super::plan::{plan_chunk, wait_reason, Plan, PlanInput};
 use super::RunError;
 use crate::budget::Budget;
 use crate::github::error::Blame;
@@ -70,16 +70,26 @@ pub struct ChunkSettings {
     pub processor_type: &'static str,
 }
 
-/// The planner's view of one backfill and the budget.
-pub fn plan_input(backfill: &Backfill, settings: &ChunkSettings, budget: Option<Budget>) -> PlanInput {
-    let meta = &backfill.metadata;
-    PlanInput {
-        fixed_size: settings.chunk_size.or(meta.chunk_size_override),
-        ceiling: meta.max_chunk_size,
-        prs_left: (backfill.total_prs > 0).then(|| i64::from(backfill.total_prs) - i64::from(backfill.processed_prs)),
-        points_per_pr: meta.points_per_pr,
-        budget,
-        across_windows: meta.span_windows == Some(true),
+impl ChunkSettings {
+    /// The planner's view of one backfill and the budget: the client's (a
+    /// pool's, with each credential's reserve) once it has seen one, else
+    /// `known` (the run's), else the backfill's last run's.
+    pub fn plan_input(&self, backfill: &Backfill, github: &GithubClient, known: Option<Budget>) -> PlanInput {
+        let meta = &backfill.metadata;
+        let (budget, reserve) = match github.headroom() {
+            Some(h) => (Some(h.budget), h.reserve),
+            None => (known.or_else(|| meta.budget_seen(Utc::now())), github.reserve()),
+        };
+        PlanInput {
+            fixed_size: self.chunk_size.or(meta.chunk_size_override),
+            ceiling: meta.max_chunk_size,
+            prs_left: (backfill.total_prs > 0)
+                .then(|| i64::from(backfill.total_prs) - i64::from(backfill.processed_prs)),
+            points_per_pr: meta.points_per_pr,
+            budget,
+            reserve,
+            across_windows: meta.span_windows == Some(true),
+        }
     }
 }
 
@@ -204,8 +214,7 @@ pub(super) enum Guarded<'c> {
 impl Chunk<'_> {
     async fn plan_fetch_store(&self, budget: Option<Budget>, fetcher: &mut Fetcher) -> Result<ChunkOutcome, RunError> {
         let backfill = self.backfill;
-        let budget = budget.or_else(|| backfill.metadata.budget_seen(Utc::now()));
-        let mut input = plan_input(backfill, self.settings, budget);
+        let mut input = self.settings.plan_input(backfill, self.github, budget);
         // A completed backfill's count is of PRs already stored: what a sweep
         // or new PRs bring is unknown, so they get whole pages.
         if self.sweeping || backfill.status == BackfillStatus::Completed {
@@ -214,10 +223,8 @@ impl Chunk<'_> {
         let size = match plan_chunk(&input) {
             Plan::Fetch { size, .. } => size,
             Plan::WaitForReset { expected_cost, remaining } => {
-                let until = budget.and_then(|b| b.reset_at).unwrap_or_else(budget_reset_fallback);
-                let reason = format!(
-                    "GitHub rate limit too low for the next chunk ({expected_cost} points needed, {remaining} left)"
-                );
+                let until = input.budget.and_then(|b| b.reset_at).unwrap_or_else(budget_reset_fallback);
+                let reason = wait_reason(expected_cost, remaining, input.reserve);
                 return self.pause_for_rate_limit(until, CutOff::before(reason)).await;
             }
         };
@@ -348,7 +355,10 @@ impl Chunk<'_> {
             Blame::RateLimit { reset_at } => {
                 let points = self.start.points(self.github);
                 let limit = self.github.budget_seen().map(|b| b.limit);
-                let cut = learn::from_cut_off(&self.backfill.metadata, size, points, limit);
+                let mut cut = learn::from_cut_off(&self.backfill.metadata, size, points, limit);
+                if let GithubError::ReserveHeld { .. } = error {
+                    cut.reason = format!("{error}, after {points} points of this chunk");
+                }
                 self.pause_for_rate_limit(reset_at.unwrap_or_else(budget_reset_fallback), cut).await
             }
             Blame::Repository => {

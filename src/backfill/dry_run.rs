@@ -1,15 +1,16 @@
 //! `run --dry-run`: what a run would do, from the budget GitHub reports now.
-//! It asks GitHub for `rateLimit` alone (no repository data) and writes nothing.
+//! It asks GitHub for `rateLimit` alone (no repository data, of each
+//! credential) and writes nothing but the credentials' budgets it saw.
 
 use chrono::Utc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::chunk::{plan_input, ChunkSettings};
+use super::chunk::ChunkSettings;
 use super::plan::{plan_chunk, Plan};
 use super::{RunError, RunOptions};
 use crate::github::Clients;
-use crate::report::Reporter;
+use crate::report::{credential_text, Reporter};
 use crate::status::BackfillStatus;
 use crate::store::state;
 
@@ -22,13 +23,19 @@ pub async fn print_plans(
 ) -> Result<(), RunError> {
     let settings = ChunkSettings { chunk_size: opts.chunk_size, processor_type: opts.processor_type };
     let checked = super::pick::check_credentials(clients.main(), reporter).await?;
+    if !clients.per_owner() {
+        credential_lines(clients, reporter);
+    }
     for id in ids {
         let Some(b) = state::get(pool, *id).await? else { continue };
         // An App serving every owner: each owner's installation has its own budget.
-        let seen = match clients.per_owner() {
-            false => checked,
+        let (github, seen) = match clients.per_owner() {
+            false => (clients.main_arc(), checked),
             true => match clients.for_repository(&b.owner, &b.name).await {
-                Ok(github) => super::pick::check_credentials(&github, reporter).await?,
+                Ok(github) => {
+                    let seen = super::pick::check_credentials(&github, reporter).await?;
+                    (github, seen)
+                }
                 Err(e) => {
                     reporter.result(&format!("{}: {e}", b.full_name));
                     continue;
@@ -40,9 +47,9 @@ pub async fn print_plans(
             continue;
         }
         // Without an answer from GitHub, what the last run saw.
-        let budget = seen.or_else(|| b.metadata.budget_seen(Utc::now()));
         let completed = b.status == BackfillStatus::Completed;
-        let mut input = plan_input(&b, &settings, budget);
+        let mut input = settings.plan_input(&b, &github, seen);
+        let budget = input.budget;
         if completed {
             input.prs_left = None;
         }
@@ -76,5 +83,23 @@ pub async fn print_plans(
         };
         reporter.result(&format!("{line}{budget_text}"));
     }
+    // Each owner's installation is known once its repositories were planned.
+    if clients.per_owner() {
+        credential_lines(clients, reporter);
+    }
     Ok(())
+}
+
+/// A line per credential, by name, with its budget as GitHub states it now,
+/// and the reserve the run would keep of each.
+fn credential_lines(clients: &Clients, reporter: &Reporter) {
+    let now = Utc::now();
+    for c in clients.credentials() {
+        reporter.result(&format!("credential {}", credential_text(&c, now)));
+    }
+    let reserve = match clients.reserve() {
+        0 => "reserve: none (--reserve N keeps N points of each credential's hour for its other users)".to_string(),
+        n => format!("reserve: {n} points of each credential's hour left unspent for its other users"),
+    };
+    reporter.result(&reserve);
 }

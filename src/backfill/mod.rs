@@ -265,7 +265,7 @@ impl<'a> Run<'a> {
         tracking::record_turns(pool, &ids(served), &ids(passed)).await?;
         self.summary.requests = clients.requests_sent();
         // The budget as GitHub last stated it, also when no chunk was stored.
-        let seen = clients.all().iter().find_map(|c| c.budget_seen());
+        let seen = clients.budget_seen();
         self.summary.budget = seen.or(self.summary.budget);
         for (id, report) in self.ids.iter().zip(self.summary.backfills.iter_mut()) {
             if let Some(b) = state::get(pool, *id).await? {

@@ -13,8 +13,10 @@
 //!    got there): it leaves the size alone.
 //! 4. The expected cost is what this repository's chunks have cost per PR so
 //!    far (0.06 points per PR until measured), at least one point. If the
-//!    budget GitHub last reported, less a reserve of 1% of the limit, cannot
-//!    pay for it, shrink the chunk until it can; below 5 PRs, wait for the reset.
+//!    budget GitHub last reported, less a floor (1% of the limit, or the
+//!    reserve kept for the credentials' other users when that is more),
+//!    cannot pay for it, shrink the chunk until it can; below 5 PRs, wait
+//!    for the reset.
 //! 5. A repository whose smallest chunk costs more than a whole window
 //!    fetches across resets: it starts whenever the budget has a point to spend.
 
@@ -36,8 +38,10 @@ pub struct PlanInput {
     pub prs_left: Option<i64>,
     /// Points per PR measured on this repository.
     pub points_per_pr: Option<f64>,
-    /// Budget as last reported by GitHub.
+    /// Budget as last reported by GitHub (a pool's, summed).
     pub budget: Option<Budget>,
+    /// Points of it never spent (`--reserve`, for each credential of a pool).
+    pub reserve: i64,
     /// Even the smallest chunk costs more than a whole window: its fetch
     /// waits for resets, so it needs only some budget to begin with.
     pub across_windows: bool,
@@ -54,6 +58,16 @@ pub enum Plan {
         expected_cost: i64,
         remaining: i64,
     },
+}
+
+/// Why a backfill waits for the reset, saying when the reserve is what held.
+pub fn wait_reason(expected_cost: i64, remaining: i64, reserve: i64) -> String {
+    let held = match reserve {
+        0 => String::new(),
+        r if remaining <= r => format!(", all kept in reserve: the reserve of {r} points held"),
+        r => format!(", {r} of them kept in reserve: the reserve held"),
+    };
+    format!("GitHub rate limit too low for the next chunk ({expected_cost} points needed, {remaining} left{held})")
 }
 
 pub fn expected_cost(size: i64, points_per_pr: f64) -> i64 {
@@ -75,7 +89,7 @@ pub fn plan_chunk(input: &PlanInput) -> Plan {
     let Some(Budget { remaining, limit, .. }) = input.budget else {
         return Plan::Fetch { size, expected_cost: expected_cost(size, per_pr) };
     };
-    let spendable = remaining - limit / 100;
+    let spendable = remaining - (limit / 100).max(input.reserve);
     if input.across_windows {
         return match spendable {
             s if s >= 1 => Plan::Fetch { size, expected_cost: expected_cost(size, per_pr) },
@@ -135,6 +149,19 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_wait_says_whether_the_reserve_held() {
+        let cases = [
+            (2, 1, 0, "(2 points needed, 1 left)"),
+            (2, 21, 20, "(2 points needed, 21 left, 20 of them kept in reserve: the reserve held)"),
+            (1, 20, 20, "(1 points needed, 20 left, all kept in reserve: the reserve of 20 points held)"),
+        ];
+        for (cost, remaining, reserve, want) in cases {
+            let said = wait_reason(cost, remaining, reserve);
+            assert!(said.starts_with("GitHub rate limit too low for the next chunk") && said.ends_with(want), "{said}");
+        }
+    }
+
     fn input(
         fixed: Option<i64>,
         ceiling: Option<i64>,
@@ -144,7 +171,7 @@ mod tests {
         budget: Option<(i64, i64)>,
     ) -> PlanInput {
         let budget = budget.map(|(remaining, limit)| Budget { limit, remaining, used: None, reset_at: None });
-        PlanInput { fixed_size: fixed, ceiling, prs_left: left, points_per_pr: per_pr, budget, across_windows: false }
+        PlanInput { fixed_size: fixed, ceiling, prs_left: left, points_per_pr: per_pr, budget, ..PlanInput::default() }
     }
 
     #[test]
@@ -185,6 +212,32 @@ mod tests {
             (
                 PlanInput { across_windows: true, ..input(None, Some(5), None, Some(1.6), Some((0, 5))) },
                 WaitForReset { expected_cost: 1, remaining: 0 },
+            ),
+            // a reserve above 1% is the floor: what is spent stops there
+            (
+                PlanInput { reserve: 20, ..input(None, None, None, None, Some((40, 40))) },
+                Fetch { size: 50, expected_cost: 3 },
+            ),
+            (
+                PlanInput { reserve: 20, ..input(None, None, None, Some(1.0), Some((40, 40))) },
+                Fetch { size: 20, expected_cost: 20 },
+            ),
+            (
+                PlanInput { reserve: 20, ..input(None, None, None, None, Some((20, 40))) },
+                WaitForReset { expected_cost: 1, remaining: 20 },
+            ),
+            // one below 1% changes nothing
+            (
+                PlanInput { reserve: 10, ..input(None, None, None, None, Some((40, 5_000))) },
+                WaitForReset { expected_cost: 1, remaining: 40 },
+            ),
+            (
+                PlanInput { reserve: 10, ..input(None, None, None, None, Some((60, 5_000))) },
+                Fetch { size: 50, expected_cost: 3 },
+            ),
+            (
+                PlanInput { across_windows: true, reserve: 3, ..input(None, Some(5), None, Some(1.6), Some((3, 5))) },
+                WaitForReset { expected_cost: 1, remaining: 3 },
             ),
         ];
         for (i, (given, want)) in cases.iter().enumerate() {

@@ -7,7 +7,8 @@ mod values;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
 use crate::config::{self, Config};
 use crate::exit::AppError;
@@ -28,8 +29,19 @@ pub struct Cli {
     pub database_url: Option<String>,
 
     /// GitHub token (personal, fine-grained or the workflow's); never printed.
+    /// Given more than once: a pool, each token spent in turn.
     #[arg(long, env = "GITHUB_TOKEN", global = true, hide_env_values = true, value_name = "TOKEN")]
-    pub github_token: Option<String>,
+    pub github_token: Vec<String>,
+
+    /// Several tokens, separated by commas, spaces or newlines: a pool, each
+    /// spent in turn (a token of one account adds no budget). With it,
+    /// GITHUB_TOKEN is left aside; never printed.
+    #[arg(long, env = "GITHUB_TOKENS", global = true, hide_env_values = true, value_name = "TOKENS")]
+    pub github_tokens: Option<String>,
+
+    /// Whether `github_token` came from GITHUB_TOKEN rather than the command line.
+    #[arg(skip)]
+    pub token_from_env: bool,
 
     /// GitHub App id: authenticate as the App's installation instead of with a token.
     #[arg(long, env = "GITHUB_APP_ID", global = true, value_name = "ID")]
@@ -98,13 +110,34 @@ pub struct Cli {
     #[arg(long, env = "BACKFILL_RUNNERS_PER_TOKEN", global = true, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub runners_per_token: u32,
 
+    /// Points of each credential's hourly budget never spent: left for the
+    /// token's other users (a run that reaches it stops as at the rate limit).
+    #[arg(long, env = "BACKFILL_RESERVE", global = true, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub reserve: u32,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 /// Parses the command line; a usage error comes back as one line.
 pub fn parse() -> Result<Cli, clap::Error> {
-    Cli::try_parse()
+    Cli::parse_from_matches(Cli::command().try_get_matches()?)
+}
+
+impl Cli {
+    /// The flags, and where the token came from: GITHUB_TOKEN is left aside
+    /// when GITHUB_TOKENS is given, a token on the command line is not.
+    fn parse_from_matches(matches: clap::ArgMatches) -> Result<Cli, clap::Error> {
+        let mut cli = Cli::from_arg_matches(&matches)?;
+        let mut level = Some(&matches);
+        while let Some(m) = level {
+            if let Some(source) = m.value_source("github_token") {
+                cli.token_from_env = source == ValueSource::EnvVariable;
+            }
+            level = m.subcommand().map(|(_, sub)| sub);
+        }
+        Ok(cli)
+    }
 }
 
 /// A usage error as one line, without clap's `error: ` and with its
@@ -148,7 +181,7 @@ impl Cli {
                 self.app_private_key.as_deref(),
                 self.app_installation_id.as_deref(),
             )?,
-            github_token: config::given(self.github_token.as_deref()),
+            tokens: config::tokens(&self.github_token, self.token_from_env, self.github_tokens.as_deref()),
             verbosity: config::verbosity(self.quiet, self.verbose),
             no_progress: self.no_progress,
             processor_type: config::processor_type(),
@@ -160,6 +193,7 @@ impl Cli {
                 self.points_per_minute,
                 self.runners_per_token,
                 self.github_timeout,
+                self.reserve,
             ),
         })
     }
@@ -168,6 +202,22 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_on_the_command_line_is_told_from_github_token() {
+        // (arguments, from the environment)
+        let cases: [(&[&str], bool); 3] = [
+            (&["backfill", "--github-token", "a", "status"], false),
+            (&["backfill", "status", "--github-token", "a", "--github-token", "b"], false),
+            (&["backfill", "status"], false),
+        ];
+        for (args, from_env) in cases {
+            let cli = Cli::command().try_get_matches_from(args).and_then(Cli::parse_from_matches);
+            assert_eq!(cli.map(|c| c.token_from_env).ok(), Some(from_env), "{args:?}");
+        }
+        let two = Cli::try_parse_from(["backfill", "status", "--github-token", "a", "--github-token", "b"]);
+        assert_eq!(two.map(|c| c.github_token).ok(), Some(vec!["a".to_string(), "b".to_string()]));
+    }
 
     #[test]
     fn usage_errors_keep_clap_suggestions_on_one_line() {

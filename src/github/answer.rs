@@ -70,7 +70,7 @@ pub(super) fn status_error(
     headers: &HeaderMap,
     budget: Option<Budget>,
     body: &[u8],
-    credential: CredentialName,
+    credential: &CredentialName,
 ) -> GithubError {
     let text = String::from_utf8_lossy(body);
     let message = serde_json::from_slice::<serde_json::Value>(body)
@@ -88,7 +88,7 @@ pub(super) fn status_error(
     let secondary = GithubError::SecondaryLimit { retry_after, message: one_line(&message) };
     let primary = GithubError::RateLimited { reset_at: budget.and_then(|b| b.reset_at) };
     match status {
-        401 => GithubError::BadCredentials(credential),
+        401 => GithubError::BadCredentials(credential.clone()),
         403 | 429 if retry_after.is_some() => secondary,
         403 | 429 if budget.is_some_and(|b| b.remaining == 0) => primary,
         403 | 429 if text.contains("secondary rate limit") => secondary,
@@ -106,6 +106,7 @@ pub(super) fn status_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::github::credential::Credential;
     use http::header::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -119,6 +120,7 @@ mod tests {
     fn kind(e: &GithubError) -> &'static str {
         match e {
             GithubError::RateLimited { .. } => "primary",
+            GithubError::ReserveHeld { .. } => "reserve",
             GithubError::SecondaryLimit { .. } => "secondary",
             GithubError::Forbidden(_) => "forbidden",
             GithubError::BadCredentials(_) => "bad credentials",
@@ -156,7 +158,8 @@ mod tests {
         ];
         for (status, pairs, body, want) in cases {
             let h = headers(pairs);
-            let got = status_error(status, &h, budget_from_headers(&h), body.as_bytes(), CredentialName::Token);
+            let got =
+                status_error(status, &h, budget_from_headers(&h), body.as_bytes(), &Credential::token("t").name());
             assert_eq!(kind(&got), want, "{status} {pairs:?} {body}");
         }
     }

@@ -1,5 +1,8 @@
 //! One GraphQL POST, classified: every failure becomes a `GithubError` of the
 //! right kind, and every answer carries the rate-limit numbers GitHub sent.
+//! A client may hold several credentials (a pool of tokens, `lanes`): a
+//! request goes out on the one in use, and one refused for the primary
+//! limit is sent again on the next, unseen by the caller, until all are spent.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::time::Duration;
@@ -14,17 +17,19 @@ use tokio::time::Instant;
 
 pub use super::answer::Reply;
 use super::answer::{budget_from_headers, parse, status_error};
-use super::credential::{Credential, CredentialName};
+use super::credential::Credential;
 use super::error::{Blame, GithubError};
+use super::lanes::Lanes;
 use super::pacing::{rest_points, Pacer, QUERY_POINTS};
 use super::retry::{next_step, Next, RetryPolicy};
-use super::transport::{Route, Transport};
+use super::transport::Route;
 use super::wire::Costed;
 use crate::budget::Budget;
 use crate::report::{NoticeLevel, Notifier};
 
 pub struct GithubClient {
-    transport: Transport,
+    /// One per credential, each with its own pacing and budget (`pool`).
+    pub(super) lanes: Lanes,
     url: String,
     /// Every request sent, answered or not: what a chunk's `api_calls_made` counts.
     sent: AtomicU32,
@@ -35,9 +40,8 @@ pub struct GithubClient {
     /// Failures in a row across requests: the backoff keeps growing while
     /// GitHub keeps failing, even when the caller retries with a smaller query.
     failures: AtomicU32,
-    pacer: Pacer,
     settings: ClientSettings,
-    notify: Notifier,
+    pub(super) notify: Notifier,
 }
 
 /// A request body: graphql_client's for the fixed documents, `document`'s
@@ -70,6 +74,9 @@ pub struct ClientSettings {
     /// (about 10 s): a failure that comes back in under half of that is a
     /// gateway hiccup, not a timeout.
     pub github_timeout: Duration,
+    /// Points of each credential's hour never spent (`--reserve`): left
+    /// for the credential's other users.
+    pub reserve: i64,
 }
 
 impl Default for ClientSettings {
@@ -81,6 +88,7 @@ impl Default for ClientSettings {
             points_per_minute: POINTS_PER_MINUTE,
             shared_token: false,
             github_timeout: GITHUB_TIMEOUT,
+            reserve: 0,
         }
     }
 }
@@ -101,7 +109,7 @@ pub const POINTS_PER_MINUTE: u32 = 2_000;
 impl GithubClient {
     /// A client for a token, with the REST root the GraphQL URL implies.
     pub fn new(url: &str, token: &str, settings: ClientSettings) -> Result<GithubClient, GithubError> {
-        GithubClient::connect(url, &rest_url_for(url), &Credential::Token(token.to_string()), settings)
+        GithubClient::connect(url, &rest_url_for(url), &Credential::token(token), settings)
     }
 
     /// A client for any credential; `rest_url` is GitHub's REST root, for
@@ -112,22 +120,28 @@ impl GithubClient {
         credential: &Credential,
         settings: ClientSettings,
     ) -> Result<GithubClient, GithubError> {
+        GithubClient::connect_pool(url, rest_url, std::slice::from_ref(credential), settings)
+    }
+
+    /// A client for several credentials, spent in the order given.
+    pub fn connect_pool(
+        url: &str,
+        rest_url: &str,
+        credentials: &[Credential],
+        settings: ClientSettings,
+    ) -> Result<GithubClient, GithubError> {
         Ok(GithubClient {
-            transport: Transport::new(url, rest_url, credential)?,
+            lanes: Lanes::new(url, rest_url, credentials, settings.reserve, || {
+                Pacer::new(settings.request_interval, settings.points_per_minute, settings.shared_token)
+            })?,
             url: url.to_string(),
             sent: AtomicU32::new(0),
             spent: AtomicI64::new(0),
             across_resets: AtomicBool::new(false),
             failures: AtomicU32::new(0),
-            pacer: Pacer::new(settings.request_interval, settings.points_per_minute, settings.shared_token),
             settings,
             notify: Box::new(|_, _| {}),
         })
-    }
-
-    /// Whose requests these are, for messages.
-    pub fn credential(&self) -> CredentialName {
-        self.transport.credential()
     }
 
     /// One REST call, paced like the GraphQL ones; the JSON answer.
@@ -137,13 +151,15 @@ impl GithubClient {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<serde_json::Value, GithubError> {
-        let _permit = self.pacer.permit_to_send(rest_points(&method)).await;
+        // REST has budgets of its own: the credential in use sends it.
+        let lane = self.lanes.lane(self.lanes.in_use());
+        let _permit = lane.pacer.permit_to_send(rest_points(&method)).await;
         self.sent.fetch_add(1, Ordering::Relaxed);
         let payload = body.map(|b| b.to_string().into());
-        let answer = self.transport.send(method, Route::Rest(path), "application/vnd.github+json", payload).await?;
+        let answer = lane.transport.send(method, Route::Rest(path), "application/vnd.github+json", payload).await?;
         if !(200..300).contains(&answer.status) {
             let budget = budget_from_headers(&answer.headers);
-            return Err(match status_error(answer.status, &answer.headers, budget, &answer.body, self.credential()) {
+            return Err(match status_error(answer.status, &answer.headers, budget, &answer.body, &lane.name) {
                 // For REST a 404 is the object itself missing (a repository, an installation).
                 GithubError::WrongEndpoint => GithubError::NotFound(format!("{path}: HTTP 404")),
                 other => other,
@@ -167,7 +183,17 @@ impl GithubClient {
     /// spent) is `Err(RateLimited)`; other `errors[]` are left to the caller,
     /// who knows which of them (a deleted node, say) are harmless.
     pub async fn query<B: Document, T: DeserializeOwned + Costed>(&self, body: &B) -> Result<Reply<T>, GithubError> {
-        self.query_with(body, false, &|_: &Reply<T>| Ok(())).await
+        self.query_with(body, None, false, &|_: &Reply<T>| Ok(())).await
+    }
+
+    /// Like `query`, on credential `lane` alone (`credential_count`), spent
+    /// or not: for the free `rateLimit` question that checks each credential.
+    pub async fn query_on<B: Document, T: DeserializeOwned + Costed>(
+        &self,
+        lane: usize,
+        body: &B,
+    ) -> Result<Reply<T>, GithubError> {
+        self.query_with(body, Some(lane), false, &|_: &Reply<T>| Ok(())).await
     }
 
     /// Like `query`, with `check` judging an answer that came back: what it
@@ -181,12 +207,13 @@ impl GithubClient {
         can_shrink: bool,
         check: &(dyn Fn(&Reply<T>) -> Result<(), GithubError> + Sync),
     ) -> Result<Reply<T>, GithubError> {
-        self.query_with(body, can_shrink, check).await
+        self.query_with(body, None, can_shrink, check).await
     }
 
     async fn query_with<B: Document, T: DeserializeOwned + Costed>(
         &self,
         body: &B,
+        pinned: Option<usize>,
         can_shrink: bool,
         check: &(dyn Fn(&Reply<T>) -> Result<(), GithubError> + Sync),
     ) -> Result<Reply<T>, GithubError> {
@@ -195,21 +222,29 @@ impl GithubClient {
         // hiccup, sent again; a second such failure is taken as a timeout.
         let mut hiccuped = false;
         loop {
-            let mut permit = self.pacer.permit_to_send(QUERY_POINTS).await;
-            if let Some(reset_at) = permit.exhausted_until(Utc::now()) {
-                match self.reset_wait(Some(reset_at)) {
-                    Some(wait) => {
-                        permit.hold_off(wait);
-                        continue;
-                    }
-                    None => return Err(GithubError::RateLimited { reset_at: Some(reset_at) }),
-                }
+            let lane = match pinned {
+                Some(lane) => lane,
+                None => match self.lanes.pick(Utc::now()) {
+                    Ok(pick) => self.moved(pick),
+                    Err(spent) => match self.reset_wait(Some(spent.reset_at)) {
+                        Some(wait) => {
+                            tokio::time::sleep(wait).await;
+                            continue;
+                        }
+                        None => return Err(self.all_spent(spent)),
+                    },
+                },
+            };
+            let mut permit = self.lanes.lane(lane).pacer.permit_to_send(QUERY_POINTS).await;
+            // Spent by another request while this one waited its turn.
+            if pinned.is_none() && self.lanes.spent_until(lane, Utc::now()).is_some() {
+                continue;
             }
             let sent_at = Instant::now();
-            let (budget, result) = self.send(body).await;
+            let (budget, result) = self.send(lane, body).await;
             let took = sent_at.elapsed();
             // The drop in `remaining` since the last answer of the window.
-            let drop = budget.and_then(|b| permit.record(b));
+            let drop = budget.and_then(|b| self.record(lane, b));
             let error = match result {
                 Ok(reply) => {
                     let cost = reply.data.as_ref().and_then(Costed::cost).or(drop);
@@ -234,6 +269,11 @@ impl GithubClient {
                 }
             };
             if let Blame::RateLimit { reset_at } = error.meaning().blame {
+                // The next credential (or the wait for the first reset) takes it from here.
+                if pinned.is_none() && self.lanes.len() > 1 {
+                    self.lanes.mark_spent(lane, reset_at, Utc::now());
+                    continue;
+                }
                 if let Some(wait) = self.reset_wait(reset_at) {
                     permit.hold_off(wait);
                     continue;
@@ -312,11 +352,6 @@ impl GithubClient {
         self.spent.fetch_add(cost, Ordering::Relaxed);
     }
 
-    /// The budget as GitHub's last answer stated it.
-    pub fn budget_seen(&self) -> Option<Budget> {
-        self.pacer.budget_seen()
-    }
-
     /// Points this client's requests cost so far, failed ones included
     /// (from `rateLimit.cost`, or the drop in the budget when no body said).
     pub fn points_spent(&self) -> i64 {
@@ -332,22 +367,24 @@ impl GithubClient {
     /// One exchange, with the budget from the headers whenever GitHub answered.
     async fn send<B: Document, T: DeserializeOwned>(
         &self,
+        lane: usize,
         body: &B,
     ) -> (Option<Budget>, Result<Reply<T>, GithubError>) {
+        let lane = self.lanes.lane(lane);
         self.sent.fetch_add(1, Ordering::Relaxed);
         let payload = match serde_json::to_vec(body) {
             Ok(p) => p,
             Err(e) => return (None, Err(GithubError::Other(format!("cannot encode the query: {e}")))),
         };
         let answer =
-            match self.transport.send(Method::POST, Route::Graphql, "application/json", Some(payload.into())).await {
+            match lane.transport.send(Method::POST, Route::Graphql, "application/json", Some(payload.into())).await {
                 Ok(a) => a,
                 Err(e) => return (None, Err(e)),
             };
         let budget = budget_from_headers(&answer.headers);
         let result = match answer.status {
             200 => parse(&answer.body, budget),
-            status => Err(status_error(status, &answer.headers, budget, &answer.body, self.credential())),
+            status => Err(status_error(status, &answer.headers, budget, &answer.body, &lane.name)),
         };
         (budget, result)
     }

@@ -15,6 +15,7 @@ use http::Method;
 use super::client::{ClientSettings, GithubClient};
 use super::credential::{AppCredentials, Credential};
 use super::error::GithubError;
+use crate::budget::CredentialBudget;
 use crate::report::{NoticeLevel, Notifier};
 
 type SharedNotifier = Arc<dyn Fn(NoticeLevel, &str) + Send + Sync>;
@@ -25,6 +26,8 @@ pub struct Clients {
     /// where it is installed and checks the credential.
     main: Arc<GithubClient>,
     per_owner: Option<PerOwner>,
+    /// The budgets a run before kept (`seed`), for the clients made later.
+    saved: Mutex<Vec<CredentialBudget>>,
 }
 
 struct PerOwner {
@@ -39,18 +42,20 @@ struct PerOwner {
 }
 
 impl Clients {
-    /// The clients of `credential`; `notify` says what each does.
+    /// The clients of `credentials` (one, or a pool of tokens); `notify`
+    /// says what each does.
     pub fn new(
         graphql_url: &str,
         rest_url: &str,
-        credential: &Credential,
+        credentials: &[Credential],
         settings: ClientSettings,
         notify: Notifier,
     ) -> Result<Clients, GithubError> {
         let notify: SharedNotifier = Arc::from(notify);
-        let main = GithubClient::connect(graphql_url, rest_url, credential, settings)?.with_notifier(relay(&notify));
-        let per_owner = match credential {
-            Credential::App(app) if app.installation_id.is_none() => Some(PerOwner {
+        let main =
+            GithubClient::connect_pool(graphql_url, rest_url, credentials, settings)?.with_notifier(relay(&notify));
+        let per_owner = match credentials {
+            [Credential::App(app)] if app.installation_id.is_none() => Some(PerOwner {
                 app: app.clone(),
                 graphql_url: graphql_url.to_string(),
                 rest_url: rest_url.to_string(),
@@ -59,20 +64,59 @@ impl Clients {
                 owners: Mutex::new(HashMap::new()),
                 installations: Mutex::new(BTreeMap::new()),
             }),
-            Credential::App(_) | Credential::Token(_) => None,
+            _ => None,
         };
-        Ok(Clients { main: Arc::new(main), per_owner })
+        Ok(Clients { main: Arc::new(main), per_owner, saved: Mutex::new(Vec::new()) })
     }
 
     /// One client for everything (tests, tools).
     pub fn one(client: GithubClient) -> Clients {
-        Clients { main: Arc::new(client), per_owner: None }
+        Clients { main: Arc::new(client), per_owner: None, saved: Mutex::new(Vec::new()) }
+    }
+
+    /// Takes in the budgets a run before kept: a credential known to be
+    /// spent until its reset is not asked before it, in the clients made so
+    /// far and those made later.
+    pub fn seed(&self, saved: &[CredentialBudget]) {
+        for client in self.all() {
+            client.seed(saved);
+        }
+        if let Ok(mut kept) = self.saved.lock() {
+            *kept = saved.to_vec();
+        }
+    }
+
+    /// Each credential's budget as last seen, to keep and to show: every
+    /// installation's for an App serving every owner (the App's own JWT
+    /// spends no installation's budget), else the client's.
+    pub fn credentials(&self) -> Vec<CredentialBudget> {
+        let made = self.all();
+        let skip = usize::from(self.per_owner());
+        made.iter().skip(skip).flat_map(|c| c.credentials()).collect()
+    }
+
+    /// The budget the closing line states: the client's, or for an App
+    /// serving every owner, the installation with the least left (each is
+    /// listed after the run).
+    pub fn budget_seen(&self) -> Option<crate::budget::Budget> {
+        let skip = usize::from(self.per_owner());
+        self.all().iter().skip(skip).filter_map(|c| c.budget_seen()).min_by_key(|b| b.remaining)
+    }
+
+    /// The points of each credential's hour left unspent (`--reserve`).
+    pub fn reserve(&self) -> i64 {
+        self.main.reserve()
     }
 
     /// The client that checks the credential, and serves what belongs to no
     /// repository: the one client, or the App itself.
     pub fn main(&self) -> &GithubClient {
         &self.main
+    }
+
+    /// The main client, shared.
+    pub fn main_arc(&self) -> Arc<GithubClient> {
+        self.main.clone()
     }
 
     /// Whether each owner has an installation (and a budget) of its own.
@@ -97,8 +141,11 @@ impl Clients {
         if let Some(client) = made.get(&id) {
             return Ok(client.clone());
         }
-        let credential = Credential::App(AppCredentials { installation_id: Some(id), ..p.app.clone() });
+        let credential = Credential::App(p.app.on_owner(id, owner));
         let client = GithubClient::connect(&p.graphql_url, &p.rest_url, &credential, p.settings)?;
+        if let Ok(saved) = self.saved.lock() {
+            client.seed(&saved);
+        }
         let client = Arc::new(client.with_notifier(relay(&p.notify)));
         made.insert(id, client.clone());
         Ok(client)

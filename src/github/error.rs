@@ -16,6 +16,12 @@ pub enum GithubError {
     #[error("GitHub's rate limit is exhausted{}", until(.reset_at))]
     RateLimited { reset_at: Option<DateTime<Utc>> },
 
+    /// What is left of the primary budget, on every credential, is the
+    /// reserve kept for the credentials' other users (`--reserve`): the
+    /// tool spends no more of it until `reset_at`.
+    #[error("only the reserve of {reserve} points a credential is left of GitHub's rate limit until {}: the reserve held", .reset_at.format("%Y-%m-%d %H:%M:%S UTC"))]
+    ReserveHeld { reset_at: DateTime<Utc>, reserve: i64 },
+
     /// A secondary limit (HTTP 403/429): wait `retry_after` (a minute when absent).
     #[error("GitHub's secondary rate limit was hit: {message}")]
     SecondaryLimit { retry_after: Option<Duration>, message: String },
@@ -152,6 +158,7 @@ impl GithubError {
         use Retry as R;
         let (retry, blame, charged) = match self {
             E::RateLimited { reset_at } => (R::GiveUp, B::RateLimit { reset_at: *reset_at }, false),
+            E::ReserveHeld { reset_at, .. } => (R::GiveUp, B::RateLimit { reset_at: Some(*reset_at) }, false),
             E::SecondaryLimit { retry_after, .. } => (R::AfterRetryAfter(*retry_after), B::Github, false),
             E::Timeout(_) => (R::Smaller, B::Github, true),
             E::Hiccup(_) => (R::Again, B::Github, false),
@@ -189,6 +196,7 @@ impl GithubError {
             E::TooLarge(m) => E::Other(format!("{who}, asked alone, is still too large: {m}")),
             // Not about the request's size: asking alone changes nothing.
             e @ (E::RateLimited { .. }
+            | E::ReserveHeld { .. }
             | E::SecondaryLimit { .. }
             | E::Hiccup(_)
             | E::RepeatedHiccup(_)
@@ -238,6 +246,7 @@ impl GithubError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::github::credential::Credential;
 
     #[test]
     fn every_kind_of_error_has_one_meaning() {
@@ -245,12 +254,14 @@ mod tests {
         use GithubError as E;
         use Retry as R;
         let reset_at = DateTime::from_timestamp(1_700_000_000, 0);
+        let now = Utc::now();
         let five = Some(Duration::from_secs(5));
         let text = || "x".to_string();
         // One row per variant (the match below fails to compile when one is
         // added): (error, retry, blame, charged).
         let cases: Vec<(E, R, B, bool)> = vec![
             (E::RateLimited { reset_at }, R::GiveUp, B::RateLimit { reset_at }, false),
+            (E::ReserveHeld { reset_at: now, reserve: 20 }, R::GiveUp, B::RateLimit { reset_at: Some(now) }, false),
             (E::SecondaryLimit { retry_after: five, message: text() }, R::AfterRetryAfter(five), B::Github, false),
             (E::SecondaryLimit { retry_after: None, message: text() }, R::AfterRetryAfter(None), B::Github, false),
             (E::Timeout(text()), R::Smaller, B::Github, true),
@@ -259,9 +270,12 @@ mod tests {
             (E::ServerError(text()), R::Again, B::Github, true),
             (E::NotFound(text()), R::GiveUp, B::Repository, false),
             (E::Forbidden(text()), R::GiveUp, B::Repository, false),
-            (E::BadCredentials(CredentialName::Token), R::GiveUp, B::Credential, false),
+            (E::BadCredentials(Credential::token("t").name()), R::GiveUp, B::Credential, false),
             (
-                E::AppRejected { app: CredentialName::App { app_id: 1, installation_id: Some(2) }, reason: text() },
+                E::AppRejected {
+                    app: CredentialName::App { app_id: 1, installation_id: Some(2), owner: None },
+                    reason: text(),
+                },
                 R::GiveUp,
                 B::Credential,
                 false,
@@ -292,9 +306,10 @@ mod tests {
                 E::Hiccup(_) => 13,
                 E::RepeatedHiccup(_) => 14,
                 E::NotInstalled { .. } => 15,
+                E::ReserveHeld { .. } => 16,
             });
             assert_eq!(error.meaning(), Meaning { retry, blame, charged }, "{error:?}");
         }
-        assert_eq!(seen.len(), 16, "a row for every variant");
+        assert_eq!(seen.len(), 17, "a row for every variant");
     }
 }

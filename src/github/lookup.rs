@@ -112,9 +112,16 @@ fn owned(repo: wire::OwnedRepository) -> Result<OwnedRepository, GithubError> {
     })
 }
 
-/// The budget as GitHub sees it now; reads no repository data.
+/// The budget as GitHub sees it now, asked of every credential (free, and
+/// refused for a bad credential before any rate limit, so a pool's rejected
+/// token is found here); reads no repository data. Returns the budget of
+/// the credential in use.
 pub async fn rate_limit(client: &GithubClient) -> Result<Option<Budget>, GithubError> {
-    let reply: Reply<wire::RateLimitData> =
-        client.query(&RateLimitNow::build_query(rate_limit_now::Variables {})).await?;
-    Ok(reply.data.and_then(|d| d.rate_limit).map(|r| r.budget).or(reply.budget))
+    let mut in_use = None;
+    for lane in 0..client.credential_count() {
+        let reply: Reply<wire::RateLimitData> =
+            client.query_on(lane, &RateLimitNow::build_query(rate_limit_now::Variables {})).await?;
+        in_use = in_use.or(reply.data.and_then(|d| d.rate_limit).map(|r| r.budget).or(reply.budget));
+    }
+    Ok(client.budget_seen().or(in_use))
 }

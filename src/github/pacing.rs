@@ -1,6 +1,7 @@
-//! Keeps one process polite: one request in flight at a time, requests spaced
-//! by a configurable interval, never more than its share of GitHub's 2,000
-//! points a minute, and nothing at all before a wait GitHub asked for is over.
+//! Keeps one credential polite: one request in flight at a time, requests
+//! spaced by a configurable interval, never more than its share of GitHub's
+//! 2,000 points a minute, and nothing at all before a wait GitHub asked for
+//! is over. A client has a `Pacer` per credential (`lanes`).
 //!
 //! The points of that secondary limit are not the primary limit's cost
 //! (`rateLimit.cost`, budgeted elsewhere): GitHub counts a GraphQL query as
@@ -11,13 +12,10 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use http::Method;
 use tokio::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
-
-use crate::budget::Budget;
 
 /// A GraphQL query's points against the secondary limit (a mutation's would
 /// be 5; the tool sends none).
@@ -46,14 +44,11 @@ pub struct Pacer {
     burst: u32,
 }
 
-/// The right to send one request, held until its answer is in, with what
-/// the pacing knows from the answers before it.
+/// The right to send one request, held until its answer is in.
 #[derive(Debug, Default)]
 pub struct Permit {
     /// No request leaves before this (a backoff or a `retry-after`).
     not_before: Option<Instant>,
-    /// The budget as the last answer's headers gave it.
-    last_budget: Option<Budget>,
 }
 
 impl Permit {
@@ -61,20 +56,6 @@ impl Permit {
     pub fn hold_off(&mut self, wait: Duration) {
         let until = Instant::now() + wait;
         self.not_before = Some(self.not_before.map_or(until, |t| t.max(until)));
-    }
-
-    /// Takes in the headers of an answer; the drop in `remaining` within one
-    /// window is what the request cost.
-    /// Returns that cost when it can be told (not for a window's first answer).
-    pub fn record(&mut self, budget: Budget) -> Option<i64> {
-        let prev = self.last_budget.replace(budget).filter(|p| p.reset_at == budget.reset_at);
-        prev.map(|p| (p.remaining - budget.remaining).max(0))
-    }
-
-    /// When the primary budget is known to be spent, the time it comes back:
-    /// a request sent before then would only be refused.
-    pub fn exhausted_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.last_budget?.spent_until(now)
     }
 }
 
@@ -96,11 +77,6 @@ impl Pacer {
             let _ = points.check_n(burst_cells);
         }
         Pacer { permit: Mutex::new(Permit::default()), spacing, points, burst }
-    }
-
-    /// The budget the last answer's headers stated (none while a request is in flight).
-    pub fn budget_seen(&self) -> Option<Budget> {
-        self.permit.try_lock().ok().and_then(|t| t.last_budget)
     }
 
     /// Waits until a request of `points` (`QUERY_POINTS`, `rest_points`)
@@ -133,28 +109,6 @@ mod tests {
         let start = Instant::now();
         drop(pacer.permit_to_send(QUERY_POINTS).await);
         assert!(start.elapsed() >= Duration::from_millis(140), "waited only {:?}", start.elapsed());
-    }
-
-    #[test]
-    fn a_spent_budget_is_known_until_its_reset() {
-        let now = Utc::now();
-        let rate = |remaining: i64, reset_in: i64| Budget {
-            limit: 5_000,
-            remaining,
-            used: None,
-            reset_at: Some(now + chrono::Duration::seconds(reset_in)),
-        };
-        let cases = [(Some(rate(0, 30)), true), (Some(rate(1, 30)), false), (Some(rate(0, -1)), false), (None, false)];
-        for (given, spent) in cases {
-            let mut permit = Permit::default();
-            if let Some(b) = given {
-                permit.record(b);
-            }
-            assert_eq!(permit.exhausted_until(now).is_some(), spent, "{given:?}");
-        }
-        let mut permit = Permit::default();
-        assert_eq!(permit.record(rate(100, 30)), None, "a window's first answer tells no cost");
-        assert_eq!(permit.record(rate(93, 30)), Some(7), "the cost is the drop in remaining within one window");
     }
 
     #[tokio::test]

@@ -96,7 +96,7 @@ pub fn backoff(policy: &RetryPolicy, failures: u32, jitter: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::github::credential::CredentialName;
+    use crate::github::credential::Credential;
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
@@ -147,7 +147,7 @@ mod tests {
             (E::Unreachable("reset".into()), 3, 0, 0.0, None, retry(2.0, false)),
             // waiting cannot help these
             (E::RateLimited { reset_at: None }, 1, 0, 0.0, None, Next::GiveUp),
-            (E::BadCredentials(CredentialName::Token), 1, 0, 0.0, None, Next::GiveUp),
+            (E::BadCredentials(Credential::token("t").name()), 1, 0, 0.0, None, Next::GiveUp),
             (E::NotFound("repo".into()), 1, 0, 0.0, None, Next::GiveUp),
             (E::Forbidden("repo".into()), 1, 0, 0.0, None, Next::GiveUp),
             (E::Other("odd".into()), 1, 0, 0.0, None, Next::GiveUp),

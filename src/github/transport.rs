@@ -66,7 +66,7 @@ impl Transport {
             .map_err(|e| GithubError::Other(format!("cannot set up the HTTP client: {e}")))?;
         let routes = Routes::new(graphql_url, rest_url)?;
         let auth = match credential {
-            Credential::Token(token) => AuthState::AccessToken { token: token.clone().into() },
+            Credential::Token { secret, .. } => AuthState::AccessToken { token: secret.clone().into() },
             Credential::App(app) => AuthState::App(AppAuth { app_id: AppId(app.app_id), key: app.key.clone() }),
         };
         let crab = OctocrabBuilder::new_empty()
@@ -76,16 +76,12 @@ impl Transport {
             .build()
             .map_err(|e| GithubError::Other(format!("cannot set up the GitHub client: {e}")))?;
         let crab = match credential {
-            Credential::Token(_) | Credential::App(AppCredentials { installation_id: None, .. }) => crab,
+            Credential::Token { .. } | Credential::App(AppCredentials { installation_id: None, .. }) => crab,
             Credential::App(AppCredentials { installation_id: Some(id), .. }) => crab
                 .installation(InstallationId(*id))
                 .map_err(|e| GithubError::Other(format!("cannot set up the GitHub App client: {e}")))?,
         };
         Ok(Transport { crab, credential: credential.name() })
-    }
-
-    pub fn credential(&self) -> CredentialName {
-        self.credential
     }
 
     /// One exchange: the status, headers and body of whatever GitHub answered.
@@ -117,7 +113,7 @@ impl Transport {
     /// What a failure inside octocrab means: the installation token refused
     /// (the App's id, key or installation is wrong), or the network's.
     fn failure(&self, e: &octocrab::Error) -> GithubError {
-        let app_rejected = |reason: String| GithubError::AppRejected { app: self.credential, reason };
+        let app_rejected = |reason: String| GithubError::AppRejected { app: self.credential.clone(), reason };
         match e {
             // Only the token exchange turns an answer into an error here.
             octocrab::Error::GitHub { source, .. } => match source.status_code.as_u16() {

@@ -53,6 +53,15 @@ impl Actions {
         self.write(&summary_markdown(summary), &outputs(summary));
     }
 
+    /// More of the run's step summary, after its table.
+    pub fn append_summary(&self, markdown: &str) {
+        if let (Some(path), false) = (&self.summary, markdown.is_empty()) {
+            if let Err(e) = append(path, markdown) {
+                self.warning(&format!("cannot write the step summary: {e}"));
+            }
+        }
+    }
+
     fn write(&self, markdown: &str, outputs: &str) {
         if let Some(path) = &self.summary {
             if let Err(e) = append(path, markdown) {

@@ -10,6 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 pub mod actions;
 mod axis;
 mod chart;
+mod credentials;
 pub mod eta;
 mod history;
 pub mod html;
@@ -20,11 +21,13 @@ mod step_summary;
 mod summary;
 mod svg;
 mod table;
+pub use credentials::{credential_text, reserve_words};
 pub use eta::{ChunkPoint, Eta};
 pub use history::{history_header, history_table, HistoryHeader, HistoryRow};
 pub use summary::{BackfillReport, RunSummary, StoredChunk};
 pub use table::{attention_table, stand_all, status_table, StatusLine};
 
+use crate::budget::CredentialBudget;
 use actions::Actions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,8 @@ pub enum Verbosity {
 pub enum NoticeLevel {
     /// A retry or a wait: always shown.
     Warning,
+    /// A move the run makes (to another credential of a pool): shown unless quiet.
+    Info,
     /// Each request's cost and the budget left: shown with `-v`.
     Detail,
 }
@@ -86,6 +91,8 @@ impl Reporter {
         Box::new(move |level, text| {
             let text = match level {
                 NoticeLevel::Warning => format!("warning: {text}"),
+                NoticeLevel::Info if verbosity != Verbosity::Quiet => text.to_string(),
+                NoticeLevel::Info => return,
                 NoticeLevel::Detail if verbosity == Verbosity::Verbose => text.to_string(),
                 NoticeLevel::Detail => return,
             };
@@ -155,6 +162,20 @@ impl Reporter {
         }
         if self.bars.is_none() && self.verbosity != Verbosity::Quiet || self.verbosity == Verbosity::Verbose {
             self.line(&lines::chunk_line(c));
+        }
+    }
+
+    /// After a run: each credential's budget, a line each for a pool (one
+    /// token's is the closing line's), and a section of the step summary.
+    pub fn credentials(&self, credentials: &[CredentialBudget], reserve: i64) {
+        let now = chrono::Utc::now();
+        if credentials.len() > 1 {
+            for c in credentials {
+                self.info(&format!("credential {}", credential_text(c, now)));
+            }
+        }
+        if let Some(a) = &self.actions {
+            a.append_summary(&credentials::credentials_markdown(credentials, reserve, now));
         }
     }
 

@@ -2,6 +2,7 @@
 
 pub mod chunks;
 pub mod claims;
+pub mod credentials;
 mod error;
 pub mod fleet;
 pub mod history;
@@ -39,6 +40,7 @@ pub const TABLES: &[&str] = &[
     "backfill_chunk_points",
     "backfill_removals",
     "backfill_owners",
+    "backfill_credentials",
 ];
 
 /// Parses the URL without echoing it: it may hold a password.

@@ -59,7 +59,8 @@ impl Pipeline {
             follow_ups: &owed,
             in_flight: self.in_flight.len(),
             node_limit: self.node_limit.now(),
-            budget: client.budget_seen().filter(|b| b.current_at(chrono::Utc::now())).map(|b| b.remaining),
+            // On the credential the request goes out on, less the reserve.
+            budget: client.spendable(),
         });
         self.requests += 1;
         let taken = self.in_flight.take(plan.follow_ups);

@@ -170,7 +170,8 @@ impl Pipeline {
             requests: self.requests,
             pages: self.pages,
             node_limit: self.node_limit.now(),
-            budget: client.budget_seen().filter(|b| b.current_at(Utc::now())).map(|b| b.remaining),
+            // On the credential the request goes out on, less the reserve.
+            budget: client.spendable(),
         });
         self.requests += 1;
         let taken = self.in_flight.take(plan.follow_ups);

@@ -53,7 +53,8 @@ pub struct Needs<'a> {
     pub pages: u32,
     /// The most nodes one request may ask.
     pub node_limit: u64,
-    /// Points GitHub has left in its window, when known.
+    /// Points the request may cost, when known: what GitHub has left in the
+    /// window of the credential it goes out on, less the reserve.
     pub budget: Option<i64>,
 }
 

@@ -14,9 +14,10 @@ mod parts;
 
 use chrono::{DateTime, Utc};
 
+use super::credentials::credential_text;
 use super::eta::ChunkPoint;
 use super::svg;
-use crate::budget::Budget;
+use crate::budget::{Budget, CredentialBudget};
 use crate::text::one_line;
 pub use parts::{escape, PageBackfill};
 use parts::{eta_text, standing_of};
@@ -44,11 +45,19 @@ td.standing{white-space:nowrap}td.last-error{max-width:30em;font-size:90%}svg.sp
 const SCRIPT: &str = "document.getElementById('rendered').textContent = \
 'rendered: ' + document.querySelectorAll('tr.backfill-row').length + ' backfills';";
 
-pub fn page(backfills: &[PageBackfill], budget: Option<Budget>, now: DateTime<Utc>) -> String {
+/// The page; `credentials`: each credential's budget as seen last
+/// (`backfill_credentials`), by name.
+pub fn page(
+    backfills: &[PageBackfill],
+    budget: Option<Budget>,
+    credentials: &[CredentialBudget],
+    now: DateTime<Utc>,
+) -> String {
     let mut h = String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str("<title>backfill status</title>\n");
     h.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n<h1>backfill status</h1>\n"));
     h.push_str(&format!("<p>As of {}. {}</p>\n", now.format("%Y-%m-%d %H:%M UTC"), escape(&budget_text(budget))));
+    credentials_table(&mut h, credentials, now);
     if backfills.is_empty() {
         h.push_str("<p>No backfills yet: start one with <code>backfill add OWNER/NAME</code>.</p>\n");
     }
@@ -118,6 +127,20 @@ fn budget_text(budget: Option<Budget>) -> String {
         }
         None => "No budget seen yet.".to_string(),
     }
+}
+
+/// Whose budget is whose: a row per credential, by name.
+fn credentials_table(h: &mut String, credentials: &[CredentialBudget], now: DateTime<Utc>) {
+    if credentials.is_empty() {
+        return;
+    }
+    h.push_str("<table class=\"credentials\">\n<tr><th>Credential</th><th>Budget seen last</th></tr>\n");
+    for c in credentials {
+        let text = credential_text(c, now);
+        let said = text.strip_prefix(&format!("{}: ", c.name)).unwrap_or(&text);
+        h.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", escape(&c.name), escape(said)));
+    }
+    h.push_str("</table>\n");
 }
 
 fn section(h: &mut String, b: &PageBackfill) {

@@ -148,7 +148,11 @@ fn a_page_of_two_hundred_opens_with_the_urgent_and_keeps_to_a_few_sections() {
     assert_eq!(fleet.attention.len(), 3, "{:?}", fleet.attention);
     let pages: Vec<PageBackfill> =
         lines.iter().zip(&chunks).map(|(line, c)| PageBackfill { line, chunks: c }).collect();
-    let html = page(&pages, None, now);
+    let credentials = [
+        CredentialBudget { name: "token …cdef (3f9c)".into(), budget: None, seen_at: None },
+        CredentialBudget { name: "App 1 installation 2 (<acme>)".into(), budget: None, seen_at: None },
+    ];
+    let html = page(&pages, None, &credentials, now);
     eprintln!("a page of 200 backfills: {} bytes", html.len());
     assert!(html.len() < 2 * 1024 * 1024, "{} bytes", html.len());
     assert!(html.contains(
@@ -174,4 +178,6 @@ fn a_page_of_two_hundred_opens_with_the_urgent_and_keeps_to_a_few_sections() {
     assert!(html
         .contains("Sections below for 12 of 200 backfills: the 3 that need attention and the 9 most recently active."));
     assert!(html.contains("<figcaption>Red marks: failed chunks.</figcaption>"), "the failing one's charts");
+    assert!(html.contains("<tr><td>token …cdef (3f9c)</td><td>budget not seen yet</td></tr>"), "each credential");
+    assert!(html.contains("<td>App 1 installation 2 (&lt;acme&gt;)</td>"), "escaped");
 }
