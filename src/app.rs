@@ -5,6 +5,7 @@
 
 mod add;
 mod setup;
+mod verify;
 
 use sqlx::PgPool;
 
@@ -41,6 +42,7 @@ async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
         Command::History(args) => show_history(&pool, &reporter, args).await,
         Command::Priority { id, level } => set_priority(&pool, &reporter, &id, level).await,
         Command::Remove { id, purge } => remove(&pool, &reporter, &id, purge).await,
+        Command::Verify(args) => verify::verify(config, &pool, &reporter, args).await,
     }
 }
 
@@ -91,6 +93,7 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         report_issue: args.report_issue,
         processor_type: config.processor_type,
         lease: args.lease,
+        audit: args.audit,
     };
     let mut shutdown = Shutdown::listen();
     let summary = backfill::run(pool, &clients, &options, reporter, &mut shutdown).await;

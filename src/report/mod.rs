@@ -21,6 +21,7 @@ mod step_summary;
 mod summary;
 mod svg;
 mod table;
+pub mod verify;
 pub use credentials::{credential_text, reserve_words};
 pub use eta::{ChunkPoint, Eta};
 pub use history::{history_header, history_table, HistoryHeader, HistoryRow};

@@ -15,6 +15,7 @@ pub mod state;
 pub mod tracking;
 mod unnamed;
 pub mod upsert;
+pub mod verify;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -41,6 +42,7 @@ pub const TABLES: &[&str] = &[
     "backfill_removals",
     "backfill_owners",
     "backfill_credentials",
+    "backfill_verifications",
 ];
 
 /// Parses the URL without echoing it: it may hold a password.
