@@ -131,6 +131,10 @@ async fn status(pool: &PgPool, reporter: &Reporter, args: StatusArgs) -> Result<
             p.as_ref().map_or((&[][..], None, None), |p| (&p.chunks[..], p.points_per_pr, p.budget));
         row.set_eta(chunks, per_pr, budget.map(|b| b.limit), now);
     }
+    let mut audited = store::verify::last_audits(pool, &ids).await?;
+    for row in rows.iter_mut() {
+        row.audited = audited.remove(&row.repository_id);
+    }
     let chunks: Vec<&[ChunkPoint]> = progress.iter().map(|p| p.as_ref().map_or(&[][..], |p| &p.chunks[..])).collect();
     let fleet = report::stand_all(&mut rows, &chunks);
     let tracked = rows.len();
@@ -270,6 +274,9 @@ async fn stop_owner(pool: &PgPool, reporter: &Reporter, login: &str, purge: bool
     }
 }
 
+/// Verifications `history` lists under the chunks.
+const VERIFICATIONS_SHOWN: u32 = 10;
+
 async fn show_history(pool: &PgPool, reporter: &Reporter, args: HistoryArgs) -> Result<Exit, AppError> {
     require_schema(pool).await?;
     let backfill = backfill_named(pool, &args.id).await?;
@@ -287,5 +294,10 @@ async fn show_history(pool: &PgPool, reporter: &Reporter, args: HistoryArgs) -> 
         (false, _) => crate::report::history_table(&rows),
     };
     reporter.result(&format!("{}\n{table}", crate::report::history_header(&header, chrono::Utc::now())));
+    // What the verifies and the rolling audit found, newest first.
+    let verified = store::verify::recent(pool, backfill.id, VERIFICATIONS_SHOWN).await?;
+    if !verified.is_empty() {
+        reporter.result(&format!("\n{}", report::verify::verifications_table(&verified)));
+    }
     Ok(Exit::Success)
 }

@@ -287,25 +287,27 @@ impl<'r> FromRow<'r, PgRow> for AuditedRow {
             found: found(row)?,
             repaired: row.try_get("repaired")?,
         };
-        Ok(AuditedRow(row.try_get("backfill_state_id")?, audited))
+        Ok(AuditedRow(row.try_get("repository_id")?, audited))
     }
 }
 
-/// Each backfill's last full audit: its last whole verify, or its last
-/// audit pass that reached the newest PR, with what the pass found.
-pub async fn last_audits(pool: &PgPool, state_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, Audited>> {
+/// Each repository's backfill's last full audit: its last whole verify, or
+/// its last audit pass that reached the newest PR, with what the pass found.
+pub async fn last_audits(pool: &PgPool, repository_ids: &[Uuid]) -> StoreResult<HashMap<Uuid, Audited>> {
     let sql = format!(
-        "SELECT d.backfill_state_id, d.verified_at, s.* FROM ( \
+        "SELECT st.repository_id, d.verified_at, s.* FROM ( \
            SELECT DISTINCT ON (backfill_state_id) backfill_state_id, verified_at, kind, pass_started_at \
-           FROM backfill_verifications WHERE backfill_state_id = ANY($1) AND pass_done \
+           FROM backfill_verifications WHERE pass_done AND backfill_state_id IN \
+             (SELECT id FROM progressive_backfill_state WHERE repository_id = ANY($1)) \
            ORDER BY backfill_state_id, verified_at DESC, id DESC) d \
+         JOIN progressive_backfill_state st ON st.id = d.backfill_state_id \
          CROSS JOIN LATERAL (SELECT sum(v.prs_checked)::bigint AS prs_checked, bool_and(v.repaired) AS repaired, {} \
            FROM backfill_verifications v WHERE v.backfill_state_id = d.backfill_state_id AND v.kind = d.kind \
              AND v.pass_started_at = d.pass_started_at AND v.verified_at <= d.verified_at) s",
         summed("v.")
     );
     let mut tx = pool.begin().await?;
-    let rows: Vec<AuditedRow> = unnamed::rows(&sql).bind(state_ids).fetch_all(&mut *tx).await?;
+    let rows: Vec<AuditedRow> = unnamed::rows(&sql).bind(repository_ids).fetch_all(&mut *tx).await?;
     tx.commit().await?;
     Ok(rows.into_iter().map(|AuditedRow(id, a)| (id, a)).collect())
 }
