@@ -17,8 +17,8 @@ use crate::report::{self, html, ChunkPoint, Reporter};
 use crate::shutdown::Shutdown;
 use crate::status::{BackfillStatus, Priority};
 use crate::store::owners::{self, Stop};
-use crate::store::{self, history, pause, state, tracking, Backfill, StoreError};
-use setup::{github_clients, require_schema};
+use crate::store::{self, history, pause, state, tracking, StoreError};
+use setup::{backfill_named, github_clients, require_schema, tracked};
 
 pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
     let config = cli.config()?;
@@ -181,30 +181,6 @@ async fn status(pool: &PgPool, reporter: &Reporter, args: StatusArgs) -> Result<
     Ok(Exit::Success)
 }
 
-/// The backfill `ident` names, or a usage error that says why there is none.
-async fn backfill_named(pool: &PgPool, ident: &str) -> Result<Backfill, AppError> {
-    if let Some(backfill) = state::find(pool, ident).await? {
-        return Ok(backfill);
-    }
-    Err(match tracking::removed(pool, ident).await? {
-        Some((name, _)) => AppError::usage(format!(
-            "{name} was removed with --purge, its chunks and state with it: `backfill add {name}` tracks it again"
-        )),
-        None => AppError::usage(format!("no backfill for '{ident}'")),
-    })
-}
-
-/// A removed backfill takes no pause, resume or priority: it is not tracked.
-fn tracked(backfill: Backfill) -> Result<Backfill, AppError> {
-    match backfill.removed {
-        true => Err(AppError::usage(format!(
-            "{} was removed: `backfill add {}` tracks it again",
-            backfill.full_name, backfill.full_name
-        ))),
-        false => Ok(backfill),
-    }
-}
-
 async fn set_status(pool: &PgPool, reporter: &Reporter, ident: &str, status: BackfillStatus) -> Result<Exit, AppError> {
     require_schema(pool).await?;
     let backfill = tracked(backfill_named(pool, ident).await?)?;
@@ -297,7 +273,7 @@ async fn show_history(pool: &PgPool, reporter: &Reporter, args: HistoryArgs) -> 
     // What the verifies and the rolling audit found, newest first.
     let verified = store::verify::recent(pool, backfill.id, VERIFICATIONS_SHOWN).await?;
     if !verified.is_empty() {
-        reporter.result(&format!("\n{}", report::verify::verifications_table(&verified)));
+        reporter.result(&format!("\n{}", report::verifications_table(&verified)));
     }
     Ok(Exit::Success)
 }

@@ -11,8 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::PgPool;
 
-use super::setup::{github_clients, github_error, require_schema};
-use super::{backfill_named, tracked};
+use super::setup::{backfill_named, github_clients, github_error, require_schema, tracked};
 use crate::backfill::repair::{check_whole, repair, Checked, RepairSettings};
 use crate::backfill::VerifyError;
 use crate::cli::VerifyArgs;

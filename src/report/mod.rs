@@ -24,7 +24,7 @@ mod table;
 pub mod verify;
 pub use credentials::{credential_text, reserve_words};
 pub use eta::{ChunkPoint, Eta};
-pub use history::{history_header, history_table, HistoryHeader, HistoryRow};
+pub use history::{history_header, history_table, verifications_table, HistoryHeader, HistoryRow};
 pub use summary::{BackfillReport, RunSummary, StoredChunk};
 pub use table::{attention_table, stand_all, status_table, StatusLine};
 

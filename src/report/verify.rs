@@ -54,7 +54,7 @@ impl Kind {
         }
     }
 
-    fn words(self) -> &'static str {
+    pub(super) fn words(self) -> &'static str {
         match self {
             Kind::PrsMissing => "PRs missing",
             Kind::PrsStale => "PRs stale",
@@ -347,35 +347,6 @@ pub struct VerificationRow {
     pub refetched: i32,
     pub deleted: i32,
     pub points: i32,
-}
-
-/// `history`'s verifications, newest first, under a header.
-pub fn verifications_table(rows: &[VerificationRow]) -> String {
-    let header = ["VERIFIED", "KIND", "PRS", "CHECKED", "FOUND", "REFETCHED", "DELETED", "POINTS"];
-    let body: Vec<[String; 8]> = rows
-        .iter()
-        .map(|r| {
-            let found: Vec<String> = Kind::ALL
-                .iter()
-                .filter_map(|k| r.found.get(k.key()).filter(|n| **n > 0).map(|n| format!("{} {n}", k.words())))
-                .collect();
-            let span = match (r.first_pr, r.last_pr) {
-                (Some(a), Some(b)) => format!("#{a}-#{b}"),
-                _ => "-".into(),
-            };
-            [
-                r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                r.kind.clone(),
-                span,
-                r.prs_checked.to_string(),
-                if found.is_empty() { "nothing".into() } else { found.join(", ") },
-                r.refetched.to_string(),
-                r.deleted.to_string(),
-                r.points.to_string(),
-            ]
-        })
-        .collect();
-    super::table::columns(header, &body)
 }
 
 #[cfg(test)]
