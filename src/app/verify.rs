@@ -11,7 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use sqlx::PgPool;
 
-use super::setup::{backfill_named, github_clients, github_error, require_schema, tracked};
+use super::setup::{backfill_named, github_clients, require_schema, tracked};
 use crate::backfill::repair::{check_whole, repair, Checked, RepairSettings};
 use crate::backfill::VerifyError;
 use crate::cli::VerifyArgs;
@@ -43,11 +43,11 @@ pub(super) async fn verify(
     let holder = Holder::new(LEASE);
     let mut exit = Exit::Success;
     for backfill in &backfills {
-        let github = clients.for_repository(&backfill.owner, &backfill.name).await;
-        let github = github.map_err(|e| github_error(e, &backfill.full_name))?;
-        let outcome = match args.repair {
-            true => verify_repair(pool, &github, backfill, settings, &holder).await,
-            false => verify_one(pool, &github, backfill).await,
+        // An App not installed on the owner fails that backfill alone.
+        let outcome = match clients.for_repository(&backfill.owner, &backfill.name).await {
+            Err(e) => Err(VerifyError::Github(e)),
+            Ok(github) if args.repair => verify_repair(pool, &github, backfill, settings, &holder).await,
+            Ok(github) => verify_one(pool, &github, backfill).await,
         };
         match outcome {
             Ok(v) => {
