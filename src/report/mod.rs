@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 
 pub mod actions;
+pub mod audit;
 mod axis;
 mod chart;
 mod credentials;

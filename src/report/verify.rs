@@ -1,7 +1,6 @@
 //! What `backfill verify` found, and how it is said: a line per kind of
-//! difference with the PR numbers (the first few, then a count), one JSON
-//! object per backfill, and the words `status`, `history` and the page use
-//! for a backfill's last audit.
+//! difference with the PR numbers (the first few, then a count), and one
+//! JSON object per backfill. The rolling audit's words are in `audit`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -237,101 +236,6 @@ fn repair_lines(name: &str, r: &Repair) -> Vec<String> {
         }
     }
     out
-}
-
-/// One window of the rolling audit, as the run says it.
-#[derive(Debug, Clone)]
-pub struct AuditWindow<'a> {
-    pub repository: &'a str,
-    pub first_pr: Option<i32>,
-    pub last_pr: Option<i32>,
-    pub prs_checked: usize,
-    pub found: &'a Differences,
-    pub repair: &'a Repair,
-    pub points: i64,
-    /// The window reached the newest PR: the next begins a new pass.
-    pub pass_done: bool,
-}
-
-impl AuditWindow<'_> {
-    /// `acme/widgets: audited #1-#100 (100 PRs, 1 point): 2 differences (reviews missing: #3, #8), refetched 2 PRs whole`.
-    pub fn line(&self) -> String {
-        let span = match (self.first_pr, self.last_pr) {
-            (Some(a), Some(b)) => format!(" #{a}-#{b}"),
-            _ => String::new(),
-        };
-        let head = format!(
-            "{}: audited{span} ({}, {})",
-            self.repository,
-            count(self.prs_checked, "PR", "PRs"),
-            count(self.points, "point", "points")
-        );
-        let mut said = match self.found.total() {
-            0 => "matched GitHub".to_string(),
-            n => {
-                let kinds = Kind::ALL.iter().filter(|k| self.found.count(**k) > 0);
-                let kinds: Vec<String> =
-                    kinds.map(|k| format!("{}: {}", k.words(), numbers(&self.found.of(*k)))).collect();
-                format!("{} ({})", count(n, "difference", "differences"), kinds.join("; "))
-            }
-        };
-        if !self.repair.refetched.is_empty() {
-            said.push_str(&format!(", refetched {} whole", count(self.repair.refetched.len(), "PR", "PRs")));
-        }
-        if !self.repair.kept.is_empty() {
-            said.push_str(&format!(", kept {} GitHub no longer has", count(self.repair.kept.len(), "PR", "PRs")));
-        }
-        let end = if self.pass_done { "; the audit reached the newest PR and starts over next run" } else { "" };
-        format!("{head}: {said}{end}")
-    }
-}
-
-/// A backfill's last full audit (a whole `verify`, or a rolling audit's
-/// pass that reached the newest PR), with what it found over the pass.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Audited {
-    /// When the pass ended.
-    pub at: DateTime<Utc>,
-    pub prs_checked: i64,
-    /// Differences found, by kind (`Kind::key`).
-    pub found: BTreeMap<String, i64>,
-    /// Every difference a refetch mends was refetched.
-    pub repaired: bool,
-}
-
-impl Audited {
-    pub fn total(&self) -> i64 {
-        self.found.values().sum()
-    }
-
-    /// For a table cell: `2026-12-06 10:00 matched`, `... 5 found, repaired`.
-    pub fn short(&self) -> String {
-        let when = self.at.format("%Y-%m-%d %H:%M");
-        match (self.total(), self.repaired) {
-            (0, _) => format!("{when} matched"),
-            (n, true) => format!("{when} {n} found, repaired"),
-            (n, false) => format!("{when} {n} found"),
-        }
-    }
-
-    /// In words: `2026-12-06 10:00 UTC: 300 PRs, 2 differences (reviews missing 2), repaired`.
-    pub fn sentence(&self) -> String {
-        let when = self.at.format("%Y-%m-%d %H:%M UTC");
-        let prs = count(self.prs_checked, "PR", "PRs");
-        let found: Vec<String> = Kind::ALL
-            .iter()
-            .filter_map(|k| self.found.get(k.key()).filter(|n| **n > 0).map(|n| format!("{} {n}", k.words())))
-            .collect();
-        match (self.total(), self.repaired) {
-            (0, _) => format!("{when}: {prs}, all matched"),
-            (n, repaired) => format!(
-                "{when}: {prs}, {} ({}){}",
-                count(n, "difference", "differences"),
-                found.join(", "),
-                if repaired { ", repaired" } else { ", not repaired" }
-            ),
-        }
-    }
 }
 
 /// One verify, or one window of the rolling audit, as `history` lists it.

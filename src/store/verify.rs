@@ -16,7 +16,8 @@ use super::error::StoreResult;
 use super::state::{self, Backfill};
 use super::{refresh, unnamed, upsert};
 use crate::github::model::PullRequest;
-use crate::report::verify::{Audited, Differences, Kind, VerificationRow};
+use crate::report::audit::Audited;
+use crate::report::verify::{Differences, Kind, VerificationRow};
 
 /// One stored PR, counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
