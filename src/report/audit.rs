@@ -118,8 +118,9 @@ mod tests {
             found: found.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
             repaired,
         };
+        type Case<'a> = (&'a [(&'a str, i64)], bool, &'a str, &'a str);
         // (found, repaired) -> (short, sentence)
-        let cases: [(&[(&str, i64)], bool, &str, &str); 3] = [
+        let cases: [Case; 3] = [
             (&[("prs_missing", 0)], true, "2026-12-06 10:00 matched", "2026-12-06 10:00 UTC: 300 PRs, all matched"),
             (
                 &[("reviews_missing", 2), ("prs_stale", 1)],
