@@ -5,6 +5,7 @@
 
 mod add;
 mod setup;
+mod verify;
 
 use sqlx::PgPool;
 
@@ -16,8 +17,8 @@ use crate::report::{self, html, ChunkPoint, Reporter};
 use crate::shutdown::Shutdown;
 use crate::status::{BackfillStatus, Priority};
 use crate::store::owners::{self, Stop};
-use crate::store::{self, history, pause, state, tracking, Backfill, StoreError};
-use setup::{github_clients, require_schema};
+use crate::store::{self, history, pause, state, tracking, StoreError};
+use setup::{backfill_named, github_clients, require_schema, tracked};
 
 pub async fn execute(cli: Cli) -> Result<Exit, AppError> {
     let config = cli.config()?;
@@ -41,6 +42,7 @@ async fn command(config: &Config, command: Command) -> Result<Exit, AppError> {
         Command::History(args) => show_history(&pool, &reporter, args).await,
         Command::Priority { id, level } => set_priority(&pool, &reporter, &id, level).await,
         Command::Remove { id, purge } => remove(&pool, &reporter, &id, purge).await,
+        Command::Verify(args) => verify::verify(config, &pool, &reporter, args).await,
     }
 }
 
@@ -106,6 +108,7 @@ async fn run(config: &Config, pool: &PgPool, reporter: &mut Reporter, args: RunA
         report_issue: args.report_issue,
         processor_type: config.processor_type,
         lease: args.lease,
+        audit: args.audit,
     };
     let mut shutdown = Shutdown::listen();
     let summary = backfill::run(pool, &clients, &options, reporter, &mut shutdown).await;
@@ -142,6 +145,10 @@ async fn status(pool: &PgPool, reporter: &Reporter, args: StatusArgs) -> Result<
         let (chunks, per_pr, budget) =
             p.as_ref().map_or((&[][..], None, None), |p| (&p.chunks[..], p.points_per_pr, p.budget));
         row.set_eta(chunks, per_pr, budget.map(|b| b.limit), now);
+    }
+    let mut audited = store::verify::last_audits(pool, &ids).await?;
+    for row in rows.iter_mut() {
+        row.audited = audited.remove(&row.repository_id);
     }
     let chunks: Vec<&[ChunkPoint]> = progress.iter().map(|p| p.as_ref().map_or(&[][..], |p| &p.chunks[..])).collect();
     let fleet = report::stand_all(&mut rows, &chunks);
@@ -187,30 +194,6 @@ async fn status(pool: &PgPool, reporter: &Reporter, args: StatusArgs) -> Result<
         }
     }
     Ok(Exit::Success)
-}
-
-/// The backfill `ident` names, or a usage error that says why there is none.
-async fn backfill_named(pool: &PgPool, ident: &str) -> Result<Backfill, AppError> {
-    if let Some(backfill) = state::find(pool, ident).await? {
-        return Ok(backfill);
-    }
-    Err(match tracking::removed(pool, ident).await? {
-        Some((name, _)) => AppError::usage(format!(
-            "{name} was removed with --purge, its chunks and state with it: `backfill add {name}` tracks it again"
-        )),
-        None => AppError::usage(format!("no backfill for '{ident}'")),
-    })
-}
-
-/// A removed backfill takes no pause, resume or priority: it is not tracked.
-fn tracked(backfill: Backfill) -> Result<Backfill, AppError> {
-    match backfill.removed {
-        true => Err(AppError::usage(format!(
-            "{} was removed: `backfill add {}` tracks it again",
-            backfill.full_name, backfill.full_name
-        ))),
-        false => Ok(backfill),
-    }
 }
 
 async fn set_status(pool: &PgPool, reporter: &Reporter, ident: &str, status: BackfillStatus) -> Result<Exit, AppError> {
@@ -282,6 +265,9 @@ async fn stop_owner(pool: &PgPool, reporter: &Reporter, login: &str, purge: bool
     }
 }
 
+/// Verifications `history` lists under the chunks.
+const VERIFICATIONS_SHOWN: u32 = 10;
+
 async fn show_history(pool: &PgPool, reporter: &Reporter, args: HistoryArgs) -> Result<Exit, AppError> {
     require_schema(pool).await?;
     let backfill = backfill_named(pool, &args.id).await?;
@@ -299,5 +285,10 @@ async fn show_history(pool: &PgPool, reporter: &Reporter, args: HistoryArgs) -> 
         (false, _) => crate::report::history_table(&rows),
     };
     reporter.result(&format!("{}\n{table}", crate::report::history_header(&header, chrono::Utc::now())));
+    // What the verifies and the rolling audit found, newest first.
+    let verified = store::verify::recent(pool, backfill.id, VERIFICATIONS_SHOWN).await?;
+    if !verified.is_empty() {
+        reporter.result(&format!("\n{}", report::verifications_table(&verified)));
+    }
     Ok(Exit::Success)
 }

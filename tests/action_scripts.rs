@@ -76,6 +76,12 @@ async fn the_action_runs_every_command_with_only_the_inputs_given() {
             "[run]\n[--report-issue]\n[acme/ops$(touch /nonexistent/evaluated)]\n[--migrate]\n",
         ),
         (&[("IN_COMMAND", "run"), ("IN_MIGRATE", "false"), ("IN_DRY_RUN", "false")], "[run]\n"),
+        (&[("IN_COMMAND", "run"), ("IN_AUDIT", "500")], "[run]\n[--audit]\n[500]\n"),
+        (&[("IN_COMMAND", "verify")], "[verify]\n"),
+        (
+            &[("IN_COMMAND", "verify"), ("IN_REPOSITORY", "acme/*"), ("IN_ARGS", "--repair")],
+            "[verify]\n[acme/*]\n[--repair]\n",
+        ),
         (&[("IN_COMMAND", "migrate"), ("IN_REPOSITORY_ID", "acme/one"), ("IN_MIGRATE", "true")], "[migrate]\n"),
         (&[("IN_COMMAND", "add"), ("IN_REPOSITORY", "acme/one")], "[add]\n[acme/one]\n"),
         // A whole owner: the pattern reaches the binary as it is, never a glob.

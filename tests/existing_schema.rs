@@ -10,7 +10,7 @@ use sqlx::PgPool;
 async fn columns(pool: &PgPool) -> Vec<(String, String, String, Option<String>)> {
     sqlx::query_as(
         "SELECT table_name::text, column_name::text, data_type::text, column_default::text FROM information_schema.columns \
-         WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%' AND table_name NOT IN ('backfill_claims', 'backfill_chunk_points', 'backfill_removals', 'backfill_owners', 'backfill_credentials', 'backfill_chunk_counts') \
+         WHERE table_schema = 'public' AND table_name NOT LIKE '\\_sqlx%' AND table_name NOT IN ('backfill_claims', 'backfill_chunk_points', 'backfill_removals', 'backfill_owners', 'backfill_credentials', 'backfill_chunk_counts', 'backfill_verifications') \
          ORDER BY table_name, column_name",
     )
     .fetch_all(pool)
@@ -38,8 +38,8 @@ async fn migrate_and_run_leave_an_existing_contract_schema_as_it_is(pool: PgPool
     assert_eq!(columns(&pool).await, before, "no column added, changed or given a default");
     let mut contract_tables = tables(&pool).await;
     // The tool's own tables: sqlx's migration record, the claims (leases),
-    // the chunks' points, the removed repositories, the owners added whole
-    // the credentials' budgets and the chunk counts.
+    // the chunks' points, the removed repositories, the owners added whole,
+    // the credentials' budgets, the chunk counts and what verifies found.
     let own = [
         "_sqlx_migrations",
         "backfill_claims",
@@ -48,6 +48,7 @@ async fn migrate_and_run_leave_an_existing_contract_schema_as_it_is(pool: PgPool
         "backfill_owners",
         "backfill_credentials",
         "backfill_chunk_counts",
+        "backfill_verifications",
     ];
     contract_tables.retain(|t| !own.contains(&t.as_str()));
     assert_eq!(contract_tables.len(), 7, "only the tool's own tables were added: {contract_tables:?}");

@@ -85,7 +85,7 @@ async fn the_first_scheduled_run_can_migrate_and_migrate_says_what_it_did(pool: 
     let out = h.backfill(&["run"]).await;
     assert_eq!(out.status.code(), Some(2), "no tables, no --migrate:\n{}", text(&out));
     let out = h.ok(&["run", "--migrate"]).await;
-    assert!(stderr(&out).contains("applied 8 migrations"), "{}", text(&out));
+    assert!(stderr(&out).contains("applied 9 migrations"), "{}", text(&out));
     assert!(stderr(&out).contains("no backfill to run"), "{}", text(&out));
     let out = h.ok(&["migrate"]).await;
     assert!(stderr(&out).contains("already up to date"), "{}", text(&out));

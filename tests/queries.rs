@@ -197,9 +197,12 @@ fn request_shapes() -> Vec<(serde_json::Value, Estimate)> {
         every.push(ends(conn, Some("b"), 300));
         every.extend([5, 10, 25, 50].map(|window| FollowUp::FromStart { conn, id: format!("w{window}"), window }));
     }
-    let page = PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, inline: 100, order: Order::Created };
+    let page =
+        PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, inline: 100, order: Order::Created, ids: None };
     let narrow = PageSpec { size: 23, inline: 10, ..page.clone() };
     let sweep = PageSpec { order: Order::RecentlyUpdated, ..page.clone() };
+    let ids: Vec<String> = (0..50).map(|i| format!("PR_{i}")).collect();
+    let refetch = PageSpec { ids: Some(&ids), ..page.clone() };
     let comments = |n| from_start(Conn::ReviewComments, n).collect::<Vec<_>>();
     let shapes: Vec<(Option<&PageSpec<'_>>, Vec<FollowUp>)> = vec![
         (Some(&page), Vec::new()),
@@ -213,6 +216,8 @@ fn request_shapes() -> Vec<(serde_json::Value, Estimate)> {
         (None, comments(250)),
         (Some(&sweep), comments(3)),
         (Some(&narrow), comments(3)),
+        // a repair's refetch: 100 counted, one fewer than estimated
+        (Some(&refetch), comments(48)),
     ];
     let out: Vec<(serde_json::Value, Estimate)> = shapes
         .into_iter()
@@ -224,7 +229,7 @@ fn request_shapes() -> Vec<(serde_json::Value, Estimate)> {
         })
         .collect();
     let points: Vec<i64> = out.iter().map(|(_, e)| e.points).collect();
-    assert_eq!(points, [1, 1, 6, 1, 2, 1, 2, 2, 3, 1, 1], "the shapes straddle the rounding boundaries");
+    assert_eq!(points, [1, 1, 6, 1, 2, 1, 2, 2, 3, 1, 1, 1], "the shapes straddle the rounding boundaries");
     out
 }
 
@@ -309,4 +314,29 @@ async fn news_documents_are_valid_and_priced_as_github_charges_them() {
         assert_eq!(answer["data"]["rateLimit"]["cost"].as_i64(), Some(((counted + 50) / 100).max(1) as i64), "{n}");
         assert_eq!(answer["data"]["rateLimit"]["nodeCount"].as_u64(), Some(51 * n as u64), "{n}: {answer}");
     }
+}
+
+/// `backfill verify`'s page (`queries/verify.graphql`): 100 PRs with their
+/// counts are 101 counted requests, one point, as GitHub charges them.
+#[tokio::test]
+async fn a_verify_page_of_a_hundred_prs_costs_one_point() {
+    use backfill::github::queries::{verify_page, VerifyPage};
+    use graphql_client::GraphQLQuery;
+    let world = fake_github::World::new(&[fake_github::RepoSpec::new("o", "n", 120)]);
+    let fake = fake_github::FakeGithub::start(world).await.expect("the fake starts");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let variables = verify_page::Variables { owner: "o".into(), name: "n".into(), first: 100, after: None };
+    let sent = reqwest::Client::new()
+        .post(fake.graphql_url())
+        .bearer_auth("test")
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&VerifyPage::build_query(variables)).expect("a body"))
+        .send()
+        .await
+        .expect("the fake answers");
+    let answer: serde_json::Value = serde_json::from_slice(&sent.bytes().await.expect("a body")).expect("JSON");
+    let rate = &answer["data"]["rateLimit"];
+    assert_eq!((rate["cost"].as_i64(), rate["nodeCount"].as_i64()), (Some(1), Some(100 + 100 * 100)), "{answer}");
+    let prs = answer["data"]["repository"]["pullRequests"]["nodes"].as_array().map_or(0, Vec::len);
+    assert_eq!(prs, 100);
 }

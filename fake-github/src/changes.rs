@@ -214,6 +214,24 @@ impl World {
         Ok(gone)
     }
 
+    /// Deletes a PR, as GitHub removes spam: from then on it answers to no
+    /// query (its node id, and those of its reviews and comments, answer
+    /// null), `totalCount` drops, and the cursors of the PRs after it still
+    /// name them (GitHub's carry the sort value, not a count).
+    pub fn delete_pr(&mut self, owner: &str, name: &str, number: i32) -> Result<(), ChangeError> {
+        let ri = self.repo_index(owner, name)?;
+        let repo = &mut self.repos[ri];
+        let Some(pi) = repo.pull_requests.iter().position(|p| p.number == number) else {
+            return Err(ChangeError::NoPullRequest { repository: format!("{owner}/{name}"), number });
+        };
+        let slot = crate::paging::slots(repo.pull_requests.len(), &repo.removed)[pi];
+        repo.pull_requests.remove(pi);
+        let at = repo.removed.partition_point(|s| *s < slot);
+        repo.removed.insert(at, slot);
+        self.reindex();
+        Ok(())
+    }
+
     /// Dismisses the PR's `index`th review: it stays, as DISMISSED. GitHub
     /// dismisses approvals and change requests only. Returns its node id.
     pub fn dismiss_review(

@@ -259,3 +259,65 @@ async fn changes_are_made_through_a_running_fake() {
     let at = fake.with_world(|w| w.retitle_pr("o", "n", number, "Changed under the client")).expect("retitled");
     assert_eq!(fake.with_world(|w| w.repos[0].pull_requests[2].updated_at), at);
 }
+
+/// Pages of `pullRequests` (oldest first, or `last`/`before`): the numbers
+/// and the end (or start) cursor.
+async fn pages(state: &AppState, args: &str, cursor: Value) -> (Vec<i64>, Value, i64) {
+    let q = format!(
+        "query($c: String) {{ repository(owner: \"o\", name: \"r\") {{ pullRequests({args}) {{ totalCount \
+         pageInfo {{ startCursor endCursor }} nodes {{ number }} }} }} }}"
+    );
+    let a = ask(state, &q, json!({ "c": cursor })).await;
+    let c = &a.body["data"]["repository"]["pullRequests"];
+    let numbers = c["nodes"].as_array().map(|n| n.iter().filter_map(|p| p["number"].as_i64()).collect());
+    let end = if args.starts_with("last") {
+        c["pageInfo"]["startCursor"].clone()
+    } else {
+        c["pageInfo"]["endCursor"].clone()
+    };
+    (numbers.unwrap_or_else(|| panic!("{args}: {}", a.body)), end, c["totalCount"].as_i64().unwrap_or(-1))
+}
+
+#[tokio::test]
+async fn a_deleted_pr_is_gone_and_the_cursors_after_it_hold() {
+    let state = fake(30);
+    let all: Vec<i64> = world(&state).repos[0].pull_requests.iter().map(|p| i64::from(p.number)).collect();
+    let (first_ten, after_ten, _) = pages(&state, "first: 10", Value::Null).await;
+    let (last_ten, before_last, _) = pages(&state, "last: 10", Value::Null).await;
+    let pr_id = world(&state).repos[0].pull_requests[4].node_id.clone();
+    let review = world(&state).repos[0].pull_requests[4].reviews.first().map(|r| r.node_id.clone());
+    let gone = [all[4], all[15]];
+    for n in gone {
+        world(&state).delete_pr("o", "r", n as i32).expect("deleted");
+    }
+    let left: Vec<i64> = all.iter().copied().filter(|n| !gone.contains(n)).collect();
+    // A cursor read before the deletions goes on where it stood, both ways.
+    let (next, _, total) = pages(&state, "first: 10, after: $c", after_ten).await;
+    assert_eq!(total, 28, "totalCount drops");
+    let after = left.iter().position(|n| *n == all[9]).map_or(0, |i| i + 1);
+    assert_eq!(next, left[after..after + 10].to_vec());
+    let (before, _, _) = pages(&state, "last: 10, before: $c", before_last).await;
+    assert_eq!(before, left[left.len() - 20..left.len() - 10].to_vec());
+    assert_eq!(first_ten.len() + last_ten.len(), 20);
+    // Paged whole, each way, every PR left once.
+    for args in ["first: 7, after: $c", "last: 7, before: $c"] {
+        let (mut got, mut cursor) = (Vec::new(), Value::Null);
+        loop {
+            let (numbers, next, _) = pages(&state, args, cursor).await;
+            if numbers.is_empty() {
+                break;
+            }
+            let at = if args.starts_with("last") { 0 } else { got.len() };
+            got.splice(at..at, numbers);
+            cursor = next;
+        }
+        assert_eq!(got, left, "{args}");
+    }
+    let q = "query($id: ID!) { node(id: $id) { id } }";
+    for id in std::iter::once(pr_id).chain(review) {
+        let a = ask(&state, q, json!({ "id": id })).await;
+        assert!(a.body["data"]["node"].is_null(), "{id}: {}", a.body);
+    }
+    let missing = ChangeError::NoPullRequest { repository: "o/r".into(), number: gone[0] as i32 };
+    assert_eq!(world(&state).delete_pr("o", "r", gone[0] as i32), Err(missing), "deleted once");
+}

@@ -204,6 +204,13 @@ mod tests {
                 serde_json::json!({ "n": 50 }),
                 [Ok((101, 50 + 1_500 + 2_000, 1)); 2],
             ),
+            // `backfill verify`'s page: 100 PRs' reviews (their comments
+            // and the issue comments counted without `first`), one point.
+            (
+                "{ repository(owner: \"o\", name: \"n\") { pullRequests(first: 100) { totalCount nodes { number reviews(first: 100) { totalCount nodes { comments { totalCount } } } comments { totalCount } } } } }",
+                none.clone(),
+                [Ok((101, 100 + 10_000, 1)); 2],
+            ),
             // A third connection at 50 PRs would round up to two points.
             (
                 "{ repository(owner: \"o\", name: \"n\") { pullRequests(first: 50) { nodes { a: reviews(first: 1) { totalCount } b: reviews(first: 1) { totalCount } c: reviews(first: 1) { totalCount } } } } }",

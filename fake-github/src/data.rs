@@ -107,6 +107,9 @@ pub struct Repository {
     pub created_at: DateTime<Utc>,
     /// Kept in creation order, which is what `CREATED_AT ASC` pages through.
     pub pull_requests: Vec<PullRequest>,
+    /// The places in that order of PRs deleted since (`World::delete_pr`),
+    /// ascending: the cursors of the PRs after them keep their places.
+    pub removed: Vec<usize>,
 }
 
 /// What a synthetic repository looks like.
@@ -269,6 +272,7 @@ pub fn generate(spec: &RepoSpec, actors: &[Actor], repo_index: usize) -> Reposit
         archived: spec.archived,
         created_at: spec.created_at.unwrap_or_else(|| default_created(repo_index)),
         pull_requests: prs,
+        removed: Vec::new(),
     }
 }
 

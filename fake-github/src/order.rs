@@ -85,7 +85,9 @@ impl<'w> Exec<'w> {
         let descending = order_by["direction"] == "DESC";
         if order_by["field"] != "UPDATED_AT" {
             let items = r.pull_requests.iter().map(Obj::Pr).collect();
-            return self.connection(items, Order::Listed { descending }, true, f, path);
+            // A deleted PR leaves its place: the cursors after it hold.
+            let slots = (!r.removed.is_empty()).then(|| crate::paging::slots(r.pull_requests.len(), &r.removed));
+            return self.connection_in(items, slots, Order::Listed { descending }, true, f, path);
         }
         let order = UpdatedOrder { descending, slack: self.updated_slack };
         let mut prs: Vec<&PullRequest> = r.pull_requests.iter().collect();

@@ -134,9 +134,29 @@ impl<'w> Exec<'w> {
         f: &'w Field<'w, String>,
         path: &[Value],
     ) -> Value {
+        self.connection_in(items, None, order, may_end_early, f, path)
+    }
+
+    /// A connection whose items hold `slots` (ascending, one per item) in a
+    /// listing some items have left: a position cursor names a slot, so the
+    /// items after a deleted one keep their cursors, as GitHub's (which
+    /// carry the sort value) do. `None`: each item's slot is its index.
+    pub(crate) fn connection_in(
+        &mut self,
+        items: Vec<Obj<'w>>,
+        slots: Option<Vec<usize>>,
+        order: Order,
+        may_end_early: bool,
+        f: &'w Field<'w, String>,
+        path: &[Value],
+    ) -> Value {
         let mut items = items;
+        let mut slots = slots.unwrap_or_else(|| (0..items.len()).collect());
         if let Order::Listed { descending: true } = order {
             items.reverse();
+            // Descending slots count from the end of the whole listing.
+            let top = slots.last().copied().unwrap_or(0);
+            slots = slots.iter().rev().map(|s| top - s).collect();
         }
         let total = items.len();
         let first = field_arg(f, "first", self.vars).as_u64().unwrap_or(0) as usize;
@@ -157,12 +177,12 @@ impl<'w> Exec<'w> {
         };
         let lo = match after {
             None => 0,
-            Some(Cursor::At(i)) => i.saturating_add(1),
+            Some(Cursor::At(i)) => slots.partition_point(|s| *s <= i),
             Some(Cursor::Mark(m)) => items.partition_point(|o| rank(o).is_some_and(|r| r <= m)),
         };
         let hi = match before {
             None => total,
-            Some(Cursor::At(i)) => i,
+            Some(Cursor::At(i)) => slots.partition_point(|s| *s < i),
             Some(Cursor::Mark(m)) => items.partition_point(|o| rank(o).is_some_and(|r| r < m)),
         };
         let (start, end) = window(total, first, last, lo, hi);
@@ -173,7 +193,7 @@ impl<'w> Exec<'w> {
         }
         let cursor = |i: usize, o: &Obj<'w>| match (order, o) {
             (Order::Updated(_), Obj::Pr(p)) => order::encode(order::Mark::of(p)),
-            _ => encode_cursor(i),
+            _ => encode_cursor(slots[i]),
         };
         let window: Vec<(String, Obj<'w>)> = (start..end).map(|i| (cursor(i, &items[i]), items[i])).collect();
         let mut out = Map::new();
@@ -215,6 +235,12 @@ impl<'w> Exec<'w> {
         }
         Value::Object(out)
     }
+}
+
+/// The slots of the items left in a listing of `left + removed.len()`
+/// from which the slots `removed` (ascending) have gone.
+pub(crate) fn slots(left: usize, removed: &[usize]) -> Vec<usize> {
+    (0..left + removed.len()).filter(|s| removed.binary_search(s).is_err()).collect()
 }
 
 #[cfg(test)]
@@ -287,6 +313,16 @@ mod tests {
         let a = crate::chaos_tests::ask(&state, q, json!({})).await;
         assert_eq!(a.body["errors"][0]["message"], "`bogus` does not appear to be a valid cursor.");
         assert_eq!(a.body["errors"][0]["path"], json!(["repository", "pullRequests"]));
+    }
+
+    #[test]
+    fn the_items_left_keep_their_slots() {
+        // (items left, slots removed) -> their slots
+        let cases: [(usize, &[usize], &[usize]); 4] =
+            [(3, &[], &[0, 1, 2]), (3, &[0], &[1, 2, 3]), (3, &[1, 3], &[0, 2, 4]), (0, &[0, 1], &[])];
+        for (left, removed, want) in cases {
+            assert_eq!(slots(left, removed), want, "{left} {removed:?}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! What the commands need before their work: the tables, a GitHub client,
-//! and GitHub's failures put as the person at the terminal needs them.
+//! What the commands need before their work: the tables, the backfill a
+//! command names, a GitHub client, and GitHub's failures put as the person
+//! at the terminal needs them.
 
 use sqlx::PgPool;
 
@@ -8,7 +9,7 @@ use crate::exit::AppError;
 use crate::github::error::Blame;
 use crate::github::{ClientSettings, Clients, GithubError};
 use crate::report::Reporter;
-use crate::store;
+use crate::store::{self, state, tracking, Backfill};
 
 /// `run`, `add` and `status` need the tables; say how to get them.
 pub(super) async fn require_schema(pool: &PgPool) -> Result<(), AppError> {
@@ -52,4 +53,28 @@ pub(super) async fn github_clients(
     };
     Clients::new(&config.graphql_url, &config.rest_url, credentials, settings, reporter.notifier())
         .map_err(|e| AppError::failure(e.to_string()))
+}
+
+/// The backfill `ident` names, or a usage error that says why there is none.
+pub(super) async fn backfill_named(pool: &PgPool, ident: &str) -> Result<Backfill, AppError> {
+    if let Some(backfill) = state::find(pool, ident).await? {
+        return Ok(backfill);
+    }
+    Err(match tracking::removed(pool, ident).await? {
+        Some((name, _)) => AppError::usage(format!(
+            "{name} was removed with --purge, its chunks and state with it: `backfill add {name}` tracks it again"
+        )),
+        None => AppError::usage(format!("no backfill for '{ident}'")),
+    })
+}
+
+/// A removed backfill takes no pause, resume or priority: it is not tracked.
+pub(super) fn tracked(backfill: Backfill) -> Result<Backfill, AppError> {
+    match backfill.removed {
+        true => Err(AppError::usage(format!(
+            "{} was removed: `backfill add {}` tracks it again",
+            backfill.full_name, backfill.full_name
+        ))),
+        false => Ok(backfill),
+    }
 }

@@ -375,7 +375,7 @@ impl Chunk<'_> {
 /// The heartbeat: renews the claim until it turns out to be lost; a
 /// renewal that fails (the database away for a moment) is tried again at
 /// the next beat, and the commit's check has the last word.
-async fn keep_claim(pool: &PgPool, state_id: Uuid, holder: &Holder) {
+pub(super) async fn keep_claim(pool: &PgPool, state_id: Uuid, holder: &Holder) {
     loop {
         tokio::time::sleep(holder.heartbeat()).await;
         if let Ok(false) = claims::renew(pool, state_id, holder).await {

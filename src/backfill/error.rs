@@ -23,3 +23,16 @@ pub enum RunError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// How a verify or a repair of one backfill fails.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Github(#[from] crate::github::GithubError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Another process holds the backfill (a run storing a chunk), or it
+    /// was removed meanwhile: nothing more was written.
+    #[error("{0} is held by another process, or was removed: the repair stopped there; try again later")]
+    Taken(String),
+}

@@ -5,6 +5,7 @@
 //! the work runs out, then settle what the run did and report it.
 
 mod alarm;
+mod audit;
 pub mod chunk;
 mod dry_run;
 mod error;
@@ -17,10 +18,12 @@ mod outlook;
 mod pick;
 pub mod plan;
 pub mod priority;
+pub mod repair;
 mod serving;
 mod sweep;
 mod tally;
 mod turns;
+pub mod verify;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -34,7 +37,7 @@ use crate::shutdown::Shutdown;
 use crate::store::claims::{self, Holder};
 use crate::store::{state, tracking};
 use chunk::{process_chunk, ChunkSettings};
-pub use error::RunError;
+pub use error::{RunError, VerifyError};
 pub use options::RunOptions;
 use priority::Ranked;
 use turns::{Flow, Run, Turn};
@@ -72,6 +75,9 @@ pub async fn run(
     let (mut run, unserved) = Run::start(pool, clients, opts, &picked).await?;
     let turnouts = news::check(pool, &run, reporter).await?;
     run.take_chunks(pool, clients, reporter, shutdown, &turnouts, unserved).await?;
+    if let Some(window) = opts.audit.filter(|_| run.summary.interrupted.is_none()) {
+        run.audit(pool, reporter, shutdown, window).await?;
+    }
     let outlook = outlook::Outlook::of(&run);
     let mut summary = run.settle(pool, clients).await?;
     outlook.add_to(pool, &mut summary).await?;

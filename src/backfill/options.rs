@@ -21,4 +21,7 @@ pub struct RunOptions {
     pub processor_type: &'static str,
     /// How long a claim on a backfill lasts without its heartbeat.
     pub lease: Duration,
+    /// PRs of each completed backfill the rolling audit verifies and
+    /// repairs in this run (`--audit`), going on where the last run stopped.
+    pub audit: Option<u32>,
 }

@@ -8,6 +8,9 @@
 //!    (50 until a timeout teaches otherwise): a page costs about the same
 //!    points whatever its size, so big pages are the cheap ones.
 //! 3. Never ask for many more PRs than the repository has left (but at least 5).
+//!    A count of stored PRs at or above GitHub's `totalCount` says nothing of
+//!    what is left (PRs GitHub has since deleted, or stored before the cursor
+//!    got there): it leaves the size alone.
 //! 4. The expected cost is what this repository's chunks have cost per PR so
 //!    far (0.06 points per PR until measured), at least one point. If the
 //!    budget GitHub last reported, less a floor (1% of the limit, or the
@@ -78,8 +81,8 @@ pub fn plan_chunk(input: &PlanInput) -> Plan {
         None => {
             let ceiling = input.ceiling.unwrap_or(MAX_CHUNK).clamp(MIN_CHUNK, MAX_CHUNK);
             match input.prs_left {
-                Some(left) => ceiling.min(left.max(MIN_CHUNK)),
-                None => ceiling,
+                Some(left) if left > 0 => ceiling.min(left.max(MIN_CHUNK)),
+                Some(_) | None => ceiling,
             }
         }
     };
@@ -186,7 +189,11 @@ mod tests {
             // few PRs left: ask for those, at least 5
             (input(None, None, Some(17), None, None), Fetch { size: 17, expected_cost: 2 }),
             (input(None, None, Some(2), None, None), Fetch { size: 5, expected_cost: 1 }),
-            (input(None, None, Some(-3), None, None), Fetch { size: 5, expected_cost: 1 }),
+            // more stored than GitHub counts (deleted spam, rows stored
+            // before the cursor got there): the count says nothing of what is left
+            (input(None, None, Some(-3), None, None), Fetch { size: 50, expected_cost: 3 }),
+            (input(None, None, Some(0), None, None), Fetch { size: 50, expected_cost: 3 }),
+            (input(None, None, Some(-1_500), Some(0.02), Some((5_000, 5_000))), Fetch { size: 50, expected_cost: 1 }),
             // a costly repository shrinks the chunk to what the budget pays for
             (input(None, None, None, Some(1.0), Some((80, 5_000))), Fetch { size: 30, expected_cost: 30 }),
             // budget below the reserve: wait

@@ -31,6 +31,10 @@ pub enum Command {
     },
     /// A backfill's chunks, newest first: which failed, with GitHub's error, since when.
     History(HistoryArgs),
+    /// Compare the copy with GitHub (PR numbers, updatedAt, review and
+    /// comment counts): exit 1 when anything differs; --repair refetches
+    /// what differs.
+    Verify(VerifyArgs),
     /// Set a backfill's priority: high, normal or low.
     Priority {
         /// A repositories.id UUID or OWNER/NAME.
@@ -114,6 +118,25 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A repositories.id UUID, OWNER/NAME, or OWNER/* for every backfill of
+    /// an owner; every backfill when absent.
+    #[arg(value_name = "ID")]
+    pub target: Option<String>,
+    /// One JSON object per backfill, one per line, with the PRs of each kind
+    /// of difference.
+    #[arg(long, env = "BACKFILL_VERIFY_JSON", value_parser = BoolishValueParser::new())]
+    pub json: bool,
+    /// Refetch whole every PR that differs, then verify again.
+    #[arg(long, env = "BACKFILL_REPAIR", value_parser = BoolishValueParser::new())]
+    pub repair: bool,
+    /// With --repair: also delete the PRs GitHub no longer has (spam it
+    /// removed), with their reviews and comments; they are kept otherwise.
+    #[arg(long, env = "BACKFILL_DELETE_MISSING", value_parser = BoolishValueParser::new(), requires = "repair")]
+    pub delete_missing: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RunArgs {
     /// Only this backfill: a repositories.id UUID or OWNER/NAME.
     #[arg(long, env = "BACKFILL_REPOSITORY_ID", value_name = "ID")]
@@ -158,4 +181,9 @@ pub struct RunArgs {
     /// it): after a crash, the backfill is free again this long after.
     #[arg(long, env = "BACKFILL_LEASE", value_name = "DURATION", default_value = "30s", value_parser = lease)]
     pub lease: Duration,
+
+    /// After the chunks, verify and repair the next N PRs of each completed
+    /// backfill (about a point per 100 PRs), going on where the last run stopped.
+    #[arg(long, env = "BACKFILL_AUDIT", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub audit: Option<u32>,
 }

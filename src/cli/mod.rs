@@ -13,7 +13,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use crate::config::{self, Config};
 use crate::exit::AppError;
 use crate::store::Route;
-pub use commands::{AddArgs, Command, HistoryArgs, RunArgs, StatusArgs};
+pub use commands::{AddArgs, Command, HistoryArgs, RunArgs, StatusArgs, VerifyArgs};
 use values::interval;
 pub use values::Target;
 

@@ -19,6 +19,7 @@ mod pool;
 pub mod queries;
 pub mod retry;
 mod transport;
+pub mod verify;
 pub mod wire;
 
 pub use client::{ClientSettings, GithubClient};

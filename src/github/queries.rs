@@ -42,3 +42,8 @@ pub struct OwnerRepositories;
     variables_derives = "Debug"
 )]
 pub struct ChunkRound;
+
+/// `backfill verify` and the rolling audit: a page of PRs, counted.
+#[derive(GraphQLQuery)]
+#[graphql(schema_path = "queries/schema.graphql", query_path = "queries/verify.graphql", variables_derives = "Debug")]
+pub struct VerifyPage;

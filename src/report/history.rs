@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::table::columns;
+use super::verify::{Kind, VerificationRow};
 use crate::status::{BackfillStatus, Priority};
 use crate::text::{count, human_duration, one_line};
 
@@ -130,6 +131,35 @@ pub fn history_table(rows: &[HistoryRow]) -> String {
                 (r.retry_count.unwrap_or(0).max(0) + 1).to_string(),
                 r.status.clone(),
                 r.error.as_deref().map_or_else(|| "-".into(), one_line),
+            ]
+        })
+        .collect();
+    columns(header, &body)
+}
+
+/// `history`'s verifications, newest first, under a header.
+pub fn verifications_table(rows: &[VerificationRow]) -> String {
+    let header = ["VERIFIED", "KIND", "PRS", "CHECKED", "FOUND", "REFETCHED", "DELETED", "POINTS"];
+    let body: Vec<[String; 8]> = rows
+        .iter()
+        .map(|r| {
+            let found: Vec<String> = Kind::ALL
+                .iter()
+                .filter_map(|k| r.found.get(k.key()).filter(|n| **n > 0).map(|n| format!("{} {n}", k.words())))
+                .collect();
+            let span = match (r.first_pr, r.last_pr) {
+                (Some(a), Some(b)) => format!("#{a}-#{b}"),
+                _ => "-".into(),
+            };
+            [
+                r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                r.kind.clone(),
+                span,
+                r.prs_checked.to_string(),
+                if found.is_empty() { "nothing".into() } else { found.join(", ") },
+                r.refetched.to_string(),
+                r.deleted.to_string(),
+                r.points.to_string(),
             ]
         })
         .collect();

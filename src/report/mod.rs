@@ -8,6 +8,7 @@ use std::io::IsTerminal;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 
 pub mod actions;
+pub mod audit;
 mod axis;
 mod chart;
 mod credentials;
@@ -21,9 +22,10 @@ mod step_summary;
 mod summary;
 mod svg;
 mod table;
+pub mod verify;
 pub use credentials::{credential_text, reserve_words};
 pub use eta::{ChunkPoint, Eta};
-pub use history::{history_header, history_table, HistoryHeader, HistoryRow};
+pub use history::{history_header, history_table, verifications_table, HistoryHeader, HistoryRow};
 pub use summary::{BackfillReport, RunSummary, StoredChunk};
 pub use table::{attention_table, stand_all, status_table, StatusLine};
 

@@ -44,6 +44,8 @@ pub struct StatusLine {
     pub standing: Option<Standing>,
     /// Why it needs attention, when it does.
     pub attention: Option<String>,
+    /// Its last full audit (`backfill verify`, or a rolling audit's pass).
+    pub audited: Option<super::audit::Audited>,
 }
 
 impl StatusLine {
@@ -144,11 +146,12 @@ pub fn status_table(rows: &[StatusLine]) -> String {
         "POINTS",
         "LAST RUN",
         "CURRENT AS OF",
+        "AUDITED",
         "PAUSED UNTIL",
         "ETA",
         "ERROR",
     ];
-    let body: Vec<[String; 13]> = rows
+    let body: Vec<[String; 14]> = rows
         .iter()
         .map(|r| {
             [
@@ -162,6 +165,7 @@ pub fn status_table(rows: &[StatusLine]) -> String {
                 r.points_spent.map_or_else(|| "-".into(), |p| p.to_string()),
                 r.last_run.map_or_else(|| "-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
                 r.currency(),
+                r.audited.as_ref().map_or_else(|| "-".into(), super::audit::Audited::short),
                 r.paused_until.clone().unwrap_or_else(|| "-".into()),
                 r.eta.as_ref().map_or_else(|| "-".into(), Eta::short),
                 r.error.as_deref().map_or_else(|| "-".into(), one_line),

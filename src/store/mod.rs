@@ -19,6 +19,7 @@ pub mod state;
 pub mod tracking;
 mod unnamed;
 pub mod upsert;
+pub mod verify;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub const TABLES: &[&str] = &[
     "backfill_owners",
     "backfill_credentials",
     "backfill_chunk_counts",
+    "backfill_verifications",
 ];
 
 /// Parses the URL without echoing it: it may hold a password.

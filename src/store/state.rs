@@ -96,6 +96,7 @@ impl<'r> FromRow<'r, PgRow> for StatusLine {
             began_at: row.try_get("began_at")?,
             standing: None,
             attention: None,
+            audited: None,
         })
     }
 }

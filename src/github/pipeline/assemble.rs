@@ -221,6 +221,20 @@ pub(super) fn page_of(
     }
 }
 
+/// A refetch's page (`nodes(ids:)` under `alias`) as a page of PRs; a PR
+/// GitHub no longer has comes back null and is left out. `more`: ids are
+/// left for the next page.
+pub(super) fn listed_page(
+    data: &Answer,
+    alias: &str,
+    more: bool,
+) -> Result<Connection<wire::PullRequest>, GithubError> {
+    let nodes = data.parse::<Vec<Option<wire::PullRequest>>>(alias).transpose().map_err(unparsable)?;
+    let nodes = nodes.ok_or_else(|| GithubError::ServerError(format!("an answer without its `{alias}`")))?;
+    let page_info = wire::PageInfo { has_next_page: more, end_cursor: None, start_cursor: None };
+    Ok(Connection { total_count: nodes.iter().flatten().count() as i64, page_info, nodes })
+}
+
 /// The follow-ups (their index in the request) a partial answer struck.
 pub(super) fn struck(layout: &Layout, holes: &[Hole]) -> Vec<usize> {
     holes

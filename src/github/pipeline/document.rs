@@ -54,6 +54,10 @@ pub struct PageSpec<'a> {
     pub size: i64,
     pub inline: i64,
     pub order: Order,
+    /// The PRs of these node ids instead of the repository's page after
+    /// `after` (a repair's refetch): a list, not a connection, so one
+    /// counted request less than a page of as many PRs.
+    pub ids: Option<&'a [String]>,
 }
 
 /// A small repository's first page, among a fleet's (`fleet`), and whose
@@ -203,6 +207,16 @@ pub fn document(pages: &[PageSpec<'_>], follow_ups: &[&FollowUp]) -> (RequestBod
     for (i, p) in pages.iter().enumerate() {
         // The first page's names are unnumbered, the others numbered.
         let n = if i == 0 { String::new() } else { i.to_string() };
+        let alias = format!("{PAGE_ALIAS}{n}");
+        if let Some(ids) = p.ids {
+            declared.push(format!("$ids{n}: [ID!]!"));
+            vars.insert(format!("ids{n}"), json!(ids));
+            selections.push_str(&format!(
+                "  {alias}: nodes(ids: $ids{n}) {{\n    __typename\n    ...PullRequestFields\n  }}\n"
+            ));
+            page_aliases.push(alias);
+            continue;
+        }
         for (var, ty, value) in [
             ("owner", "String!", json!(p.owner)),
             ("name", "String!", json!(p.name)),
@@ -212,7 +226,6 @@ pub fn document(pages: &[PageSpec<'_>], follow_ups: &[&FollowUp]) -> (RequestBod
             declared.push(format!("${var}{n}: {ty}"));
             vars.insert(format!("{var}{n}"), value);
         }
-        let alias = format!("{PAGE_ALIAS}{n}");
         let connection = format!(
             "pullRequests(first: $first{n}, after: $after{n}, orderBy: {}) {{\n      totalCount\n      pageInfo {{\n        ...PageInfoFields\n      }}\n      nodes {{\n        ...PullRequestFields\n      }}\n    }}",
             p.order.literal()
@@ -342,7 +355,15 @@ mod tests {
                 every.push(FollowUp::Ends(Ends { conn, id: "N".into(), front, back, got, total: 450 }));
             }
         }
-        let page = PageSpec { owner: "o", name: "n", after: Some("c"), size: 50, inline: 100, order: Order::Created };
+        let page = PageSpec {
+            owner: "o",
+            name: "n",
+            after: Some("c"),
+            size: 50,
+            inline: 100,
+            order: Order::Created,
+            ids: None,
+        };
         let refs: Vec<&FollowUp> = every.iter().collect();
         let (body, layout) = document(&[page], &refs);
         assert!(body.query.contains("reviewsOf1: nodes(ids: $reviewsOf1)"), "a second list of 100");

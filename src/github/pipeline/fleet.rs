@@ -74,6 +74,7 @@ impl Pipeline {
                 size: p.size,
                 inline: plan.inline,
                 order: Order::Created,
+                ids: None,
             })
             .collect();
         let follow_ups: Vec<&FollowUp> = taken.iter().map(|(_, f)| f).collect();

@@ -75,6 +75,9 @@ pub struct Pipeline {
     /// whose page could not be had, not yet handed out.
     queue: VecDeque<FirstPage>,
     failed: VecDeque<Fetched>,
+    /// A refetch's PRs (`refetch`) not yet asked, by node id: its pages
+    /// take them in turn instead of reading the repository's.
+    ids: Option<VecDeque<String>>,
 }
 
 impl Pipeline {
@@ -103,7 +106,23 @@ impl Pipeline {
             strikes: HashMap::new(),
             queue: VecDeque::new(),
             failed: VecDeque::new(),
+            ids: None,
         }
+    }
+
+    /// The PRs of `ids` (node ids) of `owner/name`, refetched whole in
+    /// chunks of a page each: a repair's, stored like a sweep's pages.
+    /// Ids GitHub no longer answers for are left out.
+    pub fn refetch(owner: &str, name: &str, ids: Vec<String>, node_limit: Option<u64>) -> Pipeline {
+        let mut pipeline = Pipeline::new(owner, name, None, None, node_limit);
+        pipeline.more_pages = !ids.is_empty();
+        pipeline.ids = Some(ids.into());
+        pipeline
+    }
+
+    /// A refetch with nothing left to ask or hand out.
+    pub fn exhausted(&self) -> bool {
+        self.ids.as_ref().is_some_and(VecDeque::is_empty) && self.in_flight.is_empty()
     }
 
     /// A sweep of the repository's PRs, most recently updated first, whose
@@ -140,7 +159,10 @@ impl Pipeline {
         // Asked for a chunk past the last page: GitHub may have said so too
         // early, so the cursor is asked again.
         if self.in_flight.is_empty() {
-            self.more_pages = true;
+            self.more_pages = self.ids.as_ref().is_none_or(|ids| !ids.is_empty());
+        }
+        if self.exhausted() {
+            return Ok(FetchedChunk::default());
         }
         let mut requests = 0;
         loop {
@@ -176,6 +198,11 @@ impl Pipeline {
         self.requests += 1;
         let taken = self.in_flight.take(plan.follow_ups);
         let after = self.next_after.clone();
+        // A refetch's page: its next ids, taken off only once answered.
+        let ids: Option<Vec<String>> = match (&self.ids, plan.page) {
+            (Some(ids), Some(p)) => Some(ids.iter().take(usize::try_from(p.size).unwrap_or(1)).cloned().collect()),
+            _ => None,
+        };
         let page = plan.page.map(|p| PageSpec {
             owner: &self.owner,
             name: &self.name,
@@ -183,6 +210,7 @@ impl Pipeline {
             size: p.size,
             inline: p.inline,
             order: self.order,
+            ids: ids.as_deref(),
         });
         let follow_ups: Vec<&FollowUp> = taken.iter().map(|(_, f)| f).collect();
         let nodes = estimate(plan.page.map(|p| (p.size, p.inline)), &follow_ups).nodes;
@@ -192,7 +220,7 @@ impl Pipeline {
         let answer = client.query_checked(&body, can_shrink, &partial::repairable).await;
         self.uncounted += client.requests_sent().wrapping_sub(sent_before);
         match answer {
-            Ok(reply) => self.assemble(reply, plan, size, nodes, after, &layout, taken),
+            Ok(reply) => self.assemble(reply, plan, size, nodes, after, &layout, taken, ids.as_deref()),
             Err(e) if e.asks_for_less() && can_shrink => {
                 self.in_flight.give_back(taken);
                 match e.meaning().retry {
@@ -219,6 +247,7 @@ impl Pipeline {
         after: Option<String>,
         layout: &Layout,
         taken: Vec<Taken>,
+        ids: Option<&[String]>,
     ) -> Result<(), GithubError> {
         // A request counts to the chunk whose page it brought, else to the
         // oldest in flight: every chunk has at least its page's request,
@@ -239,7 +268,14 @@ impl Pipeline {
         if let Some(page) = plan.page {
             let full_name = format!("{}/{}", self.owner, self.name);
             let alias = layout.pages.first().map_or(document::PAGE_ALIAS, String::as_str);
-            let connection = assemble::page_of(&data, alias, &reply.errors, reset_at, &full_name)?;
+            let connection = match ids {
+                Some(ids) => {
+                    let queue = self.ids.get_or_insert_with(VecDeque::new);
+                    queue.drain(..ids.len().min(queue.len()));
+                    assemble::listed_page(&data, alias, !queue.is_empty())?
+                }
+                None => assemble::page_of(&data, alias, &reply.errors, reset_at, &full_name)?,
+            };
             let chunk = self.in_flight.push_page(0, alias, connection, &holes, after, page.size, self.changed_after)?;
             chunk.shrunk = page.size < size;
             chunk.requests = sent;

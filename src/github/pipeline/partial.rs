@@ -36,6 +36,10 @@ pub fn holes(errors: &[ApiError]) -> Option<Vec<Hole>> {
             {
                 Hole::PrReviews { page: page.clone(), index: usize::try_from(index.as_u64()?).ok()? }
             }
+            // A refetch's page lists its PRs straight under the alias.
+            [Value::String(page), Value::Number(index), field, ..] if is_page(page) && field == "reviews" => {
+                Hole::PrReviews { page: page.clone(), index: usize::try_from(index.as_u64()?).ok()? }
+            }
             [Value::String(alias), rest @ ..] if !is_page(alias) && alias != "rateLimit" => {
                 let index = match rest.first() {
                     Some(Value::Number(i)) => Some(usize::try_from(i.as_u64()?).ok()?),
@@ -149,6 +153,9 @@ mod tests {
                 Some(vec![reviews("repository12", 4)]),
             ),
             (vec![partial(json!(["repository12", "pullRequests"]))], None),
+            // a refetch's page: its PRs straight under the alias
+            (vec![partial(json!(["repository", 5, "reviews"]))], Some(vec![reviews("repository", 5)])),
+            (vec![partial(json!(["repository", 5]))], None),
             (vec![partial(json!(["commentsOf1", 0, "comments", "nodes"]))], Some(vec![part("commentsOf1", Some(0))])),
             (vec![partial(json!(["more3", "front"]))], Some(vec![part("more3", None)])),
             // a non-null field takes its PR with it: the PR cannot be named

@@ -194,3 +194,28 @@ async fn the_first_pages_of_small_repositories_share_requests_and_come_whole() {
     // and the follow-ups: a handful of requests, not thirteen and more.
     assert!(log.len() <= 6, "{} requests", log.len());
 }
+
+#[tokio::test]
+async fn a_refetch_brings_the_prs_it_names_whole_and_leaves_out_those_gone() {
+    let fake = fake_with(120).await;
+    let client = client(&fake, Duration::from_secs(10));
+    let (wanted, ids): (Vec<i32>, Vec<String>) = fake.with_world(|w| {
+        let prs = w.repo("o", "r").map(|r| r.pull_requests.clone()).unwrap_or_default();
+        prs.iter().step_by(3).map(|p| (p.number, p.node_id.clone())).unzip()
+    });
+    let gone = wanted[2];
+    fake.with_world(|w| w.delete_pr("o", "r", gone)).expect("a PR deleted");
+    let mut pipeline = Pipeline::refetch("o", "r", ids, None);
+    let mut chunks = Vec::new();
+    while !pipeline.exhausted() {
+        chunks.push(pipeline.next_chunk(&client, 25, 0).await.expect("a chunk"));
+    }
+    let got: Vec<i32> = chunks.iter().flat_map(|c| c.prs.iter().map(|p| p.number)).collect();
+    let want: Vec<i32> = wanted.iter().copied().filter(|n| *n != gone).collect();
+    assert_eq!(got, want, "every PR named, once, in order; the one gone left out");
+    let mut githubs = githubs(&fake);
+    githubs.retain(|n, _| want.contains(n));
+    assert_eq!(counts(&chunks), githubs, "each PR whole");
+    assert!(chunks.iter().all(|c| c.prs.len() <= 25), "a page of 25 ids at most");
+    assert!(chunks.iter().rev().skip(1).all(|c| c.has_next_page), "more pages until the last");
+}

@@ -157,6 +157,8 @@ fn section(h: &mut String, b: &PageBackfill) {
     if let Some(e) = &l.error {
         h.push_str(&format!("<p>Last error: {}</p>\n", escape(&one_line(e))));
     }
+    let audited = l.audited.as_ref().map_or_else(|| "never".to_string(), super::audit::Audited::sentence);
+    h.push_str(&format!("<p>Last fully audited: {}.</p>\n", escape(&audited)));
     let stored = b.chunks.iter().filter(|c| !c.failed).count();
     if stored > 0 {
         h.push_str(&format!(

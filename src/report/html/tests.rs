@@ -57,6 +57,7 @@ fn line(name: &str, status: BackfillStatus, error: Option<&str>) -> StatusLine {
         began_at: None,
         standing: None,
         attention: None,
+        audited: None,
     }
 }
 
