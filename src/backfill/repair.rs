@@ -152,6 +152,13 @@ pub async fn repair(
         }
         (false, false) => done.kept = gone,
     }
+    // What was found missing may have been deleted behind the tool's back,
+    // uncounted: once per repair, `processed_prs` is counted from the rows.
+    if !done.refetched.is_empty() || !done.deleted.is_empty() {
+        let mut tx = held(pool, backfill, holder).await?;
+        stored::recount_processed(&mut tx, backfill).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+    }
     done.refetched.sort_unstable();
     Ok(done)
 }

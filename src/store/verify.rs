@@ -149,6 +149,20 @@ pub async fn delete_prs(tx: &mut PgConnection, backfill: &Backfill, numbers: &[i
     Ok(deleted)
 }
 
+/// `processed_prs` counted from the rows, once at the end of a repair: the
+/// PRs it found missing may have been deleted by hand, uncounted.
+pub async fn recount_processed(tx: &mut PgConnection, backfill: &Backfill) -> StoreResult<()> {
+    unnamed::statement(
+        "UPDATE progressive_backfill_state SET processed_prs = \
+           (SELECT count(*) FROM pull_requests WHERE repository_id = $2), updated_at = now() WHERE id = $1",
+    )
+    .bind(backfill.id)
+    .bind(backfill.repository_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// `processed_prs` stays the PRs stored: moved by the PRs inserted or
 /// deleted, never a count of the repository's PRs (`chunks::advance`).
 async fn move_processed(tx: &mut PgConnection, backfill: &Backfill, by: i64) -> StoreResult<()> {
