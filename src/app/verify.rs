@@ -124,7 +124,7 @@ async fn verify_repair(
     settings: RepairSettings,
     holder: &Holder,
 ) -> Result<Verification, VerifyError> {
-    let Some(claimed) = stored::claim(pool, backfill.id, holder).await? else {
+    let Some(claimed) = claims::take_for_repair(pool, backfill.id, holder).await? else {
         return Err(VerifyError::Taken(backfill.full_name.clone()));
     };
     let outcome = repaired(pool, github, &claimed, settings, holder).await;

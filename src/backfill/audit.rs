@@ -83,7 +83,7 @@ impl Run<'_> {
         if backfill.status != BackfillStatus::Completed {
             return Ok(Next::Go);
         }
-        let Some(backfill) = stored::claim(pool, id, &self.holder).await? else { return Ok(Next::Go) };
+        let Some(backfill) = claims::take_for_repair(pool, id, &self.holder).await? else { return Ok(Next::Go) };
         let outcome = self.audit_window(pool, github, &backfill, window, reporter).await;
         // Best effort: a claim that cannot be given up lapses by itself.
         let _ = claims::release_all(pool, &self.holder).await;

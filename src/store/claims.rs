@@ -73,15 +73,27 @@ pub enum Verdict {
 /// on it (a claim of this holder's own is taken again). Returns the
 /// backfill as it stands now.
 pub async fn take(pool: &PgPool, state_id: Uuid, holder: &Holder) -> StoreResult<Option<Backfill>> {
+    take_if(pool, state_id, holder, &state::runnable_filter()).await
+}
+
+/// Takes the backfill for a repair, whatever its status (a paused or
+/// finished one can be repaired too), unless it is removed or another
+/// process holds a live claim on it.
+pub async fn take_for_repair(pool: &PgPool, state_id: Uuid, holder: &Holder) -> StoreResult<Option<Backfill>> {
+    let not_removed = "NOT EXISTS (SELECT 1 FROM backfill_removals x WHERE x.repository_id = s.repository_id)";
+    take_if(pool, state_id, holder, not_removed).await
+}
+
+/// The claim, when the state row `s` meets `condition`.
+async fn take_if(pool: &PgPool, state_id: Uuid, holder: &Holder, condition: &str) -> StoreResult<Option<Backfill>> {
     let sql = format!(
         "INSERT INTO backfill_claims (backfill_state_id, holder, holder_name, claimed_at, expires_at) \
          SELECT s.id, $2, $3, now(), now() + $4 * interval '1 millisecond' \
-         FROM progressive_backfill_state s WHERE s.id = $1 AND {} \
+         FROM progressive_backfill_state s WHERE s.id = $1 AND {condition} \
          ON CONFLICT (backfill_state_id) DO UPDATE SET holder = EXCLUDED.holder, holder_name = EXCLUDED.holder_name, \
            claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at \
          WHERE backfill_claims.expires_at <= now() OR backfill_claims.holder = EXCLUDED.holder \
-         RETURNING backfill_state_id",
-        state::runnable_filter()
+         RETURNING backfill_state_id"
     );
     let mut tx = pool.begin().await?;
     let taken: Option<Uuid> = unnamed::scalar(&sql)

@@ -11,9 +11,8 @@ use sqlx::{FromRow, PgConnection, PgPool, Row};
 use uuid::Uuid;
 
 use super::chunks::{self, ChunkRecord};
-use super::claims::Holder;
 use super::error::StoreResult;
-use super::state::{self, Backfill};
+use super::state::Backfill;
 use super::{refresh, unnamed, upsert};
 use crate::github::model::PullRequest;
 use crate::report::audit::Audited;
@@ -85,35 +84,6 @@ pub async fn backfill_ids(pool: &PgPool, owner: Option<&str>) -> StoreResult<Vec
     let ids = unnamed::scalar(sql).bind(owner).fetch_all(&mut *tx).await?;
     tx.commit().await?;
     Ok(ids)
-}
-
-/// Claims a backfill for a repair, whatever its status (a paused or
-/// finished one can be repaired too), unless it is removed or another
-/// process holds a live claim on it. Returns it as it stands now.
-pub async fn claim(pool: &PgPool, state_id: Uuid, holder: &Holder) -> StoreResult<Option<Backfill>> {
-    let sql = "INSERT INTO backfill_claims (backfill_state_id, holder, holder_name, claimed_at, expires_at) \
-               SELECT s.id, $2, $3, now(), now() + $4 * interval '1 millisecond' \
-               FROM progressive_backfill_state s WHERE s.id = $1 \
-                 AND NOT EXISTS (SELECT 1 FROM backfill_removals x WHERE x.repository_id = s.repository_id) \
-               ON CONFLICT (backfill_state_id) DO UPDATE SET holder = EXCLUDED.holder, \
-                 holder_name = EXCLUDED.holder_name, claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at \
-               WHERE backfill_claims.expires_at <= now() OR backfill_claims.holder = EXCLUDED.holder \
-               RETURNING backfill_state_id";
-    let lease = i64::try_from(holder.lease.as_millis()).unwrap_or(i64::MAX);
-    let mut tx = pool.begin().await?;
-    let taken: Option<Uuid> = unnamed::scalar(sql)
-        .bind(state_id)
-        .bind(holder.id)
-        .bind(&holder.name)
-        .bind(lease)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let backfill = match taken {
-        Some(_) => state::get_in(&mut tx, state_id).await?,
-        None => None,
-    };
-    tx.commit().await?;
-    Ok(backfill)
 }
 
 /// A repair's page in the transaction that holds the claim: its PRs stored
