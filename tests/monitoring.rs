@@ -37,23 +37,23 @@ async fn the_eta_of_a_known_history_is_the_hand_computed_figure(pool: PgPool) {
     .execute(&h.pool)
     .await
     .expect("state");
-    for (n, minutes_ago) in [(1, 61), (2, 31), (3, 1)] {
-        sqlx::query(
-            "WITH c AS (INSERT INTO backfill_chunks (id, repository_id, backfill_state_id, chunk_number, pr_numbers, status, \
-               started_at, completed_at, retry_count, api_calls_made, created_at) \
-             SELECT gen_random_uuid(), s.repository_id, s.id, $1, \
-               ARRAY(SELECT generate_series(($1 - 1) * 50 + 1, $1 * 50)), 'completed', \
-               now() - make_interval(mins => $2), now() - make_interval(mins => $2) + interval '5 seconds', 0, 1, now() \
-             FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id WHERE r.full_name = 'acme/eta' \
-             RETURNING id) \
-             INSERT INTO backfill_chunk_points (chunk_id, points) SELECT id, 1 FROM c",
-        )
-        .bind(n)
-        .bind(minutes_ago)
-        .execute(&h.pool)
-        .await
-        .expect("chunk row");
-    }
+    // One statement, so that one `now()` times all three: the hand-computed
+    // figures hold to the second however slowly the rows are written.
+    sqlx::query(
+        "WITH c AS (INSERT INTO backfill_chunks (id, repository_id, backfill_state_id, chunk_number, pr_numbers, status, \
+           started_at, completed_at, retry_count, api_calls_made, created_at) \
+         SELECT gen_random_uuid(), s.repository_id, s.id, r.n, \
+           ARRAY(SELECT generate_series((r.n - 1) * 50 + 1, r.n * 50)), 'completed', \
+           now() - make_interval(mins => r.minutes_ago), \
+           now() - make_interval(mins => r.minutes_ago) + interval '5 seconds', 0, 1, now() \
+         FROM progressive_backfill_state s JOIN repositories p ON p.id = s.repository_id \
+         CROSS JOIN (VALUES (1, 61), (2, 31), (3, 1)) AS r(n, minutes_ago) WHERE p.full_name = 'acme/eta' \
+         RETURNING id) \
+         INSERT INTO backfill_chunk_points (chunk_id, points) SELECT id, 1 FROM c",
+    )
+    .execute(&h.pool)
+    .await
+    .expect("chunk rows");
     sqlx::query("UPDATE progressive_backfill_state SET status = 'completed' WHERE repository_id = (SELECT id FROM repositories WHERE full_name = 'acme/done')")
         .execute(&h.pool)
         .await
