@@ -18,16 +18,18 @@ pub fn points_left(budget: Option<Budget>) -> String {
     budget.map_or_else(|| "? points".to_string(), |b| count(b.remaining, "point", "points"))
 }
 
+/// A page that brought no PR writes no chunk row: `no new PRs (page of 50)`.
 pub fn chunk_line(c: &StoredChunk) -> String {
-    let number = c.chunk_number.map_or_else(|| "-".to_string(), |n| n.to_string());
+    let what = match c.chunk_number {
+        Some(n) => format!("chunk {n}: {} (size {})", count(c.prs, "PR", "PRs"), c.chunk_size),
+        None => format!("no new PRs (page of {})", c.chunk_size),
+    };
     let left = c.budget.map_or_else(|| "?".to_string(), |b| b.remaining.to_string());
     let percent = if c.total_prs > 0 { 100.0 * c.processed_prs as f64 / c.total_prs as f64 } else { 100.0 };
     let done = if c.completed { ", completed" } else { "" };
     format!(
-        "{}: chunk {number}: {} (size {}) in {:.1}s, {}, {}, {left} left; {}/{} PRs ({percent:.1}%){done}",
+        "{}: {what} in {:.1}s, {}, {}, {left} left; {}/{} PRs ({percent:.1}%){done}",
         c.full_name,
-        count(c.prs, "PR", "PRs"),
-        c.chunk_size,
         c.elapsed.as_secs_f64(),
         count(c.requests, "request", "requests"),
         count(c.points, "point", "points"),
@@ -151,7 +153,9 @@ mod tests {
             elapsed: Duration::from_millis(1_250),
         };
         let many = StoredChunk { prs: 50, requests: 2, points: 2, completed: false, budget: None, ..chunk.clone() };
+        let none = StoredChunk { prs: 0, chunk_number: None, ..chunk.clone() };
         let cases = [
+            (none, "acme/one: no new PRs (page of 50) in 1.2s, 1 request, 1 point, 4000 left; 101/101 PRs (100.0%), completed"),
             (chunk, "acme/one: chunk 3: 1 PR (size 50) in 1.2s, 1 request, 1 point, 4000 left; 101/101 PRs (100.0%), completed"),
             (many, "acme/one: chunk 3: 50 PRs (size 50) in 1.2s, 2 requests, 2 points, ? left; 101/101 PRs (100.0%)"),
         ];
