@@ -262,21 +262,30 @@ async fn the_client_prices_requests_as_github_charges_them() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     for (i, (body, estimated)) in request_shapes().into_iter().enumerate() {
-        let sent = client
-            .post(fake.graphql_url())
-            .bearer_auth("test")
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(&body).expect("a body"))
-            .send()
-            .await
-            .expect("the fake answers");
-        let answer: serde_json::Value = serde_json::from_slice(&sent.bytes().await.expect("a body")).expect("JSON");
+        let answer = post(&fake, &client, &body).await;
         let charged = answer["data"]["rateLimit"]["cost"].as_i64();
         assert_eq!(charged, Some(estimated.points), "request {i}: {answer}");
         // The node limit learned from timeouts is in GitHub's count of nodes.
         let nodes = answer["data"]["rateLimit"]["nodeCount"].as_u64();
         assert_eq!(nodes, Some(estimated.nodes), "request {i}: the client's count of nodes is GitHub's");
     }
+}
+
+/// `body` sent to the fake GitHub; its JSON answer.
+async fn post(
+    fake: &fake_github::FakeGithub,
+    client: &reqwest::Client,
+    body: &impl serde::Serialize,
+) -> serde_json::Value {
+    let sent = client
+        .post(fake.graphql_url())
+        .bearer_auth("test")
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(body).expect("a body"))
+        .send()
+        .await
+        .expect("the fake answers");
+    serde_json::from_slice(&sent.bytes().await.expect("a body")).expect("JSON")
 }
 
 /// The news of many repositories at once (`github::news`): valid against
@@ -301,15 +310,7 @@ async fn news_documents_are_valid_and_priced_as_github_charges_them() {
                 panic!("news of {n} is not valid against {name} schema:\n{}\n{doc}", e.errors);
             }
         }
-        let sent = client
-            .post(fake.graphql_url())
-            .bearer_auth("test")
-            .header("content-type", "application/json")
-            .body(serde_json::to_vec(&body).expect("a body"))
-            .send()
-            .await
-            .expect("the fake answers");
-        let answer: serde_json::Value = serde_json::from_slice(&sent.bytes().await.expect("a body")).expect("JSON");
+        let answer = post(&fake, &client, &body).await;
         let counted = 2 * n as u64;
         assert_eq!(answer["data"]["rateLimit"]["cost"].as_i64(), Some(((counted + 50) / 100).max(1) as i64), "{n}");
         assert_eq!(answer["data"]["rateLimit"]["nodeCount"].as_u64(), Some(51 * n as u64), "{n}: {answer}");
@@ -326,15 +327,7 @@ async fn a_verify_page_of_a_hundred_prs_costs_one_point() {
     let fake = fake_github::FakeGithub::start(world).await.expect("the fake starts");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let variables = verify_page::Variables { owner: "o".into(), name: "n".into(), first: 100, after: None };
-    let sent = reqwest::Client::new()
-        .post(fake.graphql_url())
-        .bearer_auth("test")
-        .header("content-type", "application/json")
-        .body(serde_json::to_vec(&VerifyPage::build_query(variables)).expect("a body"))
-        .send()
-        .await
-        .expect("the fake answers");
-    let answer: serde_json::Value = serde_json::from_slice(&sent.bytes().await.expect("a body")).expect("JSON");
+    let answer = post(&fake, &reqwest::Client::new(), &VerifyPage::build_query(variables)).await;
     let rate = &answer["data"]["rateLimit"];
     assert_eq!((rate["cost"].as_i64(), rate["nodeCount"].as_i64()), (Some(1), Some(100 + 100 * 100)), "{answer}");
     let prs = answer["data"]["repository"]["pullRequests"]["nodes"].as_array().map_or(0, Vec::len);

@@ -22,6 +22,21 @@ pub struct Reply<T> {
     pub budget: Option<Budget>,
 }
 
+impl<T> Reply<T> {
+    /// An answer GitHub cut short at its resource limits, as an error, so
+    /// that it is asked again as any failure is: a listing or counts with
+    /// holes would read as things missing. `what` names what was asked.
+    pub fn refuse_partial(&self, what: impl FnOnce() -> String) -> Result<(), GithubError> {
+        match self.errors.iter().any(|e| e.is_resource_limit()) {
+            true => {
+                Err(GithubError::from_api_errors(&self.errors, None)
+                    .unwrap_or_else(|| GithubError::ResourceLimits(what())))
+            }
+            false => Ok(()),
+        }
+    }
+}
+
 /// The budget in GitHub's `x-ratelimit-*` headers, when it sent them.
 pub(super) fn budget_from_headers(h: &HeaderMap) -> Option<Budget> {
     let num = |name: &str| h.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());

@@ -67,11 +67,8 @@ impl OwnerListing {
 /// Every repository `login` owns, 100 a request (one point each). An owner
 /// GitHub does not have is `NotFound`. A partial answer is asked again.
 pub async fn list_repositories(client: &GithubClient, login: &str) -> Result<OwnerListing, GithubError> {
-    let whole = |reply: &Reply<wire::OwnerRepositoriesData>| match reply.errors.iter().any(|e| e.is_resource_limit()) {
-        true => Err(GithubError::from_api_errors(&reply.errors, None)
-            .unwrap_or_else(|| GithubError::ResourceLimits(format!("the repositories of {login}")))),
-        false => Ok(()),
-    };
+    let whole =
+        |reply: &Reply<wire::OwnerRepositoriesData>| reply.refuse_partial(|| format!("the repositories of {login}"));
     let mut listing = OwnerListing { login: login.to_string(), repositories: Vec::new() };
     let mut after = None;
     loop {

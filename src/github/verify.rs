@@ -124,11 +124,7 @@ impl WirePr {
 /// An answer GitHub cut short at its resource limits is asked again, as
 /// any failure is: counts with holes would read as differences.
 fn whole(reply: &Reply<VerifyData>) -> Result<(), GithubError> {
-    match reply.errors.iter().any(|e| e.is_resource_limit()) {
-        true => Err(GithubError::from_api_errors(&reply.errors, None)
-            .unwrap_or_else(|| GithubError::ResourceLimits("the PR counts".into()))),
-        false => Ok(()),
-    }
+    reply.refuse_partial(|| "the PR counts".into())
 }
 
 /// The PRs of `owner/name` after `after`, oldest first, as far as `reach`.

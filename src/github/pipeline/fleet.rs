@@ -129,12 +129,7 @@ impl Pipeline {
             self.in_flight.count_to_oldest(sent);
         }
         let reset_at = reply.budget.and_then(|b| b.reset_at);
-        let Some(data) = reply.data else {
-            return Err(GithubError::from_api_errors(&reply.errors, reset_at)
-                .unwrap_or_else(|| GithubError::ServerError("an answer without data".into())));
-        };
-        partial::fail_on_other_errors(&reply.errors)?;
-        let holes = partial::holes(&reply.errors).unwrap_or_default();
+        let (data, holes) = partial::usable(reply.data, &reply.errors, reset_at)?;
         for (page, alias) in asked.iter().zip(&layout.pages) {
             let full_name = format!("{}/{}", page.owner, page.name);
             let connection = match assemble::page_of(&data, alias, &reply.errors, reset_at, &full_name) {

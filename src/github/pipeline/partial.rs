@@ -6,6 +6,7 @@
 //! never taken as complete: what failed is asked again alone where it can
 //! be named, and the whole request asked again smaller where it cannot.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::document::{Answer, PAGE_ALIAS};
@@ -101,6 +102,22 @@ pub fn message(errors: &[ApiError]) -> String {
         })
         .collect();
     parts.join("; ")
+}
+
+/// An answer's data, and the holes a partial answer left in it to ask
+/// again. An answer without data fails as GitHub's errors say; one with
+/// errors other than those `fail_on_other_errors` lets through fails too.
+pub fn usable(
+    data: Option<Answer>,
+    errors: &[ApiError],
+    reset_at: Option<DateTime<Utc>>,
+) -> Result<(Answer, Vec<Hole>), GithubError> {
+    let Some(data) = data else {
+        return Err(GithubError::from_api_errors(errors, reset_at)
+            .unwrap_or_else(|| GithubError::ServerError("an answer without data".into())));
+    };
+    fail_on_other_errors(errors)?;
+    Ok((data, holes(errors).unwrap_or_default()))
 }
 
 /// Errors that come with usable data: a node deleted since the page was
