@@ -6,7 +6,7 @@ use chrono::Utc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::chunk::ChunkSettings;
+use super::attempt::ChunkSettings;
 use super::plan::{plan_chunk, Plan};
 use super::{RunError, RunOptions};
 use crate::github::Clients;

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::chunk::{Chunk, ChunkOutcome, Start};
+use super::attempt::Start;
+use super::chunk::{Chunk, ChunkOutcome};
 use super::plan::MAX_CHUNK;
 use super::{Flow, Run, RunError, Turn};
 use crate::github::error::Blame;

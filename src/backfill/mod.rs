@@ -5,6 +5,7 @@
 //! the work runs out, then settle what the run did and report it.
 
 mod alarm;
+pub mod attempt;
 mod audit;
 pub mod chunk;
 mod dry_run;
@@ -36,7 +37,8 @@ use crate::report::{BackfillReport, Reporter, RunSummary};
 use crate::shutdown::Shutdown;
 use crate::store::claims::{self, Holder};
 use crate::store::{state, tracking};
-use chunk::{process_chunk, ChunkSettings};
+use attempt::ChunkSettings;
+use chunk::process_chunk;
 pub use error::{RunError, VerifyError};
 pub use options::RunOptions;
 use priority::Ranked;

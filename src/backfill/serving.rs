@@ -8,7 +8,8 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::chunk::{Chunk, ChunkOutcome, ChunkSettings, Start};
+use super::attempt::{ChunkSettings, Start};
+use super::chunk::{Chunk, ChunkOutcome};
 use super::RunError;
 use crate::github::error::Blame;
 use crate::github::{Clients, GithubClient, GithubError};

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::chunk::ChunkSettings;
+use super::attempt::ChunkSettings;
 use super::fetcher::Fetcher;
 use super::RunOptions;
 use crate::github::GithubClient;

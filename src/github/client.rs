@@ -21,7 +21,8 @@ use super::credential::Credential;
 use super::error::{Blame, GithubError};
 use super::lanes::Lanes;
 use super::pacing::{rest_points, Pacer, QUERY_POINTS};
-use super::retry::{next_step, Next, RetryPolicy};
+use super::retry::{next_step, Next};
+pub use super::settings::ClientSettings;
 use super::transport::Route;
 use super::wire::Costed;
 use crate::budget::Budget;
@@ -56,55 +57,12 @@ impl<V: Serialize + Sync> Document for QueryBody<V> {
     }
 }
 
-/// How hard the client tries, and how politely.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientSettings {
-    /// The least time between two requests.
-    pub request_interval: Duration,
-    pub retry: RetryPolicy,
-    /// No retry is scheduled to end after this (the run's time budget).
-    pub deadline: Option<Instant>,
-    /// This process's share of GitHub's secondary limit of points per
-    /// minute (2,000 for the token, divided among the runners that share it):
-    /// 1 point a query, whatever its cost.
-    pub points_per_minute: u32,
-    /// Other runners use the same token (`--runners-per-token` above 1).
-    pub shared_token: bool,
-    /// How long GitHub runs a query before it gives up and answers 502/504
-    /// (about 10 s): a failure that comes back in under half of that is a
-    /// gateway hiccup, not a timeout.
-    pub github_timeout: Duration,
-    /// Points of each credential's hour never spent (`--reserve`): left
-    /// for the credential's other users.
-    pub reserve: i64,
-}
-
-impl Default for ClientSettings {
-    fn default() -> ClientSettings {
-        ClientSettings {
-            request_interval: Duration::from_millis(250),
-            retry: RetryPolicy::default(),
-            deadline: None,
-            points_per_minute: POINTS_PER_MINUTE,
-            shared_token: false,
-            github_timeout: GITHUB_TIMEOUT,
-            reserve: 0,
-        }
-    }
-}
-
 /// The token never appears in debug output.
 impl std::fmt::Debug for GithubClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GithubClient").field("url", &self.url).field("credential", &self.credential()).finish()
     }
 }
-
-/// How long GitHub runs a query before it stops it.
-pub const GITHUB_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// GitHub's secondary limit on points per minute, for one token (a query is 1).
-pub const POINTS_PER_MINUTE: u32 = 2_000;
 
 impl GithubClient {
     /// A client for a token, with the REST root the GraphQL URL implies.

@@ -18,6 +18,7 @@ pub mod pipeline;
 mod pool;
 pub mod queries;
 pub mod retry;
+mod settings;
 mod transport;
 pub mod verify;
 pub mod wire;
