@@ -6,7 +6,7 @@
 //! locks the state row, as a chunk's commit does, so that no commit lands
 //! between the count and its write.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::counts;
@@ -65,22 +65,8 @@ async fn recount(pool: &PgPool, state_id: Uuid, repository: String) -> StoreResu
         tx.commit().await?;
         return Ok(Vec::new());
     };
-    // A statement after the lock, so its snapshot holds every chunk
-    // committed before it.
-    let stored: i64 = unnamed::scalar(
-        "SELECT count(*) FROM pull_requests p JOIN progressive_backfill_state s ON s.repository_id = p.repository_id \
-         WHERE s.id = $1",
-    )
-    .bind(state_id)
-    .fetch_one(&mut *tx)
-    .await?;
     let mut fixes = Vec::new();
-    if was.map(i64::from) != Some(stored) {
-        unnamed::statement("UPDATE progressive_backfill_state SET processed_prs = $2 WHERE id = $1")
-            .bind(state_id)
-            .bind(i32::try_from(stored).unwrap_or(i32::MAX))
-            .execute(&mut *tx)
-            .await?;
+    if let Some(stored) = processed_from_rows(&mut tx, state_id, was).await? {
         fixes.push(Fix::ProcessedPrs { repository: repository.clone(), was, stored });
     }
     if counts::recount(&mut tx, state_id).await? {
@@ -88,6 +74,33 @@ async fn recount(pool: &PgPool, state_id: Uuid, repository: String) -> StoreResu
     }
     tx.commit().await?;
     Ok(fixes)
+}
+
+/// Sets `processed_prs` to the PRs stored, in a transaction that holds the
+/// state row (`was`: its value read under the lock, none to write it
+/// regardless); the count when it was written. A statement after the lock, so its snapshot holds every chunk
+/// committed before it.
+pub(super) async fn processed_from_rows(
+    tx: &mut PgConnection,
+    state_id: Uuid,
+    was: Option<i32>,
+) -> StoreResult<Option<i64>> {
+    let stored: i64 = unnamed::scalar(
+        "SELECT count(*) FROM pull_requests p JOIN progressive_backfill_state s ON s.repository_id = p.repository_id \
+         WHERE s.id = $1",
+    )
+    .bind(state_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if was.map(i64::from) == Some(stored) {
+        return Ok(None);
+    }
+    unnamed::statement("UPDATE progressive_backfill_state SET processed_prs = $2 WHERE id = $1")
+        .bind(state_id)
+        .bind(i32::try_from(stored).unwrap_or(i32::MAX))
+        .execute(&mut *tx)
+        .await?;
+    Ok(Some(stored))
 }
 
 #[cfg(test)]

@@ -120,16 +120,10 @@ pub async fn delete_prs(tx: &mut PgConnection, backfill: &Backfill, numbers: &[i
 }
 
 /// `processed_prs` counted from the rows, once at the end of a repair: the
-/// PRs it found missing may have been deleted by hand, uncounted.
+/// PRs it found missing may have been deleted by hand, uncounted. The
+/// transaction holds the claim, and so the state row.
 pub async fn recount_processed(tx: &mut PgConnection, backfill: &Backfill) -> StoreResult<()> {
-    unnamed::statement(
-        "UPDATE progressive_backfill_state SET processed_prs = \
-           (SELECT count(*) FROM pull_requests WHERE repository_id = $2), updated_at = now() WHERE id = $1",
-    )
-    .bind(backfill.id)
-    .bind(backfill.repository_id)
-    .execute(&mut *tx)
-    .await?;
+    super::repair::processed_from_rows(tx, backfill.id, None).await?;
     Ok(())
 }
 
