@@ -85,25 +85,20 @@ fn failure(e: VerifyError) -> Result<String, AppError> {
 /// The backfills a target names: one (`ID`, `OWNER/NAME`), an owner's
 /// (`OWNER/*`), or every one; a target that names none is a usage error.
 async fn targets(pool: &PgPool, target: Option<&str>) -> Result<Vec<Backfill>, AppError> {
-    let ids = match target.map(str::trim) {
-        Some(ident) if !ident.ends_with("/*") => return Ok(vec![tracked(backfill_named(pool, ident).await?)?]),
+    match target.map(str::trim) {
+        Some(ident) if !ident.ends_with("/*") => Ok(vec![tracked(backfill_named(pool, ident).await?)?]),
         Some(pattern) => {
             let login = pattern.trim_end_matches("/*");
-            let ids = stored::backfill_ids(pool, Some(login)).await?;
-            if ids.is_empty() {
+            let backfills = state::of_owner(pool, Some(login)).await?;
+            if backfills.is_empty() {
                 return Err(AppError::usage(format!(
                     "no backfill of '{login}': `backfill add '{login}/*'` tracks them"
                 )));
             }
-            ids
+            Ok(backfills)
         }
-        None => stored::backfill_ids(pool, None).await?,
-    };
-    let mut backfills = Vec::with_capacity(ids.len());
-    for id in ids {
-        backfills.extend(state::get(pool, id).await?);
+        None => Ok(state::of_owner(pool, None).await?),
     }
-    Ok(backfills)
 }
 
 /// A verify alone: nothing is written but its row.

@@ -176,6 +176,20 @@ pub async fn find(pool: &PgPool, ident: &str) -> StoreResult<Option<Backfill>> {
     Ok(found)
 }
 
+/// Every backfill not removed, of one owner (`OWNER/*`) or of all, by
+/// repository name, in one statement.
+pub async fn of_owner(pool: &PgPool, owner: Option<&str>) -> StoreResult<Vec<Backfill>> {
+    let sql = format!(
+        "SELECT {BACKFILL_COLUMNS} FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
+         WHERE {NOT_REMOVED} AND ($1::text IS NULL OR lower(coalesce(r.owner, split_part(r.full_name, '/', 1))) = lower($1)) \
+         ORDER BY lower(coalesce(r.full_name, r.owner || '/' || r.name))"
+    );
+    let mut tx = pool.begin().await?;
+    let found = unnamed::rows(&sql).bind(owner).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
 /// Reads one backfill by its state id, without locking it.
 pub async fn get(pool: &PgPool, id: Uuid) -> StoreResult<Option<Backfill>> {
     let mut tx = pool.begin().await?;

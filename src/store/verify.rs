@@ -73,19 +73,6 @@ impl<'r> FromRow<'r, PgRow> for StoredPr {
     }
 }
 
-/// The backfills `verify` takes when named by owner (`OWNER/*`) or not at
-/// all: every one not removed, by repository name.
-pub async fn backfill_ids(pool: &PgPool, owner: Option<&str>) -> StoreResult<Vec<Uuid>> {
-    let sql = "SELECT s.id FROM progressive_backfill_state s JOIN repositories r ON r.id = s.repository_id \
-               WHERE NOT EXISTS (SELECT 1 FROM backfill_removals x WHERE x.repository_id = s.repository_id) \
-                 AND ($1::text IS NULL OR lower(coalesce(r.owner, split_part(r.full_name, '/', 1))) = lower($1)) \
-               ORDER BY lower(coalesce(r.full_name, r.owner || '/' || r.name))";
-    let mut tx = pool.begin().await?;
-    let ids = unnamed::scalar(sql).bind(owner).fetch_all(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(ids)
-}
-
 /// A repair's page in the transaction that holds the claim: its PRs stored
 /// whole, what GitHub no longer has for them deleted, a chunk row of their
 /// numbers, and `processed_prs` counted again. Returns the chunk number.
